@@ -1,0 +1,3 @@
+export * from './cursor';
+export * from './histogram';
+export * from './job-defaults';
