@@ -22,3 +22,10 @@ export const DEFAULT_CAPABILITIES: AdapterCapabilities = {
   multiProcess: false,
   pushWakeup: false,
 };
+
+/**
+ * A clock in ms. Adapters take their time from the store by default ("now comes from the store"); every adapter
+ * also accepts an optional `clock` option that replaces the store's clock, so tests (the conformance suite's
+ * model-based test) can move time by hand. Production code never sets it.
+ */
+export type Clock = () => number;

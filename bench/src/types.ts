@@ -1,0 +1,33 @@
+/**
+ * One system under test. `run.ts` loads targets by name from `./targets/<name>.ts` (default export: a factory) and
+ * runs the same scenarios on each, side by side, in one process run.
+ */
+export interface BenchTarget {
+  /** Display name, e.g. `conveyor-redis` or `bullmq`. */
+  name: string;
+  /** Connect, create a clean queue/schema/prefix. */
+  setup(): Promise<void>;
+  /** Enqueue `n` jobs one call at a time (awaiting each, `parallel` calls in flight). */
+  enqueueSingle(n: number, payload: unknown, parallel: number): Promise<void>;
+  /** Enqueue `n` jobs in bulk calls of `batch`. */
+  enqueueBulk(n: number, payload: unknown, batch: number): Promise<void>;
+  /** Pre-load `n` jobs, then process them with a no-op handler at `concurrency`; resolves when all are done. */
+  process(n: number, payload: unknown, concurrency: number): Promise<void>;
+  /** Remove what setup created, close connections. */
+  teardown(): Promise<void>;
+}
+
+/** A target module's default export. */
+export type BenchTargetFactory = () => BenchTarget | Promise<BenchTarget>;
+
+/** One figure in the JSON results. */
+export interface BenchResult {
+  target: string;
+  scenario: 'enqueue-single' | 'enqueue-bulk' | 'process';
+  jobs: number;
+  concurrency?: number;
+  batch?: number;
+  seconds: number;
+  jobsPerSecond: number;
+  rssMb: number;
+}
