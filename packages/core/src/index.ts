@@ -5,5 +5,6 @@
 export * from './contracts/index';
 export * from './dashboard/index';
 export * from './memory/index';
+export * from './node/index';
 export * from './runtime/index';
 export * from './util/index';
