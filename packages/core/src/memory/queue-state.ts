@@ -1,0 +1,105 @@
+import type { JobState } from '../contracts/job';
+import { JOB_STATES } from '../contracts/job';
+import type { StateCounts } from '../contracts/queue-adapter';
+import { IndexedHeap } from './indexed-heap';
+import type { JobKey, JobRecord } from './job-record';
+import { delayedOrder, jobKeyOrder, readyOrder } from './job-record';
+import { SortedIndex } from './sorted-index';
+
+export function zeroCounts(): StateCounts {
+  return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
+}
+
+/**
+ * Everything the memory store keeps for one queue. Each job of the queue is in exactly one `members` map and one
+ * `index` (those of its state) and in at most one heap: `delayed` while it waits for its time, or the ready heap of
+ * its type once it can be claimed. A due `scheduled` or `retrying` job keeps its state until it is claimed; moving
+ * it to a ready heap is invisible to callers.
+ */
+export class QueueState {
+  paused = false;
+  /** Jobs per state: kept by counters, never counted by a scan. */
+  readonly counts: StateCounts = zeroCounts();
+  /** Jobs per state in the order they entered it: the oldest finished job first, for retention and clean. */
+  readonly members = {} as Record<JobState, Map<string, JobRecord>>;
+  /** Jobs per state by (createdAt, id), for newest-first pages. */
+  readonly index = {} as Record<JobState, SortedIndex<JobRecord, JobKey>>;
+  /** Claimable jobs per type. One heap per type lets a claim filtered by type skip the others without a scan. */
+  readonly ready = new Map<string, IndexedHeap<JobRecord>>();
+  /** `scheduled` and `retrying` jobs not yet moved to a ready heap, earliest `runAt` first. */
+  readonly delayed = new IndexedHeap<JobRecord>(delayedOrder);
+  /** Smallest `runAt` among waiting jobs, valid while `oldestWaitingDirty` is false. */
+  private oldestWaiting: number | null = null;
+  private oldestWaitingDirty = false;
+
+  constructor(readonly name: string) {
+    for (const state of JOB_STATES) {
+      this.members[state] = new Map();
+      this.index[state] = new SortedIndex<JobRecord, JobKey>(jobKeyOrder);
+    }
+  }
+
+  readyHeap(type: string): IndexedHeap<JobRecord> {
+    let heap = this.ready.get(type);
+    if (heap === undefined) {
+      heap = new IndexedHeap<JobRecord>(readyOrder);
+      this.ready.set(type, heap);
+    }
+    return heap;
+  }
+
+  /** Put a job into the structures of `state` (its current `state` field is overwritten). */
+  enter(r: JobRecord, state: JobState): void {
+    r.state = state;
+    this.counts[state]++;
+    this.members[state].set(r.id, r);
+    this.index[state].insert(r);
+    if (state === 'waiting' && !this.oldestWaitingDirty) {
+      if (this.oldestWaiting === null || r.runAt < this.oldestWaiting) this.oldestWaiting = r.runAt;
+    }
+  }
+
+  /** Take a job out of the structures of its current state. */
+  leave(r: JobRecord): void {
+    const state = r.state;
+    this.counts[state]--;
+    this.members[state].delete(r.id);
+    this.index[state].delete(r);
+    if (state === 'waiting' && r.runAt === this.oldestWaiting) this.oldestWaitingDirty = true;
+  }
+
+  /** Put a pending job into the heap its state calls for. */
+  schedule(r: JobRecord): void {
+    if (r.state === 'waiting') this.readyHeap(r.type).push(r);
+    else if (r.state === 'scheduled' || r.state === 'retrying') this.delayed.push(r);
+  }
+
+  /** Take a job out of whichever heap holds it. */
+  unschedule(r: JobRecord): void {
+    if (r.heapIndex < 0) return;
+    if (!this.delayed.remove(r)) this.ready.get(r.type)?.remove(r);
+  }
+
+  /** Move every delayed job whose time has come to its ready heap. */
+  promoteDue(now: number): void {
+    const delayed = this.delayed;
+    for (let top = delayed.peek(); top !== undefined && top.runAt <= now; top = delayed.peek()) {
+      delayed.pop();
+      this.readyHeap(top.type).push(top);
+    }
+  }
+
+  /**
+   * `runAt` of the oldest waiting job. Kept up to date as jobs enter; when the oldest leaves, the next call rescans
+   * the waiting set once (a dashboard read, never on the claim path).
+   */
+  oldestWaitingAt(): number | null {
+    if (this.oldestWaitingDirty) {
+      let oldest: number | null = null;
+      for (const r of this.members.waiting.values()) if (oldest === null || r.runAt < oldest) oldest = r.runAt;
+      this.oldestWaiting = oldest;
+      this.oldestWaitingDirty = false;
+    }
+    return this.counts.waiting === 0 ? null : this.oldestWaiting;
+  }
+}

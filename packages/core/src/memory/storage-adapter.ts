@@ -1,0 +1,313 @@
+import type { AdapterCapabilities, Clock } from '../contracts/capabilities';
+import { ConveyorError, conveyorMessage } from '../contracts/errors';
+import type { ExecutionStatus, Page } from '../contracts/job';
+import { EXECUTION_STATUSES } from '../contracts/job';
+import type { Logger } from '../contracts/logger';
+import { silentLogger } from '../contracts/logger';
+import type {
+  ExecutionQuery,
+  ExecutionRecord,
+  ExecutionSummary,
+  RecentExecutionsQuery,
+  StorageAdapter,
+  WorkerInfo,
+  WorkerRecord,
+  WorkerStats,
+} from '../contracts/storage-adapter';
+import { decodeCursor, encodeCursor } from '../util/cursor';
+import type { MemoryAdapterOptions } from './options';
+import { COMPONENT, checkLimit, closedError, MEMORY_CAPABILITIES, validationError } from './options';
+import { SortedIndex } from './sorted-index';
+
+/** Options of {@link MemoryStorageAdapter}. */
+export interface MemoryStorageOptions extends MemoryAdapterOptions {
+  /**
+   * Most execution records kept; past it the oldest written are dropped, so a long-running process stays bounded
+   * even if nobody calls `cleanupExecutions`. `Infinity` keeps everything.
+   * @default 100_000
+   */
+  maxExecutions?: number;
+}
+
+interface ExecutionKey {
+  startedAt: number;
+  id: string;
+}
+
+/** Ascending (startedAt, id); lists walk it backwards for newest first. */
+function executionOrder(a: ExecutionKey, b: ExecutionKey): number {
+  return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+const STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
+
+function copyRecord(r: ExecutionRecord): ExecutionRecord {
+  return { ...r, error: r.error === null ? null : { ...r.error } };
+}
+
+/**
+ * The reference {@link StorageAdapter}: execution history and the worker registry in memory. A job's history and
+ * the "recent" list are ordered indexes, so pages resume at their cursor without sorting. Results stored in records
+ * are shared by reference and must be treated as immutable.
+ */
+export class MemoryStorageAdapter implements StorageAdapter {
+  /** @inheritdoc */
+  readonly capabilities: AdapterCapabilities = MEMORY_CAPABILITIES;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly maxExecutions: number;
+  private closed = false;
+  /** Every record by id, in the order written (the oldest is evicted first). */
+  private readonly records = new Map<string, ExecutionRecord>();
+  private readonly byJob = new Map<string, SortedIndex<ExecutionRecord, ExecutionKey>>();
+  private readonly recent = new SortedIndex<ExecutionRecord, ExecutionKey>(executionOrder);
+  private readonly workers = new Map<string, WorkerRecord>();
+  private evicted = 0;
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    const max = options.maxExecutions ?? 100_000;
+    if (!(max >= 1)) {
+      throw new ConveyorError(
+        'CONFIG_INVALID',
+        conveyorMessage(COMPONENT, 'maxExecutions must be at least 1 (or Infinity).'),
+      );
+    }
+    this.maxExecutions = max;
+  }
+
+  async init(): Promise<void> {
+    this.open();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.records.clear();
+    this.byJob.clear();
+    this.recent.clear();
+    this.workers.clear();
+  }
+
+  // ---------------------------------------------------------------- executions
+
+  async recordExecutions(records: ExecutionRecord[]): Promise<void> {
+    this.open();
+    // Validate the batch before writing any of it.
+    for (let i = 0; i < records.length; i++) validateRecord(records[i] as ExecutionRecord, i);
+    for (const input of records) {
+      if (this.records.has(input.id)) continue;
+      const r = copyRecord(input);
+      this.records.set(r.id, r);
+      this.recent.insert(r);
+      let index = this.byJob.get(r.jobId);
+      if (index === undefined) {
+        index = new SortedIndex<ExecutionRecord, ExecutionKey>(executionOrder);
+        this.byJob.set(r.jobId, index);
+      }
+      index.insert(r);
+    }
+    if (this.records.size > this.maxExecutions) this.evict(this.records.size - this.maxExecutions);
+  }
+
+  async listExecutions(jobId: string, query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
+    this.open();
+    checkLimit(query.limit);
+    if (query.status !== undefined && !STATUS_SET.has(query.status)) {
+      throw validationError(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
+    }
+    let below: ExecutionKey | undefined;
+    if (query.cursor !== undefined && query.cursor !== null) {
+      const [startedAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
+      below = { startedAt, id };
+    }
+    const index = this.byJob.get(jobId);
+    const items: ExecutionRecord[] = [];
+    let more = false;
+    if (index !== undefined) {
+      for (const r of index.descending(below)) {
+        if (query.to !== undefined && r.startedAt >= query.to) continue;
+        if (query.from !== undefined && r.startedAt < query.from) break;
+        if (query.status !== undefined && r.status !== query.status) continue;
+        if (items.length === query.limit) {
+          more = true;
+          break;
+        }
+        items.push(r);
+      }
+    }
+    const last = items[items.length - 1];
+    return {
+      items: items.map(copyRecord),
+      nextCursor: more && last !== undefined ? encodeCursor([last.startedAt, last.id]) : null,
+    };
+  }
+
+  async summarizeExecutions(jobId: string): Promise<ExecutionSummary> {
+    this.open();
+    const s: ExecutionSummary = {
+      totalExecutions: 0,
+      successCount: 0,
+      failedCount: 0,
+      timeoutCount: 0,
+      stalledCount: 0,
+      cancelledCount: 0,
+      retryCount: 0,
+      successRate: 0,
+      avgDurationMs: null,
+      minDurationMs: null,
+      maxDurationMs: null,
+      firstExecution: null,
+      lastExecution: null,
+    };
+    const index = this.byJob.get(jobId);
+    if (index === undefined) return s;
+    let sum = 0;
+    for (const r of index.ascending()) {
+      s.totalExecutions++;
+      if (r.status === 'success') s.successCount++;
+      else if (r.status === 'failed') s.failedCount++;
+      else if (r.status === 'timeout') s.timeoutCount++;
+      else if (r.status === 'stalled') s.stalledCount++;
+      else s.cancelledCount++;
+      if (r.attempt > 1) s.retryCount++;
+      sum += r.durationMs;
+      s.minDurationMs = s.minDurationMs === null ? r.durationMs : Math.min(s.minDurationMs, r.durationMs);
+      s.maxDurationMs = s.maxDurationMs === null ? r.durationMs : Math.max(s.maxDurationMs, r.durationMs);
+      s.firstExecution = s.firstExecution === null ? r.startedAt : Math.min(s.firstExecution, r.startedAt);
+      s.lastExecution = s.lastExecution === null ? r.finishedAt : Math.max(s.lastExecution, r.finishedAt);
+    }
+    if (s.totalExecutions > 0) {
+      s.successRate = s.successCount / s.totalExecutions;
+      s.avgDurationMs = sum / s.totalExecutions;
+    }
+    return s;
+  }
+
+  async recentExecutions(query: RecentExecutionsQuery): Promise<ExecutionRecord[]> {
+    this.open();
+    checkLimit(query.limit);
+    const out: ExecutionRecord[] = [];
+    for (const r of this.recent.descending()) {
+      if (query.queue !== undefined && r.queue !== query.queue) continue;
+      if (query.type !== undefined && r.type !== query.type) continue;
+      if (query.status !== undefined && r.status !== query.status) continue;
+      out.push(copyRecord(r));
+      if (out.length === query.limit) break;
+    }
+    return out;
+  }
+
+  async cleanupExecutions(before: number): Promise<number> {
+    this.open();
+    const doomed: ExecutionRecord[] = [];
+    for (const r of this.records.values()) if (r.finishedAt < before) doomed.push(r);
+    for (const r of doomed) this.forget(r);
+    return doomed.length;
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  async registerWorker(info: WorkerInfo): Promise<void> {
+    this.open();
+    if (typeof info.id !== 'string' || info.id.length === 0) throw validationError('a worker needs a non-empty id.');
+    this.workers.set(info.id, {
+      id: info.id,
+      host: info.host,
+      pid: info.pid,
+      queues: [...info.queues],
+      concurrency: info.concurrency,
+      startedAt: info.startedAt,
+      activeJobs: 0,
+      executions: 0,
+      succeeded: 0,
+      failed: 0,
+      totalDurationMs: 0,
+      lastSeenAt: this.clock(),
+    });
+  }
+
+  async heartbeatWorker(id: string, stats: WorkerStats): Promise<void> {
+    this.open();
+    const w = this.workers.get(id);
+    // A worker pruned meanwhile is not brought back: it registers again when it restarts.
+    if (w === undefined) return;
+    w.activeJobs = stats.activeJobs;
+    w.executions = stats.executions;
+    w.succeeded = stats.succeeded;
+    w.failed = stats.failed;
+    w.totalDurationMs = stats.totalDurationMs;
+    w.lastSeenAt = this.clock();
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    this.open();
+    return [...this.workers.values()]
+      .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((w) => ({ ...w, queues: [...w.queues] }));
+  }
+
+  async deregisterWorker(id: string): Promise<void> {
+    this.open();
+    this.workers.delete(id);
+  }
+
+  async pruneWorkers(before: number): Promise<number> {
+    this.open();
+    let removed = 0;
+    for (const [id, w] of this.workers) {
+      if (w.lastSeenAt < before) {
+        this.workers.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private open(): void {
+    if (this.closed) throw closedError('memory storage adapter');
+  }
+
+  private forget(r: ExecutionRecord): void {
+    this.records.delete(r.id);
+    this.recent.delete(r);
+    const index = this.byJob.get(r.jobId);
+    if (index !== undefined) {
+      index.delete(r);
+      if (index.size === 0) this.byJob.delete(r.jobId);
+    }
+  }
+
+  private evict(n: number): void {
+    let left = n;
+    for (const r of this.records.values()) {
+      if (left-- <= 0) break;
+      this.forget(r);
+    }
+    if (this.evicted === 0) {
+      this.logger.info(
+        conveyorMessage(
+          COMPONENT,
+          `execution history reached maxExecutions (${this.maxExecutions}); the oldest records are being dropped. Raise maxExecutions or call cleanupExecutions sooner.`,
+        ),
+      );
+    }
+    this.evicted += n;
+  }
+}
+
+function validateRecord(r: ExecutionRecord, i: number): void {
+  const fail = (sentence: string): never => {
+    throw validationError(`execution record #${i}: ${sentence}`);
+  };
+  if (typeof r !== 'object' || r === null) fail('a record must be an object.');
+  if (typeof r.id !== 'string' || r.id.length === 0) fail('id must be a non-empty string.');
+  if (typeof r.jobId !== 'string' || r.jobId.length === 0) fail('jobId must be a non-empty string.');
+  if (!STATUS_SET.has(r.status as ExecutionStatus)) fail(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
+  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt))
+    fail('startedAt and finishedAt must be times in ms.');
+  if (!Number.isFinite(r.durationMs)) fail('durationMs must be a number.');
+}
