@@ -1,0 +1,141 @@
+import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener } from '@conveyor/core';
+import { SQLITE_CAPABILITIES } from './capabilities';
+import { validationError } from './errors';
+import type { SqliteBackendOptions, SqliteStore } from './store';
+import { SqlitePart } from './store';
+
+interface EventRow {
+  seq: number;
+  event: string;
+}
+
+/** Rows written between two prunes: pruning once per this many keeps the table near `eventRetention` rows. */
+const PRUNE_EVERY = 256;
+
+/**
+ * Events shared through a small table. `publish` delivers to this process's listeners at once and appends the batch
+ * to `conveyor_events` in one transaction; while anyone is subscribed, a timer polls every `eventPollMs` for rows
+ * written by other connections. Each tick first reads `PRAGMA data_version`, which changes only when another
+ * connection committed, so an idle poll costs one pragma. Cross-process latency is therefore at most `eventPollMs`
+ * (50 ms by default) plus the time a writer holds the lock. The table is capped at about `eventRetention` rows; a
+ * process that falls further behind skips what was pruned (and logs how many).
+ */
+export class SqliteEventBus extends SqlitePart implements EventBus {
+  readonly capabilities: AdapterCapabilities = SQLITE_CAPABILITIES;
+  private readonly listeners = new Set<EventListener>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastSeq = 0;
+  private lastDataVersion = -1;
+  private written = 0;
+
+  constructor(source?: SqliteStore | SqliteBackendOptions) {
+    super(source, 'event bus');
+  }
+
+  async publish(events: ConveyorEvent[]): Promise<void> {
+    this.guard();
+    if (!Array.isArray(events)) throw validationError('publish takes an array of events.');
+    if (events.length === 0) return;
+    const s = this.store;
+    s.write(() => {
+      const insert = s.stmt('INSERT INTO conveyor_events (origin, event) VALUES (?, ?)');
+      for (const e of events) insert.run(s.origin, JSON.stringify(e));
+      this.written += events.length;
+      if (this.written >= PRUNE_EVERY) {
+        this.written = 0;
+        s.stmt('DELETE FROM conveyor_events WHERE seq <= (SELECT max(seq) FROM conveyor_events) - ?').run(
+          s.eventRetention,
+        );
+      }
+    });
+    for (const e of events) this.deliver(e);
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.guard();
+    this.listeners.add(listener);
+    if (this.timer === null) this.startPolling();
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stopPolling();
+    };
+  }
+
+  listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  protected override onClose(): void {
+    this.listeners.clear();
+    this.stopPolling();
+  }
+
+  private deliver(event: ConveyorEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.store.logger.error('[conveyor] [sqlite] an event listener threw; the other listeners still ran', {
+          eventType: event.type,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+
+  private startPolling(): void {
+    this.store.ensureReady();
+    // "From now on": start after the newest row present at subscription time.
+    this.lastSeq = (this.store.stmt('SELECT coalesce(max(seq), 0) FROM conveyor_events').pluck().get() as number) ?? 0;
+    this.lastDataVersion = this.store.db.pragma('data_version', { simple: true }) as number;
+    this.timer = setInterval(() => this.poll(), this.store.eventPollMs);
+    this.timer.unref();
+  }
+
+  private stopPolling(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One tick: skip unless another connection committed, then deliver foreign rows after `lastSeq`. */
+  private poll(): void {
+    if (this.isClosed || this.store.isClosed) {
+      this.stopPolling();
+      return;
+    }
+    try {
+      const version = this.store.db.pragma('data_version', { simple: true }) as number;
+      if (version === this.lastDataVersion) return;
+      this.lastDataVersion = version;
+      const s = this.store;
+      // One snapshot: the rows read and the newest seq agree, so nothing committed in between is skipped.
+      const { rows, newest, oldest } = s.read(() => ({
+        oldest: s.stmt('SELECT min(seq) FROM conveyor_events').pluck().get() as number | null,
+        rows: s
+          .stmt('SELECT seq, event FROM conveyor_events WHERE seq > ? AND origin <> ? ORDER BY seq LIMIT 1000')
+          .all(this.lastSeq, s.origin) as EventRow[],
+        newest: s.stmt('SELECT coalesce(max(seq), 0) FROM conveyor_events').pluck().get() as number,
+      }));
+      if (oldest !== null && oldest > this.lastSeq + 1 && this.lastSeq > 0) {
+        s.logger.warn('[conveyor] [sqlite] this process fell behind the events table; some events were pruned', {
+          missed: oldest - this.lastSeq - 1,
+        });
+      }
+      for (const row of rows) {
+        this.lastSeq = row.seq;
+        this.deliver(JSON.parse(row.event) as ConveyorEvent);
+      }
+      // A full page means more to read: poll again next tick without waiting for another commit. Otherwise skip
+      // our own rows up to the newest seq of this snapshot.
+      if (rows.length === 1000) this.lastDataVersion = -1;
+      else this.lastSeq = Math.max(this.lastSeq, newest);
+    } catch (error) {
+      this.store.logger.error('[conveyor] [sqlite] polling the events table failed; retrying on the next tick', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}

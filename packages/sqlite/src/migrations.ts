@@ -1,0 +1,185 @@
+import type Database from 'better-sqlite3';
+
+/** One schema step. Versions only grow; a released step is never edited, a fix is a new step. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The schema. Every table is prefixed `conveyor_` so the store can share a file with the application's own tables.
+ *
+ * Jobs are a rowid table: `seq` (the rowid) is the insertion order, the last tie-breaker of the claim order. Each
+ * index below serves one statement; the `EXPLAIN QUERY PLAN` test proves that claiming, counting and listing never
+ * scan the table:
+ * - `conveyor_jobs_ready`: claim order among claimable jobs, per queue (partial: only pending, not active).
+ * - `conveyor_jobs_waiting`: the oldest waiting job of a queue (`QueueInfo.oldestWaitingAt`).
+ * - `conveyor_jobs_lease`: expired leases, for the stalled sweep (partial: only active jobs).
+ * - `conveyor_jobs_finished`: retention and `clean`, oldest finished first (partial: only finished jobs).
+ * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
+ * - the five `list_*` indexes: newest-first pages by (createdAt, id), with or without queue / state / type.
+ *
+ * Counts live in `conveyor_counts`, kept by triggers in the same transaction as the change they count.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'jobs, counters, queues, schedules, executions, workers, metrics, events',
+    sql: `
+CREATE TABLE conveyor_jobs (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  queue TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  priority REAL NOT NULL,
+  attempt INTEGER NOT NULL,
+  max_attempts INTEGER NOT NULL,
+  backoff TEXT,
+  timeout_ms REAL,
+  unique_key TEXT,
+  remove_on_complete TEXT NOT NULL,
+  remove_on_fail TEXT NOT NULL,
+  meta TEXT,
+  created_at INTEGER NOT NULL,
+  run_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  result TEXT,
+  last_error TEXT,
+  progress TEXT,
+  worker_id TEXT,
+  lease_expires_at INTEGER,
+  token INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conveyor_jobs_ready ON conveyor_jobs (queue, priority DESC, run_at, seq)
+  WHERE state IN ('waiting', 'scheduled', 'retrying');
+CREATE INDEX conveyor_jobs_waiting ON conveyor_jobs (queue, run_at) WHERE state = 'waiting';
+CREATE INDEX conveyor_jobs_lease ON conveyor_jobs (lease_expires_at) WHERE state = 'active';
+CREATE INDEX conveyor_jobs_finished ON conveyor_jobs (queue, state, finished_at, seq)
+  WHERE state IN ('completed', 'failed', 'cancelled');
+CREATE UNIQUE INDEX conveyor_jobs_unique ON conveyor_jobs (queue, unique_key)
+  WHERE unique_key IS NOT NULL AND state IN ('waiting', 'scheduled', 'retrying', 'active');
+CREATE INDEX conveyor_jobs_list_all ON conveyor_jobs (created_at, id);
+CREATE INDEX conveyor_jobs_list_queue ON conveyor_jobs (queue, created_at, id);
+CREATE INDEX conveyor_jobs_list_queue_state ON conveyor_jobs (queue, state, created_at, id);
+CREATE INDEX conveyor_jobs_list_state ON conveyor_jobs (state, created_at, id);
+CREATE INDEX conveyor_jobs_list_type ON conveyor_jobs (type, created_at, id);
+
+CREATE TABLE conveyor_counts (
+  queue TEXT NOT NULL,
+  state TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (queue, state)
+) WITHOUT ROWID;
+CREATE TRIGGER conveyor_jobs_count_insert AFTER INSERT ON conveyor_jobs BEGIN
+  INSERT INTO conveyor_counts (queue, state, n) VALUES (new.queue, new.state, 1)
+    ON CONFLICT (queue, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER conveyor_jobs_count_delete AFTER DELETE ON conveyor_jobs BEGIN
+  UPDATE conveyor_counts SET n = n - 1 WHERE queue = old.queue AND state = old.state;
+END;
+CREATE TRIGGER conveyor_jobs_count_update AFTER UPDATE OF state ON conveyor_jobs
+  WHEN old.state <> new.state BEGIN
+  UPDATE conveyor_counts SET n = n - 1 WHERE queue = old.queue AND state = old.state;
+  INSERT INTO conveyor_counts (queue, state, n) VALUES (new.queue, new.state, 1)
+    ON CONFLICT (queue, state) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TABLE conveyor_queues (
+  name TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE conveyor_tokens (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last INTEGER NOT NULL
+);
+INSERT INTO conveyor_tokens (id, last) VALUES (1, 0);
+
+CREATE TABLE conveyor_schedules (
+  name TEXT PRIMARY KEY,
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  job TEXT NOT NULL,
+  last_fired_at INTEGER,
+  next_run_at INTEGER,
+  paused INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE conveyor_executions (
+  id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  type TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  duration_ms REAL NOT NULL,
+  worker_id TEXT,
+  result TEXT,
+  error TEXT
+);
+CREATE INDEX conveyor_executions_job ON conveyor_executions (job_id, started_at, id);
+CREATE INDEX conveyor_executions_recent ON conveyor_executions (started_at, id);
+CREATE INDEX conveyor_executions_queue ON conveyor_executions (queue, started_at, id);
+CREATE INDEX conveyor_executions_finished ON conveyor_executions (finished_at);
+
+CREATE TABLE conveyor_workers (
+  id TEXT PRIMARY KEY,
+  info TEXT NOT NULL,
+  stats TEXT NOT NULL,
+  last_seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX conveyor_workers_seen ON conveyor_workers (last_seen_at);
+
+CREATE TABLE conveyor_metrics (
+  granularity TEXT NOT NULL,
+  bucket INTEGER NOT NULL,
+  queue TEXT NOT NULL,
+  type TEXT NOT NULL,
+  counters TEXT NOT NULL,
+  duration TEXT NOT NULL,
+  wait TEXT NOT NULL,
+  PRIMARY KEY (granularity, bucket, queue, type)
+) WITHOUT ROWID;
+
+CREATE TABLE conveyor_events (
+  seq INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL,
+  event TEXT NOT NULL
+);
+`,
+  },
+];
+
+/**
+ * Apply every missing step, each in its own `BEGIN IMMEDIATE` transaction that first re-reads the applied version:
+ * when several processes start at once, one applies a step and the others find it done. Returns the versions this
+ * call applied.
+ */
+export function migrate(db: Database.Database, now: () => number): number[] {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const current = db.prepare('SELECT coalesce(max(version), 0) FROM conveyor_migrations').pluck();
+  const record = db.prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  const applied: number[] = [];
+  for (const step of MIGRATIONS) {
+    if ((current.get() as number) >= step.version) continue;
+    const apply = db.transaction(() => {
+      if ((current.get() as number) >= step.version) return false;
+      db.exec(step.sql);
+      record.run(step.version, step.name, now());
+      return true;
+    });
+    if (apply.immediate()) applied.push(step.version);
+  }
+  return applied;
+}
+
+/** The newest schema version this build knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,0 +1,703 @@
+import type {
+  AckResult,
+  AdapterCapabilities,
+  ClaimedJob,
+  ClaimRequest,
+  CleanRequest,
+  CompleteRequest,
+  EnqueueResult,
+  ExtendResult,
+  FailRequest,
+  Job,
+  LeaseRef,
+  ListJobsQuery,
+  NewJob,
+  Page,
+  QueueAdapter,
+  QueueInfo,
+  RecoveredJob,
+  ScheduleDefinition,
+  StateCounts,
+} from '@conveyor/core';
+import {
+  buildJob,
+  ConveyorError,
+  decodeCursor,
+  encodeCursor,
+  FINISHED_STATES,
+  invalidState,
+  JOB_STATES,
+  LeaseLostError,
+  notFound,
+  STALLED_ERROR,
+} from '@conveyor/core';
+import { SQLITE_CAPABILITIES } from './capabilities';
+import { COMPONENT, checkLimit, sqliteMessage, validationError } from './errors';
+import type { JobRow } from './job-row';
+import { INSERT_JOB_SQL, jobInsertParams, rowToClaimed, rowToJob, toJson, validateNewJob } from './job-row';
+import { FINISHED_TERM, RetentionPass } from './retention';
+import type { SqliteBackendOptions, SqliteStore } from './store';
+import { SqlitePart } from './store';
+
+const PENDING_TERM = "state IN ('waiting', 'scheduled', 'retrying', 'active')";
+const READY_TERM = "state IN ('waiting', 'scheduled', 'retrying')";
+
+function zeroCounts(): StateCounts {
+  return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
+}
+
+interface ScheduleRow {
+  name: string;
+  cron: string;
+  timezone: string;
+  job: string;
+  last_fired_at: number | null;
+  next_run_at: number | null;
+  paused: number;
+}
+
+function rowToSchedule(r: ScheduleRow): ScheduleDefinition {
+  return {
+    name: r.name,
+    cron: r.cron,
+    timezone: r.timezone,
+    job: JSON.parse(r.job) as NewJob,
+    lastFiredAt: r.last_fired_at,
+    nextRunAt: r.next_run_at,
+    paused: r.paused !== 0,
+  };
+}
+
+/** One acked request: the updated row (null: stale token), and whether retention deleted it at once. */
+interface Done {
+  jobId: string;
+  row: JobRow | null;
+  removed?: boolean;
+}
+
+/** Candidate of a claim before the final merge across queues. */
+interface Candidate {
+  seq: number;
+  priority: number;
+  run_at: number;
+}
+
+/**
+ * Jobs and their life cycle on SQLite. Every method runs in one transaction; writes use `BEGIN IMMEDIATE`, so a
+ * claim's read and update are atomic across every process that opens the same file.
+ */
+export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
+  readonly capabilities: AdapterCapabilities = SQLITE_CAPABILITIES;
+  /** Queue names known to be in `conveyor_queues` (queues are never deleted, so the cache never goes stale). */
+  private readonly knownQueues = new Set<string>();
+
+  constructor(source?: SqliteStore | SqliteBackendOptions) {
+    super(source, 'queue adapter');
+  }
+
+  async now(): Promise<number> {
+    this.guard();
+    return this.store.now();
+  }
+
+  async enqueue(job: NewJob): Promise<EnqueueResult> {
+    this.guard();
+    validateNewJob(job);
+    const added: string[] = [];
+    const result = this.store.write(() => this.insertOne(job, this.store.now(), added));
+    for (const q of added) this.knownQueues.add(q);
+    return result;
+  }
+
+  async enqueueMany(jobs: NewJob[]): Promise<EnqueueResult[]> {
+    this.guard();
+    if (!Array.isArray(jobs)) throw validationError('enqueueMany takes an array of jobs.');
+    for (const [i, job] of jobs.entries()) validateNewJob(job, i);
+    if (jobs.length === 0) return [];
+    const added: string[] = [];
+    const results = this.store.write(() => {
+      const now = this.store.now();
+      return jobs.map((job) => this.insertOne(job, now, added));
+    });
+    for (const q of added) this.knownQueues.add(q);
+    return results;
+  }
+
+  /** Insert one job inside the caller's transaction, deduplicating by id, then by live unique key. */
+  private insertOne(input: NewJob, now: number, addedQueues: string[]): EnqueueResult {
+    const s = this.store;
+    if (input.id !== undefined) {
+      const existing = s.stmt('SELECT * FROM conveyor_jobs WHERE id = ?').get(input.id) as JobRow | undefined;
+      if (existing !== undefined) return { job: rowToJob(existing), deduplicated: true };
+    }
+    if (input.uniqueKey !== undefined && input.uniqueKey !== null) {
+      const live = s
+        .stmt(
+          `SELECT * FROM conveyor_jobs WHERE queue = ? AND unique_key = ? AND unique_key IS NOT NULL AND ${PENDING_TERM}`,
+        )
+        .get(input.queue, input.uniqueKey) as JobRow | undefined;
+      if (live !== undefined) return { job: rowToJob(live), deduplicated: true };
+    }
+    const job = buildJob(input, now);
+    s.stmt(INSERT_JOB_SQL).run(...jobInsertParams(job, toJson(job.payload)));
+    if (!this.knownQueues.has(job.queue)) {
+      s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
+      addedQueues.push(job.queue);
+    }
+    return { job, deduplicated: false };
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
+    this.guard();
+    const { queues, workerId, limit, leaseMs, types } = request;
+    if (!Number.isInteger(limit) || limit < 1) throw validationError('claim limit must be an integer >= 1.');
+    if (!(typeof leaseMs === 'number' && leaseMs > 0))
+      throw validationError('claim leaseMs must be a positive number.');
+    if (queues.length === 0 || (types !== undefined && types.length === 0)) return [];
+    const distinct = [...new Set(queues)];
+    const typeList = types === undefined ? [] : [...new Set(types)];
+    const typeTerm = typeList.length === 0 ? '' : ` AND type IN (${typeList.map(() => '?').join(', ')})`;
+    const candidatesSql = `SELECT seq, priority, run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
+      WHERE queue = ? AND ${READY_TERM} AND run_at <= ?${typeTerm} ORDER BY priority DESC, run_at, seq LIMIT ?`;
+    return this.store.write(() => {
+      const s = this.store;
+      const now = s.now();
+      let picked: Candidate[] = [];
+      const paused = s.stmt('SELECT paused FROM conveyor_queues WHERE name = ?').pluck();
+      for (const queue of distinct) {
+        if (paused.get(queue) === 1) continue;
+        const rows = s.stmt(candidatesSql).all(queue, now, ...typeList, limit) as Candidate[];
+        picked = picked.length === 0 ? rows : picked.concat(rows);
+      }
+      if (picked.length === 0) return [];
+      if (distinct.length > 1) {
+        picked.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq);
+        picked.length = Math.min(picked.length, limit);
+      }
+      // Tokens come from one store-wide counter: strictly increasing per job even if a job id is removed and reused.
+      const last = s
+        .stmt('UPDATE conveyor_tokens SET last = last + ? WHERE id = 1 RETURNING last')
+        .pluck()
+        .get(picked.length) as number;
+      let token = last - picked.length;
+      const update = s.stmt(
+        `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = ?, worker_id = ?, started_at = ?,
+          lease_expires_at = ?, finished_at = NULL WHERE seq = ? RETURNING *`,
+      );
+      const expires = now + leaseMs;
+      return picked.map((c) => rowToClaimed(update.get(++token, workerId, now, expires, c.seq) as JobRow));
+    });
+  }
+
+  async extendLeases(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
+    this.guard();
+    if (!(typeof leaseMs === 'number' && leaseMs > 0)) throw validationError('leaseMs must be a positive number.');
+    if (leases.length === 0) return [];
+    return this.store.write(() => {
+      const expires = this.store.now() + leaseMs;
+      const update = this.store
+        .stmt(
+          "UPDATE conveyor_jobs SET lease_expires_at = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING lease_expires_at",
+        )
+        .pluck();
+      return leases.map(({ jobId, token }) => {
+        const at = update.get(expires, jobId, token) as number | undefined;
+        return { jobId, ok: at !== undefined, leaseExpiresAt: at ?? null };
+      });
+    });
+  }
+
+  async updateProgress(lease: LeaseRef, progress: unknown): Promise<void> {
+    this.guard();
+    const changed = this.store.write(
+      () =>
+        this.store
+          .stmt("UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND token = ? AND state = 'active'")
+          .run(toJson(progress), lease.jobId, lease.token).changes,
+    );
+    if (changed === 0) throw new LeaseLostError(lease.jobId, COMPONENT);
+  }
+
+  async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
+    this.guard();
+    if (requests.length === 0) return [];
+    return this.store.write(() => {
+      const now = this.store.now();
+      const update = this.store.stmt(
+        `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL
+          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+      );
+      const pass = new RetentionPass(this.store);
+      const done = requests.map(({ jobId, token, result }) => {
+        const row = update.get(now, result === undefined ? null : toJson(result), jobId, token) as JobRow | undefined;
+        if (row === undefined) return { jobId, row: null } as Done;
+        const kept = pass.add(
+          row.seq,
+          row.queue,
+          'completed',
+          JSON.parse(row.remove_on_complete) as Job['removeOnComplete'],
+        );
+        return { jobId, row, removed: !kept };
+      });
+      return this.acks(done, pass.apply(now));
+    });
+  }
+
+  async fail(requests: FailRequest[]): Promise<AckResult[]> {
+    this.guard();
+    if (requests.length === 0) return [];
+    return this.store.write(() => {
+      const now = this.store.now();
+      const toFailed = this.store.stmt(
+        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL
+          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+      );
+      const toRetrying = this.store.stmt(
+        `UPDATE conveyor_jobs SET state = 'retrying', run_at = ?, last_error = ?, lease_expires_at = NULL
+          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+      );
+      const pass = new RetentionPass(this.store);
+      const done = requests.map(({ jobId, token, error, retryDelayMs }) => {
+        const errorJson = JSON.stringify(error);
+        if (retryDelayMs !== null && retryDelayMs !== undefined) {
+          const row = toRetrying.get(now + Math.max(0, retryDelayMs), errorJson, jobId, token) as JobRow | undefined;
+          return { jobId, row: row ?? null } as Done;
+        }
+        const row = toFailed.get(now, errorJson, jobId, token) as JobRow | undefined;
+        if (row === undefined) return { jobId, row: null } as Done;
+        const kept = pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
+        return { jobId, row, removed: !kept };
+      });
+      return this.acks(done, pass.apply(now));
+    });
+  }
+
+  /** Build ack results: `ok:false` for stale tokens, `job:null` for jobs a retention rule removed. */
+  private acks(done: Done[], removedSeqs: Set<number>): AckResult[] {
+    return done.map(({ jobId, row, removed }): AckResult => {
+      if (removed === true) return { jobId, ok: true, job: null };
+      if (row === null) return { jobId, ok: false, code: 'LEASE_LOST' };
+      return { jobId, ok: true, job: removedSeqs.has(row.seq) ? null : rowToJob(row) };
+    });
+  }
+
+  async release(leases: LeaseRef[]): Promise<AckResult[]> {
+    this.guard();
+    if (leases.length === 0) return [];
+    return this.store.write(() => {
+      const update = this.store.stmt(
+        `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL
+          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+      );
+      return leases.map(({ jobId, token }): AckResult => {
+        const row = update.get(jobId, token) as JobRow | undefined;
+        return row === undefined ? { jobId, ok: false, code: 'LEASE_LOST' } : { jobId, ok: true, job: rowToJob(row) };
+      });
+    });
+  }
+
+  async recoverStalled(options: { limit?: number } = {}): Promise<RecoveredJob[]> {
+    this.guard();
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1) throw validationError('recoverStalled limit must be an integer >= 1.');
+    return this.store.write(() => {
+      const s = this.store;
+      const now = s.now();
+      const expired = s
+        .stmt(
+          `SELECT seq, token FROM conveyor_jobs INDEXED BY conveyor_jobs_lease
+            WHERE state = 'active' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
+        )
+        .all(now, limit) as Array<{ seq: number; token: number }>;
+      if (expired.length === 0) return [];
+      const before = s.stmt('SELECT worker_id, attempt, started_at FROM conveyor_jobs WHERE seq = ?');
+      // Conditional on the token and the expiry: a job completed or re-leased in between is left alone.
+      const toWaiting = s.stmt(
+        `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL
+          WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? AND attempt < max_attempts RETURNING *`,
+      );
+      const toFailed = s.stmt(
+        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL
+          WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? RETURNING *`,
+      );
+      const stalledError = JSON.stringify(STALLED_ERROR);
+      const pass = new RetentionPass(s);
+      const out: Array<{
+        row: JobRow;
+        prior: { worker_id: string | null; attempt: number; started_at: number | null };
+      }> = [];
+      for (const { seq, token } of expired) {
+        const prior = before.get(seq) as { worker_id: string | null; attempt: number; started_at: number | null };
+        let row = toWaiting.get(seq, token, now) as JobRow | undefined;
+        if (row === undefined) {
+          row = toFailed.get(now, stalledError, seq, token, now) as JobRow | undefined;
+          if (row === undefined) continue;
+          pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
+        }
+        out.push({ row, prior });
+      }
+      pass.apply(now);
+      return out.map(({ row, prior }) => ({
+        job: rowToJob(row),
+        workerId: prior.worker_id,
+        attempt: prior.attempt,
+        startedAt: prior.started_at,
+      }));
+    });
+  }
+
+  async getJob(id: string): Promise<Job | null> {
+    this.guard();
+    this.store.ensureReady();
+    const row = this.store.stmt('SELECT * FROM conveyor_jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row === undefined ? null : rowToJob(row);
+  }
+
+  async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
+    this.guard();
+    checkLimit(query.limit);
+    if (query.search !== undefined && query.search !== '') {
+      throw new ConveyorError(
+        'SEARCH_UNSUPPORTED',
+        sqliteMessage(
+          'listJobs({ search }) is not supported by the SQLite adapter (capabilities.search is false). Filter by queue, state or type instead.',
+        ),
+      );
+    }
+    if (query.state !== undefined && !(JOB_STATES as readonly string[]).includes(query.state)) {
+      throw validationError(`state must be one of ${JOB_STATES.join(', ')}.`);
+    }
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.queue !== undefined) {
+      where.push('queue = ?');
+      params.push(query.queue);
+    }
+    if (query.state !== undefined) {
+      where.push('state = ?');
+      params.push(query.state);
+    }
+    if (query.type !== undefined) {
+      where.push('type = ?');
+      params.push(query.type);
+    }
+    if (query.cursor !== undefined && query.cursor !== null) {
+      const [createdAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
+      where.push('(created_at, id) < (?, ?)');
+      params.push(createdAt, id);
+    }
+    // INDEXED BY makes the plan a promise: SQLite refuses the statement rather than fall back to a scan.
+    const index =
+      query.queue !== undefined
+        ? query.state !== undefined
+          ? 'conveyor_jobs_list_queue_state'
+          : 'conveyor_jobs_list_queue'
+        : query.state !== undefined
+          ? 'conveyor_jobs_list_state'
+          : query.type !== undefined
+            ? 'conveyor_jobs_list_type'
+            : 'conveyor_jobs_list_all';
+    const sql = `SELECT * FROM conveyor_jobs INDEXED BY ${index}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, id DESC LIMIT ?`;
+    params.push(query.limit + 1);
+    const rows = this.store.read(() => this.store.stmt(sql).all(...params) as JobRow[]);
+    const more = rows.length > query.limit;
+    if (more) rows.length = query.limit;
+    const last = rows[rows.length - 1];
+    return {
+      items: rows.map(rowToJob),
+      nextCursor: more && last !== undefined ? encodeCursor([last.created_at, last.id]) : null,
+    };
+  }
+
+  async counts(queue?: string): Promise<Record<string, StateCounts>> {
+    this.guard();
+    return this.store.read(() => this.countsNow(queue));
+  }
+
+  private countsNow(queue?: string): Record<string, StateCounts> {
+    const s = this.store;
+    const out: Record<string, StateCounts> = {};
+    if (queue !== undefined) {
+      out[queue] = zeroCounts();
+      for (const r of s.stmt('SELECT state, n FROM conveyor_counts WHERE queue = ?').all(queue) as Array<{
+        state: keyof StateCounts;
+        n: number;
+      }>) {
+        out[queue][r.state] = r.n;
+      }
+      return out;
+    }
+    for (const name of s.stmt('SELECT name FROM conveyor_queues ORDER BY name').pluck().all() as string[]) {
+      out[name] = zeroCounts();
+    }
+    for (const r of s.stmt('SELECT queue, state, n FROM conveyor_counts').all() as Array<{
+      queue: string;
+      state: keyof StateCounts;
+      n: number;
+    }>) {
+      const c = out[r.queue] ?? zeroCounts();
+      c[r.state] = r.n;
+      out[r.queue] = c;
+    }
+    return out;
+  }
+
+  async listQueues(): Promise<QueueInfo[]> {
+    this.guard();
+    return this.store.read(() => {
+      const s = this.store;
+      const counts = this.countsNow();
+      const oldest = s
+        .stmt(
+          "SELECT min(run_at) FROM conveyor_jobs INDEXED BY conveyor_jobs_waiting WHERE queue = ? AND state = 'waiting'",
+        )
+        .pluck();
+      const rows = s.stmt('SELECT name, paused FROM conveyor_queues ORDER BY name').all() as Array<{
+        name: string;
+        paused: number;
+      }>;
+      return rows.map((r) => ({
+        name: r.name,
+        paused: r.paused !== 0,
+        counts: counts[r.name] ?? zeroCounts(),
+        oldestWaitingAt: (oldest.get(r.name) as number | null) ?? null,
+      }));
+    });
+  }
+
+  /** The row of `id`, or NOT_FOUND. */
+  private rowOf(id: string): JobRow {
+    const row = this.store.stmt('SELECT * FROM conveyor_jobs WHERE id = ?').get(id) as JobRow | undefined;
+    if (row === undefined) throw notFound(COMPONENT, `job ${id}`);
+    return row;
+  }
+
+  /** A live job other than `seq` holding the same unique key, if any. */
+  private keyHolder(row: JobRow): string | null {
+    if (row.unique_key === null) return null;
+    const holder = this.store
+      .stmt(
+        `SELECT id FROM conveyor_jobs WHERE queue = ? AND unique_key = ? AND unique_key IS NOT NULL AND ${PENDING_TERM}`,
+      )
+      .pluck()
+      .get(row.queue, row.unique_key) as string | undefined;
+    return holder !== undefined && holder !== row.id ? holder : null;
+  }
+
+  async retry(id: string): Promise<Job> {
+    this.guard();
+    return this.store.write(() => {
+      const row = this.rowOf(id);
+      if (row.state !== 'failed' && row.state !== 'cancelled') {
+        throw invalidState(COMPONENT, `job ${id} is ${row.state}; only failed or cancelled jobs can be retried.`);
+      }
+      const holder = this.keyHolder(row);
+      if (holder !== null) {
+        throw invalidState(
+          COMPONENT,
+          `job ${id} cannot be retried: job ${holder} holds its unique key "${row.unique_key}" and is still pending. Wait for it to finish.`,
+        );
+      }
+      return rowToJob(this.toWaitingAgain(row.seq, this.store.now()));
+    });
+  }
+
+  private toWaitingAgain(seq: number, now: number): JobRow {
+    return this.store
+      .stmt(
+        `UPDATE conveyor_jobs SET state = 'waiting', run_at = ?, finished_at = NULL, lease_expires_at = NULL,
+          max_attempts = max(max_attempts, attempt + 1) WHERE seq = ? RETURNING *`,
+      )
+      .get(now, seq) as JobRow;
+  }
+
+  async retryFailed(queue: string, limit: number): Promise<number> {
+    this.guard();
+    if (!Number.isInteger(limit) || limit < 1) throw validationError('retryFailed limit must be an integer >= 1.');
+    return this.store.write(() => {
+      const now = this.store.now();
+      const rows = this.store
+        .stmt(
+          `SELECT * FROM conveyor_jobs INDEXED BY conveyor_jobs_finished WHERE queue = ? AND ${FINISHED_TERM}
+            AND state = 'failed' ORDER BY finished_at, seq LIMIT ?`,
+        )
+        .all(queue, limit) as JobRow[];
+      let moved = 0;
+      for (const row of rows) {
+        if (this.keyHolder(row) !== null) continue;
+        this.toWaitingAgain(row.seq, now);
+        moved++;
+      }
+      return moved;
+    });
+  }
+
+  async promote(id: string): Promise<Job> {
+    this.guard();
+    return this.store.write(() => {
+      const row = this.rowOf(id);
+      if (row.state !== 'scheduled' && row.state !== 'retrying') {
+        throw invalidState(COMPONENT, `job ${id} is ${row.state}; only scheduled or retrying jobs can be promoted.`);
+      }
+      const now = this.store.now();
+      return rowToJob(
+        this.store
+          .stmt("UPDATE conveyor_jobs SET state = 'waiting', run_at = min(run_at, ?) WHERE seq = ? RETURNING *")
+          .get(now, row.seq) as JobRow,
+      );
+    });
+  }
+
+  async cancel(id: string): Promise<Job> {
+    this.guard();
+    return this.store.write(() => {
+      const row = this.rowOf(id);
+      if (!['waiting', 'scheduled', 'retrying', 'active'].includes(row.state)) {
+        throw invalidState(COMPONENT, `job ${id} is ${row.state}; only pending or active jobs can be cancelled.`);
+      }
+      // The token stays; acks and heartbeats require state 'active', so the old lease is refused from now on.
+      return rowToJob(
+        this.store
+          .stmt(
+            "UPDATE conveyor_jobs SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL WHERE seq = ? RETURNING *",
+          )
+          .get(this.store.now(), row.seq) as JobRow,
+      );
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    this.guard();
+    this.store.write(() => {
+      const row = this.rowOf(id);
+      if (row.state === 'active') {
+        throw invalidState(COMPONENT, `job ${id} is active; cancel it first, then remove it.`);
+      }
+      this.store.stmt('DELETE FROM conveyor_jobs WHERE seq = ?').run(row.seq);
+    });
+  }
+
+  async clean(request: CleanRequest): Promise<number> {
+    this.guard();
+    const { queue, state } = request;
+    const olderThanMs = request.olderThanMs ?? 0;
+    const limit = request.limit ?? 1000;
+    if (!(FINISHED_STATES as readonly string[]).includes(state)) {
+      throw validationError(`clean state must be one of ${FINISHED_STATES.join(', ')}.`);
+    }
+    if (!Number.isInteger(limit) || limit < 1) throw validationError('clean limit must be an integer >= 1.');
+    if (!(typeof olderThanMs === 'number' && olderThanMs >= 0)) throw validationError('olderThanMs must be >= 0.');
+    return this.store.write(
+      () =>
+        this.store
+          .stmt(
+            `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM conveyor_jobs INDEXED BY conveyor_jobs_finished
+              WHERE queue = ? AND ${FINISHED_TERM} AND state = ? AND finished_at <= ? ORDER BY finished_at, seq LIMIT ?)`,
+          )
+          .run(queue, state, this.store.now() - olderThanMs, limit).changes,
+    );
+  }
+
+  async pause(queue: string): Promise<void> {
+    this.setPaused(queue, true);
+  }
+
+  async resume(queue: string): Promise<void> {
+    this.setPaused(queue, false);
+  }
+
+  private setPaused(queue: string, paused: boolean): void {
+    this.guard();
+    if (typeof queue !== 'string' || queue.length === 0) throw validationError('queue must be a non-empty string.');
+    this.store.write(() =>
+      this.store
+        .stmt(
+          'INSERT INTO conveyor_queues (name, paused) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused',
+        )
+        .run(queue, paused ? 1 : 0),
+    );
+    this.knownQueues.add(queue);
+  }
+
+  async isPaused(queue: string): Promise<boolean> {
+    this.guard();
+    this.store.ensureReady();
+    return this.store.stmt('SELECT paused FROM conveyor_queues WHERE name = ?').pluck().get(queue) === 1;
+  }
+
+  async upsertSchedule(schedule: Omit<ScheduleDefinition, 'lastFiredAt'>): Promise<ScheduleDefinition> {
+    this.guard();
+    if (typeof schedule.name !== 'string' || schedule.name.length === 0) {
+      throw validationError('schedule name must be a non-empty string.');
+    }
+    if (typeof schedule.cron !== 'string' || schedule.cron.trim().length === 0) {
+      throw validationError(`schedule ${schedule.name}: cron must be a non-empty cron expression.`);
+    }
+    validateNewJob(schedule.job);
+    return this.store.write(() =>
+      rowToSchedule(
+        this.store
+          .stmt(
+            `INSERT INTO conveyor_schedules (name, cron, timezone, job, last_fired_at, next_run_at, paused)
+                VALUES (?, ?, ?, ?, NULL, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, timezone = excluded.timezone, job = excluded.job,
+                  next_run_at = excluded.next_run_at, paused = excluded.paused
+                RETURNING *`,
+          )
+          .get(
+            schedule.name,
+            schedule.cron,
+            schedule.timezone ?? 'UTC',
+            JSON.stringify(schedule.job),
+            schedule.nextRunAt ?? null,
+            schedule.paused ? 1 : 0,
+          ) as ScheduleRow,
+      ),
+    );
+  }
+
+  async listSchedules(): Promise<ScheduleDefinition[]> {
+    this.guard();
+    this.store.ensureReady();
+    return (this.store.stmt('SELECT * FROM conveyor_schedules ORDER BY name').all() as ScheduleRow[]).map(
+      rowToSchedule,
+    );
+  }
+
+  async removeSchedule(name: string): Promise<boolean> {
+    this.guard();
+    return this.store.write(
+      () => this.store.stmt('DELETE FROM conveyor_schedules WHERE name = ?').run(name).changes > 0,
+    );
+  }
+
+  async fireSchedule(
+    name: string,
+    fireAt: number,
+    nextRunAt: number | null,
+    job: NewJob,
+  ): Promise<EnqueueResult | null> {
+    this.guard();
+    const { id: _id, delayMs: _delay, runAt: _runAt, ...rest } = job;
+    validateNewJob(rest);
+    const added: string[] = [];
+    const result = this.store.write(() => {
+      // The conditional update is the whole protocol: of N schedulers firing the same tick, one changes the row.
+      const fired = this.store
+        .stmt(
+          `UPDATE conveyor_schedules SET last_fired_at = ?, next_run_at = ?
+            WHERE name = ? AND (last_fired_at IS NULL OR last_fired_at < ?)`,
+        )
+        .run(fireAt, nextRunAt, name, fireAt).changes;
+      if (fired === 0) {
+        const exists = this.store.stmt('SELECT 1 FROM conveyor_schedules WHERE name = ?').get(name);
+        if (exists === undefined) throw notFound(COMPONENT, `schedule ${name}`);
+        return null;
+      }
+      return this.insertOne(rest, this.store.now(), added);
+    });
+    for (const q of added) this.knownQueues.add(q);
+    return result;
+  }
+}

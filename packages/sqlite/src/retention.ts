@@ -1,0 +1,71 @@
+import type { FinishedState, RetentionOption } from '@conveyor/core';
+import { retentionRule } from '@conveyor/core';
+import type { SqliteStore } from './store';
+
+/** `state` term that lets SQLite use the partial index of finished jobs. */
+export const FINISHED_TERM = "state IN ('completed', 'failed', 'cancelled')";
+
+/**
+ * Applies the `removeOnComplete` / `removeOnFail` rules of the jobs one transaction finished. Jobs with "remove at
+ * once" are deleted as they come; count and age rules are collected and applied once per (queue, state, rule) at
+ * the end, so a batch of 100 completions trims the queue once, not 100 times. Runs inside the caller's transaction.
+ */
+export class RetentionPass {
+  private readonly pending = new Map<
+    string,
+    { queue: string; state: FinishedState; count: number | null; ageMs: number | null }
+  >();
+  /** Jobs whose rule may have removed them: checked after `apply()`. */
+  private readonly watched: number[] = [];
+
+  constructor(private readonly store: SqliteStore) {}
+
+  /** Note a job that just reached `state`. Returns false when it was deleted at once. */
+  add(seq: number, queue: string, state: FinishedState, option: RetentionOption): boolean {
+    const rule = retentionRule(option);
+    if (rule.removeImmediately) {
+      this.store.stmt('DELETE FROM conveyor_jobs WHERE seq = ?').run(seq);
+      return false;
+    }
+    if (rule.count === null && rule.ageMs === null) return true;
+    const key = `${queue}\u0000${state}\u0000${rule.count ?? ''}\u0000${rule.ageMs ?? ''}`;
+    if (!this.pending.has(key)) this.pending.set(key, { queue, state, count: rule.count, ageMs: rule.ageMs });
+    this.watched.push(seq);
+    return true;
+  }
+
+  /** Apply the collected rules; returns the seqs of watched jobs that were removed. */
+  apply(now: number): Set<number> {
+    const removed = new Set<number>();
+    if (this.pending.size === 0) return removed;
+    for (const { queue, state, count, ageMs } of this.pending.values()) {
+      if (ageMs !== null) {
+        this.store
+          .stmt(`DELETE FROM conveyor_jobs WHERE queue = ? AND ${FINISHED_TERM} AND state = ? AND finished_at < ?`)
+          .run(queue, state, now - ageMs);
+      }
+      if (count !== null) trimToCount(this.store, queue, state, count);
+    }
+    const exists = this.store.stmt('SELECT 1 FROM conveyor_jobs WHERE seq = ?').pluck();
+    for (const seq of this.watched) if (exists.get(seq) === undefined) removed.add(seq);
+    this.pending.clear();
+    this.watched.length = 0;
+    return removed;
+  }
+}
+
+/**
+ * Keep the newest `count` jobs of (queue, state). Reads the counter first, so the common case (under the limit)
+ * costs one primary-key read; otherwise deletes exactly the excess, oldest finished first.
+ */
+export function trimToCount(store: SqliteStore, queue: string, state: FinishedState, count: number): number {
+  const n = (store.stmt('SELECT n FROM conveyor_counts WHERE queue = ? AND state = ?').pluck().get(queue, state) ??
+    0) as number;
+  if (n <= count) return 0;
+  return store
+    .stmt(
+      `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM conveyor_jobs WHERE queue = ? AND ${FINISHED_TERM}
+        AND state = ? ORDER BY finished_at, seq LIMIT ?)`,
+    )
+    .run(queue, state, n - count).changes;
+}

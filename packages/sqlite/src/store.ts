@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, Logger } from '@conveyor/core';
+import { ConveyorError, silentLogger } from '@conveyor/core';
+import Database from 'better-sqlite3';
+import { closedError, sqliteMessage, translateError } from './errors';
+import { migrate, SCHEMA_VERSION } from './migrations';
+
+/** Options of {@link createSqliteBackend} and of every adapter class. */
+export interface SqliteBackendOptions {
+  /**
+   * Where the data lives: a file path (created when missing), `':memory:'` (one connection only: nothing is shared
+   * with other connections or processes), or an open better-sqlite3 `Database`, which the backend uses as is and
+   * never closes.
+   * @default ':memory:'
+   */
+  connection?: string | Database.Database;
+  /**
+   * Where diagnostics go; the adapter never writes to the console.
+   * @default silentLogger
+   */
+  logger?: Logger;
+  /**
+   * Replaces the store's clock (ms). Only for tests that move time by hand; production code leaves it unset, and
+   * every time then comes from SQLite itself (`unixepoch('subsec')`), read inside the statement's transaction.
+   * @default undefined (SQLite's clock)
+   */
+  clock?: Clock;
+  /**
+   * How long a statement waits for another connection's write lock before failing with `TIMEOUT`.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+  /**
+   * How often a subscribed event bus looks for events written by other connections (one `PRAGMA data_version`
+   * read per tick; the events table is read only when it changed). This is the cross-process event latency.
+   * @default 50
+   */
+  eventPollMs?: number;
+  /**
+   * How many events the shared events table keeps for other processes; older rows are pruned as new ones arrive.
+   * A process that falls further behind than this misses the oldest events.
+   * @default 10000
+   */
+  eventRetention?: number;
+  /**
+   * `PRAGMA synchronous`. `NORMAL` (the WAL default of most deployments) never corrupts the file; a power loss may
+   * drop the last transactions. `FULL` syncs each commit at a large cost in throughput.
+   * @default 'NORMAL'
+   */
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * One connection shared by the four adapters of a backend: the statement cache, the transaction helpers, the clock
+ * and the migrations. The adapters open it (`acquire`) and close it (`release`); the connection closes when the last
+ * one does, and only when the store opened it.
+ */
+export class SqliteStore {
+  readonly db: Database.Database;
+  readonly logger: Logger;
+  /** Identifies this connection in the events table, so the bus skips its own rows when polling. */
+  readonly origin = randomUUID();
+  readonly eventPollMs: number;
+  readonly eventRetention: number;
+  private readonly ownsConnection: boolean;
+  private readonly clock: Clock | undefined;
+  private readonly statements = new Map<string, Statement>();
+  private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
+  private migrated = false;
+  private holders = 0;
+  private closed = false;
+
+  constructor(options: SqliteBackendOptions = {}) {
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock;
+    this.eventPollMs = options.eventPollMs ?? 50;
+    this.eventRetention = options.eventRetention ?? 10_000;
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    for (const [name, value] of [
+      ['busyTimeoutMs', busyTimeoutMs],
+      ['eventPollMs', this.eventPollMs],
+      ['eventRetention', this.eventRetention],
+    ] as const) {
+      if (!Number.isInteger(value) || value < (name === 'busyTimeoutMs' ? 0 : 1)) {
+        throw new ConveyorError(
+          'CONFIG_INVALID',
+          sqliteMessage(`option ${name} must be a positive integer, got ${String(value)}. Fix the backend options.`),
+        );
+      }
+    }
+    const connection = options.connection ?? ':memory:';
+    if (typeof connection === 'string') {
+      try {
+        this.db = new Database(connection);
+      } catch (error) {
+        throw new ConveyorError(
+          'CONNECTION_FAILED',
+          sqliteMessage(
+            `could not open the database file "${connection}" (${(error as Error).message}). Check that the directory exists and is writable.`,
+          ),
+          { cause: error },
+        );
+      }
+      this.ownsConnection = true;
+    } else if (connection instanceof Database) {
+      if (!connection.open) {
+        throw new ConveyorError(
+          'CONNECTION_FAILED',
+          sqliteMessage('the Database passed as `connection` is closed. Pass an open better-sqlite3 Database.'),
+        );
+      }
+      this.db = connection;
+      this.ownsConnection = false;
+    } else {
+      throw new ConveyorError(
+        'CONFIG_INVALID',
+        sqliteMessage(
+          'option `connection` must be a file path, ":memory:" or a better-sqlite3 Database. Fix the backend options.',
+        ),
+      );
+    }
+    this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (this.db.name !== ':memory:' && this.db.name !== '') {
+      // WAL: readers never block the writer and the writer never blocks readers; the setting is persistent.
+      const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') this.logger.warn(`[conveyor] [sqlite] journal_mode is ${String(mode)}, not wal`, { mode });
+    }
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    this.tx = this.db.transaction((fn: () => unknown) => fn());
+  }
+
+  /** A cached prepared statement. */
+  stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Store time in ms: the injected clock, else SQLite's own clock. */
+  now(): number {
+    if (this.clock !== undefined) return this.clock();
+    return this.stmt("SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)").pluck().get() as number;
+  }
+
+  /** Run `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken first, so read-then-write is atomic. */
+  write<T>(fn: () => T): T {
+    this.ensureReady();
+    try {
+      return this.tx.immediate(fn) as T;
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  /** Run `fn` in a read transaction: every statement inside sees the same snapshot. */
+  read<T>(fn: () => T): T {
+    this.ensureReady();
+    try {
+      return this.tx.deferred(fn) as T;
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  /** Apply the migrations once per store (idempotent across processes). */
+  ensureReady(): void {
+    if (this.migrated) return;
+    if (this.closed) return;
+    try {
+      const applied = migrate(this.db, () => this.now0());
+      if (applied.length > 0) this.logger.info('[conveyor] [sqlite] applied migrations', { versions: applied });
+      const stored = this.db.prepare('SELECT max(version) FROM conveyor_migrations').pluck().get() as number;
+      if (stored > SCHEMA_VERSION) {
+        this.logger.warn(
+          '[conveyor] [sqlite] the database was migrated by a newer @conveyor/sqlite; upgrade this process too',
+          { stored, known: SCHEMA_VERSION },
+        );
+      }
+    } catch (error) {
+      throw translateError(error);
+    }
+    this.migrated = true;
+  }
+
+  private now0(): number {
+    return this.clock !== undefined ? this.clock() : Date.now();
+  }
+
+  /** An adapter starts using the store. */
+  acquire(): void {
+    this.holders++;
+  }
+
+  /** An adapter is done with the store; the last one closes the connection (when the store opened it). */
+  release(): void {
+    this.holders = Math.max(0, this.holders - 1);
+    if (this.holders === 0 && !this.closed) {
+      this.closed = true;
+      this.statements.clear();
+      if (this.ownsConnection && this.db.open) this.db.close();
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/**
+ * Base of the four adapters: a store shared or owned, a closed flag, and the `ADAPTER_CLOSED` guard.
+ */
+export abstract class SqlitePart {
+  protected readonly store: SqliteStore;
+  private closedFlag = false;
+
+  constructor(
+    source: SqliteStore | SqliteBackendOptions | undefined,
+    private readonly what: string,
+  ) {
+    this.store = source instanceof SqliteStore ? source : new SqliteStore(source);
+    this.store.acquire();
+  }
+
+  /** Apply migrations (idempotent). */
+  async init(): Promise<void> {
+    this.guard();
+    this.store.ensureReady();
+  }
+
+  /** Stop using the connection; later calls reject with `ADAPTER_CLOSED`. Closing twice is harmless. */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.onClose();
+    this.store.release();
+  }
+
+  protected onClose(): void {}
+
+  protected get isClosed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** Throws `ADAPTER_CLOSED` after close(). */
+  protected guard(): void {
+    if (this.closedFlag || this.store.isClosed) throw closedError(this.what);
+  }
+}
