@@ -195,7 +195,10 @@ export class SqliteMetricsAdapter extends SqlitePart implements MetricsAdapter {
       const { start: _start, ...rest } = emptyBucket(0);
       return [{ key: null, ...rest }];
     }
-    return [...groups.values()].sort((a, b) => String(a.key).localeCompare(String(b.key)));
+    // Code-unit order, like every other adapter (not locale order).
+    return [...groups.values()].sort((a, b) =>
+      (a.key ?? '') < (b.key ?? '') ? -1 : (a.key ?? '') > (b.key ?? '') ? 1 : 0,
+    );
   }
 
   async prune(now: number): Promise<number> {

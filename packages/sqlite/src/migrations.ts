@@ -16,9 +16,14 @@ export interface Migration {
  * - `conveyor_jobs_ready`: claim order among claimable jobs, per queue (partial: only pending, not active).
  * - `conveyor_jobs_waiting`: the oldest waiting job of a queue (`QueueInfo.oldestWaitingAt`).
  * - `conveyor_jobs_lease`: expired leases, for the stalled sweep (partial: only active jobs).
- * - `conveyor_jobs_finished`: retention and `clean`, oldest finished first (partial: only finished jobs).
+ * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
+ *   finished state: with a single index over the three, SQLite sorts instead of walking it in order).
  * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
  * - the five `list_*` indexes: newest-first pages by (createdAt, id), with or without queue / state / type.
+ *
+ * `conveyor_sequence` is one store-wide counter: fencing tokens come from it (strictly increasing per job, even when a
+ * job id is removed and reused), and so does `finish_seq`, the order in which jobs reached a finished state, which
+ * breaks ties between jobs finished in the same millisecond for retention and `clean` (oldest finished first).
  *
  * Counts live in `conveyor_counts`, kept by triggers in the same transaction as the change they count.
  */
@@ -52,14 +57,16 @@ CREATE TABLE conveyor_jobs (
   progress TEXT,
   worker_id TEXT,
   lease_expires_at INTEGER,
-  token INTEGER NOT NULL DEFAULT 0
+  token INTEGER NOT NULL DEFAULT 0,
+  finish_seq INTEGER
 );
 CREATE INDEX conveyor_jobs_ready ON conveyor_jobs (queue, priority DESC, run_at, seq)
   WHERE state IN ('waiting', 'scheduled', 'retrying');
 CREATE INDEX conveyor_jobs_waiting ON conveyor_jobs (queue, run_at) WHERE state = 'waiting';
 CREATE INDEX conveyor_jobs_lease ON conveyor_jobs (lease_expires_at) WHERE state = 'active';
-CREATE INDEX conveyor_jobs_finished ON conveyor_jobs (queue, state, finished_at, seq)
-  WHERE state IN ('completed', 'failed', 'cancelled');
+CREATE INDEX conveyor_jobs_completed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'completed';
+CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'failed';
+CREATE INDEX conveyor_jobs_cancelled ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'cancelled';
 CREATE UNIQUE INDEX conveyor_jobs_unique ON conveyor_jobs (queue, unique_key)
   WHERE unique_key IS NOT NULL AND state IN ('waiting', 'scheduled', 'retrying', 'active');
 CREATE INDEX conveyor_jobs_list_all ON conveyor_jobs (created_at, id);
@@ -93,11 +100,11 @@ CREATE TABLE conveyor_queues (
   paused INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
-CREATE TABLE conveyor_tokens (
+CREATE TABLE conveyor_sequence (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   last INTEGER NOT NULL
 );
-INSERT INTO conveyor_tokens (id, last) VALUES (1, 0);
+INSERT INTO conveyor_sequence (id, last) VALUES (1, 0);
 
 CREATE TABLE conveyor_schedules (
   name TEXT PRIMARY KEY,

@@ -35,7 +35,7 @@ import { SQLITE_CAPABILITIES } from './capabilities';
 import { COMPONENT, checkLimit, sqliteMessage, validationError } from './errors';
 import type { JobRow } from './job-row';
 import { INSERT_JOB_SQL, jobInsertParams, rowToClaimed, rowToJob, toJson, validateNewJob } from './job-row';
-import { FINISHED_TERM, RetentionPass } from './retention';
+import { finishedFrom, nextSeq, RetentionPass } from './retention';
 import type { SqliteBackendOptions, SqliteStore } from './store';
 import { SqlitePart } from './store';
 
@@ -150,10 +150,11 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     this.guard();
     const { queues, workerId, limit, leaseMs, types } = request;
-    if (!Number.isInteger(limit) || limit < 1) throw validationError('claim limit must be an integer >= 1.');
+    if (!Number.isInteger(limit)) throw validationError('claim limit must be an integer.');
     if (!(typeof leaseMs === 'number' && leaseMs > 0))
       throw validationError('claim leaseMs must be a positive number.');
-    if (queues.length === 0 || (types !== undefined && types.length === 0)) return [];
+    if (!Array.isArray(queues)) throw validationError('claim needs `queues`, an array of queue names.');
+    if (limit < 1 || queues.length === 0 || (types !== undefined && types.length === 0)) return [];
     const distinct = [...new Set(queues)];
     const typeList = types === undefined ? [] : [...new Set(types)];
     const typeTerm = typeList.length === 0 ? '' : ` AND type IN (${typeList.map(() => '?').join(', ')})`;
@@ -175,11 +176,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         picked.length = Math.min(picked.length, limit);
       }
       // Tokens come from one store-wide counter: strictly increasing per job even if a job id is removed and reused.
-      const last = s
-        .stmt('UPDATE conveyor_tokens SET last = last + ? WHERE id = 1 RETURNING last')
-        .pluck()
-        .get(picked.length) as number;
-      let token = last - picked.length;
+      let token = nextSeq(s, picked.length) - 1;
       const update = s.stmt(
         `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = ?, worker_id = ?, started_at = ?,
           lease_expires_at = ?, finished_at = NULL WHERE seq = ? RETURNING *`,
@@ -224,12 +221,14 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return this.store.write(() => {
       const now = this.store.now();
       const update = this.store.stmt(
-        `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL
-          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+        `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL,
+          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
       );
       const pass = new RetentionPass(this.store);
+      let order = nextSeq(this.store, requests.length);
       const done = requests.map(({ jobId, token, result }) => {
-        const row = update.get(now, result === undefined ? null : toJson(result), jobId, token) as JobRow | undefined;
+        const resultJson = result === undefined ? null : toJson(result);
+        const row = update.get(now, resultJson, order++, jobId, token) as JobRow | undefined;
         if (row === undefined) return { jobId, row: null } as Done;
         const kept = pass.add(
           row.seq,
@@ -249,21 +248,22 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return this.store.write(() => {
       const now = this.store.now();
       const toFailed = this.store.stmt(
-        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL
-          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
+          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
       );
       const toRetrying = this.store.stmt(
         `UPDATE conveyor_jobs SET state = 'retrying', run_at = ?, last_error = ?, lease_expires_at = NULL
           WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
       );
       const pass = new RetentionPass(this.store);
+      let order = nextSeq(this.store, requests.length);
       const done = requests.map(({ jobId, token, error, retryDelayMs }) => {
         const errorJson = JSON.stringify(error);
         if (retryDelayMs !== null && retryDelayMs !== undefined) {
           const row = toRetrying.get(now + Math.max(0, retryDelayMs), errorJson, jobId, token) as JobRow | undefined;
           return { jobId, row: row ?? null } as Done;
         }
-        const row = toFailed.get(now, errorJson, jobId, token) as JobRow | undefined;
+        const row = toFailed.get(now, errorJson, order++, jobId, token) as JobRow | undefined;
         if (row === undefined) return { jobId, row: null } as Done;
         const kept = pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
         return { jobId, row, removed: !kept };
@@ -310,17 +310,18 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         )
         .all(now, limit) as Array<{ seq: number; token: number }>;
       if (expired.length === 0) return [];
+      const stalledError = JSON.stringify(STALLED_ERROR);
       const before = s.stmt('SELECT worker_id, attempt, started_at FROM conveyor_jobs WHERE seq = ?');
       // Conditional on the token and the expiry: a job completed or re-leased in between is left alone.
       const toWaiting = s.stmt(
-        `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL
+        `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL, last_error = ?
           WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? AND attempt < max_attempts RETURNING *`,
       );
       const toFailed = s.stmt(
-        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL
-          WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? RETURNING *`,
+        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
+          finish_seq = ? WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? RETURNING *`,
       );
-      const stalledError = JSON.stringify(STALLED_ERROR);
+      let order = nextSeq(s, expired.length);
       const pass = new RetentionPass(s);
       const out: Array<{
         row: JobRow;
@@ -328,9 +329,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       }> = [];
       for (const { seq, token } of expired) {
         const prior = before.get(seq) as { worker_id: string | null; attempt: number; started_at: number | null };
-        let row = toWaiting.get(seq, token, now) as JobRow | undefined;
+        let row = toWaiting.get(stalledError, seq, token, now) as JobRow | undefined;
         if (row === undefined) {
-          row = toFailed.get(now, stalledError, seq, token, now) as JobRow | undefined;
+          row = toFailed.get(now, stalledError, order++, seq, token, now) as JobRow | undefined;
           if (row === undefined) continue;
           pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
         }
@@ -506,22 +507,20 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   private toWaitingAgain(seq: number, now: number): JobRow {
     return this.store
       .stmt(
-        `UPDATE conveyor_jobs SET state = 'waiting', run_at = ?, finished_at = NULL, lease_expires_at = NULL,
-          max_attempts = max(max_attempts, attempt + 1) WHERE seq = ? RETURNING *`,
+        `UPDATE conveyor_jobs SET state = 'waiting', run_at = ?, finished_at = NULL, finish_seq = NULL, result = NULL,
+          lease_expires_at = NULL, max_attempts = max(max_attempts, attempt + 1) WHERE seq = ? RETURNING *`,
       )
       .get(now, seq) as JobRow;
   }
 
   async retryFailed(queue: string, limit: number): Promise<number> {
     this.guard();
-    if (!Number.isInteger(limit) || limit < 1) throw validationError('retryFailed limit must be an integer >= 1.');
+    if (!Number.isInteger(limit) || limit < 0) throw validationError('retryFailed limit must be an integer >= 0.');
+    if (limit === 0) return 0;
     return this.store.write(() => {
       const now = this.store.now();
       const rows = this.store
-        .stmt(
-          `SELECT * FROM conveyor_jobs INDEXED BY conveyor_jobs_finished WHERE queue = ? AND ${FINISHED_TERM}
-            AND state = 'failed' ORDER BY finished_at, seq LIMIT ?`,
-        )
+        .stmt(`SELECT * FROM ${finishedFrom('failed')} ORDER BY finished_at, finish_seq LIMIT ?`)
         .all(queue, limit) as JobRow[];
       let moved = 0;
       for (const row of rows) {
@@ -560,9 +559,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       return rowToJob(
         this.store
           .stmt(
-            "UPDATE conveyor_jobs SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL WHERE seq = ? RETURNING *",
+            `UPDATE conveyor_jobs SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL, finish_seq = ?
+              WHERE seq = ? RETURNING *`,
           )
-          .get(this.store.now(), row.seq) as JobRow,
+          .get(this.store.now(), nextSeq(this.store, 1), row.seq) as JobRow,
       );
     });
   }
@@ -586,16 +586,17 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (!(FINISHED_STATES as readonly string[]).includes(state)) {
       throw validationError(`clean state must be one of ${FINISHED_STATES.join(', ')}.`);
     }
-    if (!Number.isInteger(limit) || limit < 1) throw validationError('clean limit must be an integer >= 1.');
+    if (!Number.isInteger(limit) || limit < 0) throw validationError('clean limit must be an integer >= 0.');
+    if (limit === 0) return 0;
     if (!(typeof olderThanMs === 'number' && olderThanMs >= 0)) throw validationError('olderThanMs must be >= 0.');
     return this.store.write(
       () =>
         this.store
           .stmt(
-            `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM conveyor_jobs INDEXED BY conveyor_jobs_finished
-              WHERE queue = ? AND ${FINISHED_TERM} AND state = ? AND finished_at <= ? ORDER BY finished_at, seq LIMIT ?)`,
+            `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM ${finishedFrom(state)} AND finished_at <= ?
+              ORDER BY finished_at, finish_seq LIMIT ?)`,
           )
-          .run(queue, state, this.store.now() - olderThanMs, limit).changes,
+          .run(queue, this.store.now() - olderThanMs, limit).changes,
     );
   }
 
@@ -679,8 +680,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     job: NewJob,
   ): Promise<EnqueueResult | null> {
     this.guard();
-    const { id: _id, delayMs: _delay, runAt: _runAt, ...rest } = job;
-    validateNewJob(rest);
+    validateNewJob(job);
     const added: string[] = [];
     const result = this.store.write(() => {
       // The conditional update is the whole protocol: of N schedulers firing the same tick, one changes the row.
@@ -695,7 +695,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         if (exists === undefined) throw notFound(COMPONENT, `schedule ${name}`);
         return null;
       }
-      return this.insertOne(rest, this.store.now(), added);
+      return this.insertOne(job, this.store.now(), added);
     });
     for (const q of added) this.knownQueues.add(q);
     return result;

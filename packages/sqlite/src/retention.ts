@@ -2,8 +2,14 @@ import type { FinishedState, RetentionOption } from '@conveyor/core';
 import { retentionRule } from '@conveyor/core';
 import type { SqliteStore } from './store';
 
-/** `state` term that lets SQLite use the partial index of finished jobs. */
-export const FINISHED_TERM = "state IN ('completed', 'failed', 'cancelled')";
+/**
+ * The rows of one queue in one finished state, through that state's partial index, oldest finished first. The state
+ * is written as a literal (it is one of three fixed words) because SQLite only uses a partial index whose WHERE
+ * clause the query repeats.
+ */
+export function finishedFrom(state: FinishedState): string {
+  return `conveyor_jobs INDEXED BY conveyor_jobs_${state} WHERE state = '${state}' AND queue = ?`;
+}
 
 /**
  * Applies the `removeOnComplete` / `removeOnFail` rules of the jobs one transaction finished. Jobs with "remove at
@@ -41,8 +47,8 @@ export class RetentionPass {
     for (const { queue, state, count, ageMs } of this.pending.values()) {
       if (ageMs !== null) {
         this.store
-          .stmt(`DELETE FROM conveyor_jobs WHERE queue = ? AND ${FINISHED_TERM} AND state = ? AND finished_at < ?`)
-          .run(queue, state, now - ageMs);
+          .stmt(`DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM ${finishedFrom(state)} AND finished_at < ?)`)
+          .run(queue, now - ageMs);
       }
       if (count !== null) trimToCount(this.store, queue, state, count);
     }
@@ -52,6 +58,15 @@ export class RetentionPass {
     this.watched.length = 0;
     return removed;
   }
+}
+
+/** Reserve `n` values of the store-wide sequence; returns the first. Call inside a write transaction. */
+export function nextSeq(store: SqliteStore, n: number): number {
+  const last = store
+    .stmt('UPDATE conveyor_sequence SET last = last + ? WHERE id = 1 RETURNING last')
+    .pluck()
+    .get(n) as number;
+  return last - n + 1;
 }
 
 /**
@@ -64,8 +79,8 @@ export function trimToCount(store: SqliteStore, queue: string, state: FinishedSt
   if (n <= count) return 0;
   return store
     .stmt(
-      `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM conveyor_jobs WHERE queue = ? AND ${FINISHED_TERM}
-        AND state = ? ORDER BY finished_at, seq LIMIT ?)`,
+      `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM ${finishedFrom(state)}
+        ORDER BY finished_at, finish_seq LIMIT ?)`,
     )
-    .run(queue, state, n - count).changes;
+    .run(queue, n - count).changes;
 }
