@@ -1,0 +1,142 @@
+import type { Clock, Logger } from '@conveyor/core';
+import { ConveyorError, conveyorMessage, silentLogger } from '@conveyor/core';
+import pg from 'pg';
+import { Listener } from './listener';
+import { migrate } from './migrations';
+import type { PostgresOptions } from './options';
+import { COMPONENT, checkSchema, wrapError } from './options';
+
+/** Anything that runs a query: the adapter's pool, or the caller's client inside their own transaction. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.ClientBase, 'query'>;
+
+/** int8 as a JS number: every bigint the schema holds is a time in ms, a count or a token, all below 2^53. */
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => Number(value);
+    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+  },
+};
+
+/**
+ * What the four adapters of one backend share: the pool, the schema, the clock, the logger, the LISTEN connection
+ * and one migration run. Reference-counted: the pool (when the adapter created it) ends with the last adapter.
+ */
+export class PgContext {
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  /** The schema as a quoted identifier, for SQL text. */
+  readonly s: string;
+  readonly logger: Logger;
+  readonly clock: Clock | undefined;
+  /** Channel of cross-process events. */
+  readonly eventChannel: string;
+  private readonly ownsPool: boolean;
+  private users = 0;
+  private migrated: Promise<void> | undefined;
+  private listenerInstance: Listener | undefined;
+  private ended = false;
+
+  constructor(options: PostgresOptions) {
+    this.schema = checkSchema(options.schema ?? 'conveyor');
+    this.s = `"${this.schema}"`;
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock;
+    this.eventChannel = `${this.schema}_events`;
+    if (options.pool !== undefined) {
+      this.pool = options.pool;
+      this.ownsPool = false;
+    } else if (typeof options.connectionString === 'string' && options.connectionString.length > 0) {
+      this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+      this.ownsPool = true;
+      // An idle client that loses its connection emits here; without a handler Node would crash the process.
+      this.pool.on('error', (error) => {
+        this.logger.warn(conveyorMessage(COMPONENT, 'an idle pooled connection failed; the pool replaces it.'), {
+          error: error.message,
+        });
+      });
+    } else {
+      throw new ConveyorError(
+        'CONFIG_INVALID',
+        conveyorMessage(
+          COMPONENT,
+          'missing required option `connectionString` (or `pool`). Pass e.g. `{ connectionString: process.env.DATABASE_URL }`.',
+        ),
+      );
+    }
+  }
+
+  /** Register one adapter using this context. */
+  acquire(): void {
+    this.users++;
+  }
+
+  /** One adapter is done; the last one ends the LISTEN connection and the pool (if ours). */
+  async release(): Promise<void> {
+    this.users--;
+    if (this.users > 0 || this.ended) return;
+    this.ended = true;
+    await this.listenerInstance?.close();
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  /** The override clock's reading, or null: SQL turns null into database time (`now_ms($1)`). */
+  nowParam(): number | null {
+    return this.clock === undefined ? null : this.clock();
+  }
+
+  /** Run the migrations once per context (under the advisory lock, so many processes may start at once). */
+  migrate(): Promise<void> {
+    this.migrated ??= migrate(this.pool, this.schema, this.logger).catch((error: unknown) => {
+      this.migrated = undefined;
+      throw wrapError(error, 'migrating the schema');
+    });
+    return this.migrated;
+  }
+
+  /** The LISTEN connection, started on first use. */
+  listener(): Listener {
+    this.listenerInstance ??= new Listener(this.pool, this.logger, `conveyor-listener:${this.schema}`);
+    return this.listenerInstance;
+  }
+
+  /**
+   * Run one statement and return its rows. `name` makes it a prepared statement (hot paths: the plan is cached per
+   * connection). Driver errors become `ConveyorError`s.
+   */
+  async query<R>(text: string, values: unknown[], what: string, client?: Queryable, name?: string): Promise<R[]> {
+    const config: pg.QueryConfig & { types: typeof TYPES } = { text, values, types: TYPES };
+    if (name !== undefined) config.name = `cv_${this.schema}_${name}`;
+    try {
+      const result = await (client ?? this.pool).query(config);
+      return result.rows as R[];
+    } catch (error) {
+      throw wrapError(error, what);
+    }
+  }
+
+  /** Run `body` in a transaction on one pooled connection. */
+  async transaction<T>(what: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw wrapError(error, what);
+    }
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const out = await body(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError;
+      }
+      throw wrapError(error, what);
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener } from '@conveyor/core';
+import { conveyorMessage } from '@conveyor/core';
+import type { Queryable } from './context';
+import { PgContext } from './context';
+import type { PostgresOptions } from './options';
+import { COMPONENT, closedError, POSTGRES_CAPABILITIES, validationError, wrapError } from './options';
+
+/** NOTIFY refuses payloads of 8000 bytes or more; this leaves room for the envelope. */
+const MAX_PAYLOAD_BYTES = 7_900;
+/** Overflow rows are read by listeners within moments; older ones are deleted. */
+const OVERFLOW_KEEP = '10 minutes';
+
+/** What one NOTIFY carries: the publisher's origin and either the events or the ids of overflow rows. */
+interface Envelope {
+  o: string;
+  e?: ConveyorEvent[];
+  r?: number[];
+}
+
+/**
+ * Split events into NOTIFY payloads of at most {@link MAX_PAYLOAD_BYTES}, in order. Events that do not fit alone are
+ * returned apart (they go through the overflow table).
+ */
+export function packEvents(events: ConveyorEvent[], origin: string): { payloads: string[]; oversized: string[] } {
+  const payloads: string[] = [];
+  const oversized: string[] = [];
+  const head = `{"o":${JSON.stringify(origin)},"e":[`;
+  let parts: string[] = [];
+  let size = Buffer.byteLength(head) + 2;
+  const flush = () => {
+    if (parts.length > 0) payloads.push(`${head}${parts.join(',')}]}`);
+    parts = [];
+    size = Buffer.byteLength(head) + 2;
+  };
+  for (const event of events) {
+    const text = JSON.stringify(event);
+    const bytes = Buffer.byteLength(text);
+    if (bytes + Buffer.byteLength(head) + 2 > MAX_PAYLOAD_BYTES) {
+      flush();
+      oversized.push(text);
+      continue;
+    }
+    if (size + bytes + 1 > MAX_PAYLOAD_BYTES) flush();
+    parts.push(text);
+    size += bytes + 1;
+  }
+  flush();
+  return { payloads, oversized };
+}
+
+/**
+ * Send `events` on `channel` through `client`. Inside the caller's transaction the notifications (and so the
+ * events) are delivered only if it commits. Oversized events are stored in `event_overflow` and announced by id.
+ */
+export async function notifyEvents(
+  ctx: PgContext,
+  events: ConveyorEvent[],
+  origin: string,
+  client?: Queryable,
+): Promise<void> {
+  const { payloads, oversized } = packEvents(events, origin);
+  if (oversized.length > 0) {
+    const rows = await ctx.query<{ id: number }>(
+      `WITH pruned AS (
+         DELETE FROM ${ctx.s}.event_overflow WHERE created_at < now() - interval '${OVERFLOW_KEEP}'
+       )
+       INSERT INTO ${ctx.s}.event_overflow (body) SELECT b FROM unnest($1::text[]) WITH ORDINALITY AS x(b, n) ORDER BY n
+       RETURNING id`,
+      [oversized],
+      'storing large events',
+      client,
+    );
+    const ids = rows.map((r) => r.id).sort((a, b) => a - b);
+    payloads.push(JSON.stringify({ o: origin, r: ids } satisfies Envelope));
+  }
+  if (payloads.length === 0) return;
+  await ctx.query(
+    'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n',
+    [ctx.eventChannel, payloads],
+    'publishing events',
+    client,
+  );
+}
+
+/**
+ * {@link EventBus} over LISTEN/NOTIFY: events cross processes (`crossProcessEvents`). A publisher delivers to its
+ * own subscribers at once and skips the echo of its own notifications.
+ *
+ * Size: events are packed into NOTIFY payloads of at most 7,900 bytes (Postgres refuses 8,000). An event larger than
+ * that alone is written to the `event_overflow` table and the notification carries its row id; listeners read the
+ * body from there (rows older than ten minutes are deleted on the next overflow write).
+ *
+ * Delivery is at most once and keeps no backlog: a subscriber that is not connected when an event is sent (its LISTEN
+ * connection was reconnecting) misses it. Notifications are delivered in commit order; a batch is delivered in
+ * publish order.
+ */
+export class PostgresEventBus implements EventBus {
+  /** @inheritdoc */
+  readonly capabilities: AdapterCapabilities = POSTGRES_CAPABILITIES;
+  /** Identifies this bus's notifications, so it does not deliver its own events twice. */
+  readonly origin = randomUUID();
+  private readonly ctx: PgContext;
+  private readonly listeners = new Set<EventListener>();
+  private closed = false;
+  private unlisten: (() => Promise<void>) | undefined;
+  /** Notifications are handled one after another, so an overflow read never lets a later event overtake. */
+  private chain: Promise<void> = Promise.resolve();
+
+  /** Pass options, or the context shared by a backend's adapters. */
+  constructor(options: PostgresOptions | PgContext) {
+    this.ctx = options instanceof PgContext ? options : new PgContext(options);
+    this.ctx.acquire();
+  }
+
+  async init(): Promise<void> {
+    this.open();
+    await this.ctx.migrate();
+    if (this.unlisten !== undefined) return;
+    try {
+      this.unlisten = await this.ctx.listener().listen(this.ctx.eventChannel, (payload) => this.receive(payload));
+    } catch (error) {
+      throw wrapError(error, 'listening for events');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    const unlisten = this.unlisten;
+    this.unlisten = undefined;
+    await unlisten?.();
+    await this.chain;
+    await this.ctx.release();
+  }
+
+  async publish(events: ConveyorEvent[]): Promise<void> {
+    this.open();
+    if (!Array.isArray(events)) throw validationError('publish takes an array of events.');
+    if (events.length === 0) return;
+    this.deliver(events);
+    await notifyEvents(this.ctx, events, this.origin);
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.open();
+    const entry: EventListener = (event) => listener(event);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Backend pid of the LISTEN connection, or null while it reconnects (for operational checks and tests). */
+  listenerPid(): number | null {
+    return this.ctx.listener().pid;
+  }
+
+  private open(): void {
+    if (this.closed) throw closedError('Postgres event bus');
+  }
+
+  private receive(payload: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(payload) as Envelope;
+    } catch {
+      this.ctx.logger.warn(conveyorMessage(COMPONENT, 'ignored a malformed event notification.'));
+      return;
+    }
+    if (envelope.o === this.origin) return;
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      if (envelope.e !== undefined) this.deliver(envelope.e);
+      if (envelope.r !== undefined && envelope.r.length > 0) {
+        try {
+          const rows = await this.ctx.query<{ body: string }>(
+            `SELECT body FROM ${this.ctx.s}.event_overflow WHERE id = ANY($1::bigint[]) ORDER BY id`,
+            [envelope.r],
+            'reading large events',
+          );
+          this.deliver(rows.map((r) => JSON.parse(r.body) as ConveyorEvent));
+        } catch (error) {
+          this.ctx.logger.error(conveyorMessage(COMPONENT, 'could not read large events; they were skipped.'), {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
+    });
+  }
+
+  private deliver(events: ConveyorEvent[]): void {
+    if (this.listeners.size === 0) return;
+    const targets = [...this.listeners];
+    for (const event of events) {
+      for (const listener of targets) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.ctx.logger.error(conveyorMessage(COMPONENT, 'an event listener threw; the other listeners still ran.'), {
+            eventType: event.type,
+            eventId: event.id,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
+    }
+  }
+}

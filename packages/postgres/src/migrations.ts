@@ -1,0 +1,289 @@
+import type { Logger } from '@conveyor/core';
+import { ConveyorError, conveyorMessage } from '@conveyor/core';
+import type pg from 'pg';
+import { COMPONENT } from './options';
+
+/** One schema version: SQL run once, in order, inside the migration transaction. `S` is the quoted schema. */
+interface Migration {
+  version: number;
+  description: string;
+  sql: (S: string, schema: string) => string;
+}
+
+const PENDING = `('waiting','scheduled','retrying','active')`;
+
+/**
+ * The versioned migrations. Append only: a released migration never changes (a new version fixes it).
+ *
+ * Times are bigint milliseconds so the adapter's optional test clock and database time (`now_ms(NULL)`) mix
+ * freely; text keys use the "C" collation so ordering by id matches JavaScript's string order.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'jobs, counters, schedules, executions, workers, metrics, event overflow',
+    sql: (S, schema) => `
+CREATE FUNCTION ${S}.now_ms(override bigint) RETURNS bigint LANGUAGE sql STABLE AS
+  $$ SELECT coalesce(override, floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint) $$;
+
+CREATE SEQUENCE ${S}.lease_tokens AS bigint;
+-- Order in which jobs reach a finished state: retention keeps "the N most recently finished" by it.
+CREATE SEQUENCE ${S}.finish_order AS bigint;
+
+CREATE TABLE ${S}.jobs (
+  id text COLLATE "C" PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  queue text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  state text NOT NULL CHECK (state IN ('waiting','scheduled','retrying','active','completed','failed','cancelled')),
+  priority double precision NOT NULL,
+  attempt integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL,
+  token bigint NOT NULL DEFAULT 0,
+  -- bit 1: remove at once on completion, bit 2: on failure; bit 4 / 8: a count or age rule to apply.
+  retention smallint NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  run_at bigint NOT NULL,
+  started_at bigint,
+  finished_at bigint,
+  finish_seq bigint,
+  lease_expires_at bigint,
+  worker_id text,
+  unique_key text COLLATE "C",
+  timeout_ms double precision,
+  payload jsonb,
+  backoff jsonb,
+  remove_on_complete jsonb NOT NULL,
+  remove_on_fail jsonb NOT NULL,
+  meta jsonb,
+  result jsonb,
+  last_error jsonb,
+  progress jsonb
+) WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
+
+-- The one full secondary index: newest-first pages per (queue, state); listJobs merges states and queues from it.
+CREATE INDEX jobs_list ON ${S}.jobs (queue, state, created_at DESC, id DESC);
+-- Claim order among waiting jobs.
+CREATE INDEX jobs_ready ON ${S}.jobs (queue, priority DESC, run_at, seq) WHERE state = 'waiting';
+-- Delayed jobs by due time: the claim takes the due ones, the range stops at store-now.
+CREATE INDEX jobs_delayed ON ${S}.jobs (queue, run_at, seq) WHERE state IN ('scheduled','retrying');
+-- Expired leases for the stalled sweep.
+CREATE INDEX jobs_leases ON ${S}.jobs (lease_expires_at) WHERE state = 'active';
+-- A unique key is held while its job is pending, per queue.
+CREATE UNIQUE INDEX jobs_unique_key ON ${S}.jobs (queue, unique_key) WHERE unique_key IS NOT NULL AND state IN ${PENDING};
+-- Finished jobs in finishing order: retention, clean, retryFailed.
+CREATE INDEX jobs_finished ON ${S}.jobs (queue, state, finish_seq) WHERE state IN ('completed','failed','cancelled');
+
+-- Counts by state: folded totals plus an append-only log of deltas written by statement triggers. Appending never
+-- contends on a hot row; fold_counts() moves the log into the totals in small batches.
+CREATE TABLE ${S}.queue_counts (
+  queue text COLLATE "C" NOT NULL,
+  state text NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (queue, state)
+);
+CREATE TABLE ${S}.count_deltas (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  queue text COLLATE "C" NOT NULL,
+  state text NOT NULL,
+  delta bigint NOT NULL
+);
+
+CREATE FUNCTION ${S}.jobs_counted_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ${S}.count_deltas (queue, state, delta)
+    SELECT queue, state, count(*) FROM new_rows GROUP BY queue, state;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION ${S}.jobs_counted_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ${S}.count_deltas (queue, state, delta)
+    SELECT queue, state, sum(d) FROM (
+      SELECT queue, state, 1 AS d FROM new_rows
+      UNION ALL
+      SELECT queue, state, -1 FROM old_rows
+    ) x GROUP BY queue, state HAVING sum(d) <> 0;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION ${S}.jobs_counted_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ${S}.count_deltas (queue, state, delta)
+    SELECT queue, state, -count(*) FROM old_rows GROUP BY queue, state;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER jobs_counted_insert AFTER INSERT ON ${S}.jobs REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION ${S}.jobs_counted_insert();
+CREATE TRIGGER jobs_counted_update AFTER UPDATE ON ${S}.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION ${S}.jobs_counted_update();
+CREATE TRIGGER jobs_counted_delete AFTER DELETE ON ${S}.jobs REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION ${S}.jobs_counted_delete();
+
+-- Move up to max_rows deltas into the totals. Concurrent folds skip each other's rows; totals rows are updated in
+-- key order so two folds never deadlock.
+CREATE FUNCTION ${S}.fold_counts(max_rows integer) RETURNS bigint LANGUAGE sql AS $$
+  WITH moved AS (
+    DELETE FROM ${S}.count_deltas WHERE id IN (
+      SELECT id FROM ${S}.count_deltas ORDER BY id LIMIT max_rows FOR UPDATE SKIP LOCKED
+    ) RETURNING queue, state, delta
+  ), folded AS (
+    INSERT INTO ${S}.queue_counts AS c (queue, state, n)
+      SELECT queue, state, sum(delta) FROM moved GROUP BY queue, state ORDER BY queue, state
+    ON CONFLICT (queue, state) DO UPDATE SET n = c.n + excluded.n
+    RETURNING 1
+  )
+  SELECT count(*) FROM moved
+$$;
+
+-- Oldest waiting runAt of a queue: one index probe per distinct priority (a loose index scan), never a scan.
+CREATE FUNCTION ${S}.oldest_waiting(q text) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  p double precision;
+  r bigint;
+  best bigint;
+BEGIN
+  SELECT priority, run_at INTO p, r FROM ${S}.jobs
+    WHERE queue = q AND state = 'waiting' ORDER BY priority DESC, run_at, seq LIMIT 1;
+  WHILE FOUND LOOP
+    best := least(best, r);
+    SELECT priority, run_at INTO p, r FROM ${S}.jobs
+      WHERE queue = q AND state = 'waiting' AND priority < p ORDER BY priority DESC, run_at, seq LIMIT 1;
+  END LOOP;
+  RETURN best;
+END $$;
+
+CREATE TABLE ${S}.queues (
+  name text COLLATE "C" PRIMARY KEY,
+  paused boolean NOT NULL DEFAULT false
+);
+
+CREATE TABLE ${S}.schedules (
+  name text COLLATE "C" PRIMARY KEY,
+  cron text NOT NULL,
+  timezone text NOT NULL,
+  job jsonb NOT NULL,
+  last_fired_at bigint,
+  next_run_at bigint,
+  paused boolean NOT NULL DEFAULT false
+);
+
+CREATE TABLE ${S}.executions (
+  id text COLLATE "C" PRIMARY KEY,
+  job_id text COLLATE "C" NOT NULL,
+  queue text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  attempt integer NOT NULL,
+  status text NOT NULL,
+  started_at double precision NOT NULL,
+  finished_at double precision NOT NULL,
+  duration_ms double precision NOT NULL,
+  worker_id text,
+  result jsonb,
+  error jsonb
+);
+CREATE INDEX executions_job ON ${S}.executions (job_id, started_at DESC, id DESC);
+CREATE INDEX executions_recent ON ${S}.executions (started_at DESC, id DESC);
+
+CREATE TABLE ${S}.workers (
+  id text COLLATE "C" PRIMARY KEY,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  queues text[] NOT NULL,
+  concurrency integer NOT NULL,
+  started_at double precision NOT NULL,
+  last_seen_at bigint NOT NULL,
+  active_jobs integer NOT NULL DEFAULT 0,
+  executions bigint NOT NULL DEFAULT 0,
+  succeeded bigint NOT NULL DEFAULT 0,
+  failed bigint NOT NULL DEFAULT 0,
+  total_duration_ms double precision NOT NULL DEFAULT 0
+);
+
+CREATE FUNCTION ${S}.add_counts(a double precision[], b double precision[]) RETURNS double precision[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT coalesce(array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i), '{}')
+  FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
+$$;
+
+CREATE TABLE ${S}.metric_buckets (
+  granularity text NOT NULL,
+  start bigint NOT NULL,
+  queue text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  enqueued double precision NOT NULL DEFAULT 0,
+  started double precision NOT NULL DEFAULT 0,
+  completed double precision NOT NULL DEFAULT 0,
+  failed double precision NOT NULL DEFAULT 0,
+  retried double precision NOT NULL DEFAULT 0,
+  stalled double precision NOT NULL DEFAULT 0,
+  duration_counts double precision[] NOT NULL,
+  duration_count double precision NOT NULL,
+  duration_sum double precision NOT NULL,
+  duration_max double precision NOT NULL,
+  wait_counts double precision[] NOT NULL,
+  wait_count double precision NOT NULL,
+  wait_sum double precision NOT NULL,
+  wait_max double precision NOT NULL,
+  PRIMARY KEY (granularity, start, queue, type)
+);
+
+-- Events too large for one NOTIFY (8000 bytes): the notification carries the row id, listeners read the body.
+CREATE TABLE ${S}.event_overflow (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  body text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON SCHEMA ${S} IS 'Conveyor job queue (${schema}); managed by @conveyor/postgres migrations.';
+`,
+  },
+];
+
+/** The newest schema version this code knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/**
+ * Bring `schema` to {@link SCHEMA_VERSION}. Everything runs in one transaction after
+ * `pg_advisory_xact_lock(hash of the schema)`: processes starting together queue on the lock, the first migrates,
+ * the others find the work done. A database newer than this code is refused.
+ */
+export async function migrate(pool: pg.Pool, schema: string, logger: Logger): Promise<void> {
+  const S = `"${schema}"`;
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`conveyor:migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${S}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${S}.migrations`);
+    const current = rows[0]?.v ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new ConveyorError(
+        'CONFIG_INVALID',
+        conveyorMessage(
+          COMPONENT,
+          `schema "${schema}" is at version ${current}, newer than this @conveyor/postgres knows (${SCHEMA_VERSION}). Upgrade @conveyor/postgres in this process.`,
+        ),
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      await client.query(m.sql(S, schema));
+      await client.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [
+        m.version,
+        m.description,
+      ]);
+      logger.info(conveyorMessage(COMPONENT, `migrated schema "${schema}" to version ${m.version}.`));
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

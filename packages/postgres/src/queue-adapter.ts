@@ -1,0 +1,853 @@
+import type {
+  AckResult,
+  AdapterCapabilities,
+  ClaimedJob,
+  ClaimRequest,
+  CleanRequest,
+  CompleteRequest,
+  EnqueueResult,
+  ExtendResult,
+  FailRequest,
+  Job,
+  JobError,
+  JobState,
+  LeaseRef,
+  ListJobsQuery,
+  NewJob,
+  Page,
+  QueueAdapter,
+  QueueInfo,
+  RecoveredJob,
+  ScheduleDefinition,
+  StateCounts,
+} from '@conveyor/core';
+import {
+  ConveyorError,
+  conveyorMessage,
+  decodeCursor,
+  encodeCursor,
+  invalidState,
+  JOB_STATES,
+  LeaseLostError,
+  notFound,
+  STALLED_ERROR,
+} from '@conveyor/core';
+import type { Queryable } from './context';
+import { PgContext } from './context';
+import { insertJobs } from './enqueue';
+import { notifyEvents } from './event-bus';
+import type { PostgresOptions } from './options';
+import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
+import { applyRetention } from './retention';
+import type { JobRow } from './rows';
+import { isJobState, JOB_COLUMNS, jobColumns, jsonParam, RETENTION, toClaimed, toJob, validateNewJob } from './rows';
+import { scheduleSql, toSchedule, validateSchedule } from './schedules';
+
+const DEFAULT_RECOVER_LIMIT = 1000;
+const DEFAULT_CLEAN_LIMIT = 1000;
+/** Rows one retention/clean/retryFailed statement touches at most: short statements, short locks. */
+export const BATCH = 1000;
+/** Due delayed jobs a claim considers at most, ordered by due time, before ranking them by priority. */
+const DUE_WINDOW = 1000;
+/** Counter deltas folded into totals by one statement. */
+const FOLD_BATCH = 10_000;
+const PENDING = `('waiting','scheduled','retrying','active')`;
+
+/** Options of a transactional enqueue. */
+export interface EnqueueOptions {
+  /**
+   * Run the insert on this client — typically inside your own `BEGIN … COMMIT` — instead of the adapter's pool: the
+   * job exists only if your transaction commits, and its `job.enqueued` event is delivered only then.
+   * @default undefined (the adapter's pool, autocommit)
+   */
+  client?: Queryable;
+}
+
+/** The enqueue half of the adapter bound to one client: what {@link PostgresQueueAdapter.withClient} returns. */
+export interface TransactionalEnqueuer {
+  enqueue(job: NewJob): Promise<EnqueueResult>;
+  enqueueMany(jobs: NewJob[]): Promise<EnqueueResult[]>;
+}
+
+function zeroCounts(): StateCounts {
+  return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
+}
+
+function byClaimOrder(a: JobRow, b: JobRow): number {
+  return b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { cause?: { code?: unknown } } | null)?.cause?.code === '23505';
+}
+
+function errorJson(error: JobError): string {
+  return JSON.stringify({
+    message: String(error?.message ?? ''),
+    code: error?.code ?? null,
+    stack: error?.stack ?? null,
+  });
+}
+
+/**
+ * {@link QueueAdapter} on Postgres.
+ *
+ * - Claims lock a batch with `FOR UPDATE SKIP LOCKED` inside `MATERIALIZED` CTEs (the fence: the planner cannot
+ *   re-run the LIMIT subquery) and update it in the same statement; concurrent claims never return the same job.
+ * - Every lease write checks `(id, token, state = 'active')`; tokens come from one sequence, so a new token is
+ *   greater than every earlier one of this job and of any other.
+ * - Acks, heartbeats and releases are one statement per batch (`unnest` of the ids and tokens).
+ * - Counts come from counter rows kept by statement-level triggers (see README, "Cost model").
+ * - Every time is store-now (`statement_timestamp()`), or the `clock` option when set.
+ */
+export class PostgresQueueAdapter implements QueueAdapter {
+  /** @inheritdoc */
+  readonly capabilities: AdapterCapabilities = POSTGRES_CAPABILITIES;
+  private readonly ctx: PgContext;
+  private closed = false;
+
+  /** Pass options, or the context shared by a backend's adapters. */
+  constructor(options: PostgresOptions | PgContext) {
+    this.ctx = options instanceof PgContext ? options : new PgContext(options);
+    this.ctx.acquire();
+  }
+
+  /** The schema this adapter works in. */
+  get schema(): string {
+    return this.ctx.schema;
+  }
+
+  async init(): Promise<void> {
+    this.open();
+    await this.ctx.migrate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ctx.release();
+  }
+
+  async now(): Promise<number> {
+    this.open();
+    if (this.ctx.clock !== undefined) return this.ctx.clock();
+    const rows = await this.ctx.query<{ now: number }>(
+      `SELECT ${this.ctx.s}.now_ms(NULL) AS now`,
+      [],
+      'reading the clock',
+    );
+    return (rows[0] as { now: number }).now;
+  }
+
+  // ---------------------------------------------------------------- enqueue
+
+  /**
+   * Enqueue one job. With `options.client` the insert joins the caller's transaction (see {@link EnqueueOptions}).
+   */
+  async enqueue(job: NewJob, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    this.open();
+    validateNewJob(job);
+    const [result] = await this.store([job], options.client);
+    return result as EnqueueResult;
+  }
+
+  /** Enqueue many atomically (one statement; a transaction when dedupe needs a second look). */
+  async enqueueMany(jobs: NewJob[], options: EnqueueOptions = {}): Promise<EnqueueResult[]> {
+    this.open();
+    if (!Array.isArray(jobs)) throw validationError('enqueueMany takes an array of jobs.');
+    for (let i = 0; i < jobs.length; i++) validateNewJob(jobs[i] as NewJob, i);
+    if (jobs.length === 0) return [];
+    return this.store(jobs, options.client);
+  }
+
+  /**
+   * The enqueue methods bound to `client`, for use inside your transaction:
+   *
+   * ```ts
+   * await client.query('BEGIN');
+   * await client.query('INSERT INTO orders …');
+   * await backend.queue.withClient(client).enqueue({ queue: 'mail', type: 'receipt', payload });
+   * await client.query('COMMIT'); // the job exists only from here
+   * ```
+   */
+  withClient(client: Queryable): TransactionalEnqueuer {
+    return {
+      enqueue: (job) => this.enqueue(job, { client }),
+      enqueueMany: (jobs) => this.enqueueMany(jobs, { client }),
+    };
+  }
+
+  private async store(jobs: NewJob[], client: Queryable | undefined): Promise<EnqueueResult[]> {
+    if (client !== undefined) {
+      const results = await insertJobs(this.ctx, jobs, client);
+      // Workers in every process wake on job.enqueued; sent in the caller's transaction, it arrives only on commit.
+      const at = await this.now();
+      const events = results
+        .filter((r) => !r.deduplicated)
+        .map((r, i) => ({
+          id: `${at.toString(36)}-tx-${r.job.id}-${i}`,
+          type: 'job.enqueued' as const,
+          timestamp: new Date(at).toISOString(),
+          queue: r.job.queue,
+          jobId: r.job.id,
+          data: { type: r.job.type, state: r.job.state, transactional: true },
+        }));
+      if (events.length > 0) await notifyEvents(this.ctx, events, 'transaction', client);
+      return results;
+    }
+    if (jobs.length === 1) return insertJobs(this.ctx, jobs);
+    return this.ctx.transaction('enqueueing jobs', (tx) => insertJobs(this.ctx, jobs, tx));
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
+    this.open();
+    const { limit, leaseMs, workerId } = request;
+    if (!Array.isArray(request.queues)) throw validationError('claim needs `queues`, an array of queue names.');
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw validationError('claim needs `leaseMs` > 0.');
+    if (!(limit >= 1) || request.queues.length === 0) return [];
+    const S = this.ctx.s;
+    const types = request.types === undefined ? null : request.types;
+    const rows = await this.ctx.query<JobRow>(
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
+qs AS MATERIALIZED (
+  SELECT DISTINCT q FROM unnest($2::text[]) AS q
+  WHERE NOT EXISTS (SELECT 1 FROM ${S}.queues p WHERE p.name = q AND p.paused)
+),
+ready AS MATERIALIZED (
+  SELECT c.* FROM qs CROSS JOIN LATERAL (
+    SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
+    WHERE j.queue = qs.q AND j.state = 'waiting' AND ($5::text[] IS NULL OR j.type = ANY($5::text[]))
+    ORDER BY j.priority DESC, j.run_at, j.seq
+    LIMIT $3 FOR UPDATE SKIP LOCKED
+  ) c
+),
+due_window AS MATERIALIZED (
+  SELECT c.* FROM qs CROSS JOIN t CROSS JOIN LATERAL (
+    SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
+    WHERE j.queue = qs.q AND j.state IN ('scheduled','retrying') AND j.run_at <= t.now
+      AND ($5::text[] IS NULL OR j.type = ANY($5::text[]))
+    ORDER BY j.run_at, j.seq
+    LIMIT ${DUE_WINDOW}
+  ) c
+),
+due AS MATERIALIZED (
+  SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
+  WHERE j.id IN (SELECT id FROM due_window ORDER BY priority DESC, run_at, seq LIMIT $3)
+    AND j.state IN ('scheduled','retrying')
+  FOR UPDATE SKIP LOCKED
+),
+pick AS MATERIALIZED (
+  SELECT id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u ORDER BY priority DESC, run_at, seq LIMIT $3
+)
+UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
+  worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
+FROM pick, t WHERE j.id = pick.id
+RETURNING ${jobColumns('j')}`,
+      [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)],
+      'claiming jobs',
+      undefined,
+      'claim',
+    );
+    return rows.sort(byClaimOrder).map(toClaimed);
+  }
+
+  async extendLeases(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
+    this.open();
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw validationError('extendLeases needs `leaseMs` > 0.');
+    if (leases.length === 0) return [];
+    const S = this.ctx.s;
+    const rows = await this.ctx.query<{ id: string; token: number; lease_expires_at: number }>(
+      `UPDATE ${S}.jobs j SET lease_expires_at = ${S}.now_ms($1::bigint) + $4::bigint
+FROM unnest($2::text[], $3::bigint[]) AS r(id, token)
+WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+RETURNING j.id, j.token, j.lease_expires_at`,
+      [this.ctx.nowParam(), leases.map((l) => l.jobId), leases.map((l) => l.token), Math.ceil(leaseMs)],
+      'extending leases',
+      undefined,
+      'extend',
+    );
+    const held = new Map(rows.map((r) => [`${r.id}\u0000${r.token}`, r.lease_expires_at]));
+    return leases.map(({ jobId, token }) => {
+      const expires = held.get(`${jobId}\u0000${token}`);
+      return expires === undefined
+        ? { jobId, ok: false, leaseExpiresAt: null }
+        : { jobId, ok: true, leaseExpiresAt: expires };
+    });
+  }
+
+  async updateProgress(lease: LeaseRef, progress: unknown): Promise<void> {
+    this.open();
+    const rows = await this.ctx.query(
+      `UPDATE ${this.ctx.s}.jobs SET progress = $3::jsonb WHERE id = $1 AND token = $2 AND state = 'active' RETURNING 1`,
+      [lease.jobId, lease.token, jsonParam(progress, 'progress')],
+      'updating progress',
+    );
+    if (rows.length === 0) throw new LeaseLostError(lease.jobId, COMPONENT);
+  }
+
+  async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
+    this.open();
+    if (requests.length === 0) return [];
+    const S = this.ctx.s;
+    const rows = await this.ctx.query<JobRow & { removed: boolean }>(
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
+r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]) AS r(id, token, result)),
+removed AS (
+  DELETE FROM ${S}.jobs j USING r
+  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
+  RETURNING ${jobColumns('j')}
+),
+done AS (
+  UPDATE ${S}.jobs j SET state = 'completed', result = r.result, finished_at = t.now,
+    finish_seq = nextval('${S}.finish_order'), lease_expires_at = NULL
+  FROM r, t
+  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
+  RETURNING ${jobColumns('j')}
+)
+SELECT true AS removed, * FROM removed UNION ALL SELECT false AS removed, * FROM done`,
+      [
+        this.ctx.nowParam(),
+        requests.map((r) => r.jobId),
+        requests.map((r) => r.token),
+        requests.map((r) => jsonParam(r.result === undefined ? null : r.result, 'result')),
+      ],
+      'completing jobs',
+      undefined,
+      'complete',
+    );
+    return this.acks(requests, rows, 'completed');
+  }
+
+  async fail(requests: FailRequest[]): Promise<AckResult[]> {
+    this.open();
+    if (requests.length === 0) return [];
+    const S = this.ctx.s;
+    const now = RETENTION.failNow;
+    const rows = await this.ctx.query<JobRow & { removed: boolean }>(
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
+r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]) AS r(id, token, error, delay)),
+removed AS (
+  DELETE FROM ${S}.jobs j USING r
+  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
+  RETURNING ${jobColumns('j')}
+),
+done AS (
+  UPDATE ${S}.jobs j SET
+    state = CASE WHEN r.delay IS NULL THEN 'failed' ELSE 'retrying' END,
+    last_error = r.error,
+    lease_expires_at = NULL,
+    run_at = CASE WHEN r.delay IS NULL THEN j.run_at ELSE t.now + ceil(greatest(r.delay, 0))::bigint END,
+    finished_at = CASE WHEN r.delay IS NULL THEN t.now ELSE j.finished_at END,
+    finish_seq = CASE WHEN r.delay IS NULL THEN nextval('${S}.finish_order') ELSE j.finish_seq END
+  FROM r, t
+  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+    AND NOT (r.delay IS NULL AND (j.retention & ${now}) <> 0)
+  RETURNING ${jobColumns('j')}
+)
+SELECT true AS removed, * FROM removed UNION ALL SELECT false AS removed, * FROM done`,
+      [
+        this.ctx.nowParam(),
+        requests.map((r) => r.jobId),
+        requests.map((r) => r.token),
+        requests.map((r) => errorJson(r.error)),
+        requests.map((r) => (r.retryDelayMs === null || r.retryDelayMs === undefined ? null : r.retryDelayMs)),
+      ],
+      'failing jobs',
+      undefined,
+      'fail',
+    );
+    return this.acks(requests, rows, 'failed');
+  }
+
+  async release(leases: LeaseRef[]): Promise<AckResult[]> {
+    this.open();
+    if (leases.length === 0) return [];
+    const S = this.ctx.s;
+    // runAt is kept: a released job goes back to the front of its priority, ahead of later work.
+    const rows = await this.ctx.query<JobRow & { removed: boolean }>(
+      `UPDATE ${S}.jobs j SET state = 'waiting', lease_expires_at = NULL
+FROM unnest($1::text[], $2::bigint[]) AS r(id, token)
+WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+RETURNING false AS removed, ${jobColumns('j')}`,
+      [leases.map((l) => l.jobId), leases.map((l) => l.token)],
+      'releasing jobs',
+    );
+    return this.acks(leases, rows, null);
+  }
+
+  /** Per-request results, then the count/age retention of the queues that just finished jobs. */
+  private async acks(
+    requests: LeaseRef[],
+    rows: (JobRow & { removed: boolean })[],
+    finished: 'completed' | 'failed' | null,
+  ): Promise<AckResult[]> {
+    const byLease = new Map<string, JobRow & { removed: boolean }>();
+    for (const r of rows) byLease.set(`${r.id}\u0000${r.token}`, r);
+    const seen = new Set<string>();
+    const results = requests.map(({ jobId, token }): AckResult => {
+      const key = `${jobId}\u0000${token}`;
+      const row = byLease.get(key);
+      // A lease acknowledged twice in one batch: the first wins, the second finds it no longer held.
+      if (row === undefined || seen.has(key)) return { jobId, ok: false, code: 'LEASE_LOST' };
+      seen.add(key);
+      return { jobId, ok: true, job: row.removed ? null : toJob(row) };
+    });
+    if (finished !== null) {
+      const ruleBit = finished === 'completed' ? RETENTION.completeRule : RETENTION.failRule;
+      const subjects = rows.filter((r) => !r.removed && r.state === finished && (r.retention & ruleBit) !== 0);
+      if (subjects.length > 0) {
+        const gone = await applyRetention(this.ctx, finished, subjects);
+        for (const result of results) if (result.ok && gone.has(result.jobId)) result.job = null;
+      }
+    }
+    return results;
+  }
+
+  async recoverStalled(options: { limit?: number } = {}): Promise<RecoveredJob[]> {
+    this.open();
+    const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) return [];
+    const S = this.ctx.s;
+    // The sweep also folds the counter log, so counts stay a read of a few rows between dashboard visits.
+    await this.foldCounts();
+    const rows = await this.ctx.query<JobRow>(
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
+c AS MATERIALIZED (
+  SELECT j.id FROM ${S}.jobs j, t WHERE j.state = 'active' AND j.lease_expires_at < t.now
+  ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE ${S}.jobs j SET
+  state = CASE WHEN j.attempt < j.max_attempts THEN 'waiting' ELSE 'failed' END,
+  lease_expires_at = NULL,
+  last_error = $3::jsonb,
+  finished_at = CASE WHEN j.attempt < j.max_attempts THEN j.finished_at ELSE t.now END,
+  finish_seq = CASE WHEN j.attempt < j.max_attempts THEN j.finish_seq ELSE nextval('${S}.finish_order') END
+FROM c, t
+WHERE j.id = c.id AND j.state = 'active' AND j.lease_expires_at < t.now
+RETURNING ${jobColumns('j')}`,
+      [this.ctx.nowParam(), limit, JSON.stringify(STALLED_ERROR)],
+      'recovering stalled jobs',
+    );
+    if (rows.length === 0) return [];
+    const failedNow = rows.filter((r) => r.state === 'failed' && (r.retention & RETENTION.failNow) !== 0);
+    if (failedNow.length > 0) {
+      await this.ctx.query(
+        `DELETE FROM ${S}.jobs WHERE id = ANY($1::text[]) AND state = 'failed'`,
+        [failedNow.map((r) => r.id)],
+        'applying retention',
+      );
+    }
+    const ruled = rows.filter((r) => r.state === 'failed' && (r.retention & RETENTION.failRule) !== 0);
+    if (ruled.length > 0) await applyRetention(this.ctx, 'failed', ruled);
+    this.ctx.logger.warn(conveyorMessage(COMPONENT, `recovered ${rows.length} stalled job(s).`), {
+      jobIds: rows.map((r) => r.id),
+    });
+    return rows.map((r) => ({ job: toJob(r), workerId: r.worker_id, attempt: r.attempt, startedAt: r.started_at }));
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async getJob(id: string): Promise<Job | null> {
+    this.open();
+    const rows = await this.ctx.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM ${this.ctx.s}.jobs WHERE id = $1`,
+      [id],
+      'reading a job',
+    );
+    const row = rows[0];
+    return row === undefined ? null : toJob(row);
+  }
+
+  async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
+    this.open();
+    const { limit } = query;
+    checkLimit(limit);
+    if (query.search !== undefined && query.search !== '') {
+      throw new ConveyorError(
+        'SEARCH_UNSUPPORTED',
+        conveyorMessage(
+          COMPONENT,
+          'search is not supported by the Postgres adapter (a substring scan over payloads is not cheap at scale). Filter by queue, state and type instead.',
+        ),
+      );
+    }
+    if (query.state !== undefined && !isJobState(query.state)) {
+      throw validationError(`state must be one of ${JOB_STATES.join(', ')}; got ${String(query.state)}.`);
+    }
+    const S = this.ctx.s;
+    const queues = query.queue === undefined ? await this.knownQueues() : [query.queue];
+    const states: readonly JobState[] = query.state === undefined ? JOB_STATES : [query.state];
+    const values: unknown[] = [queues, states, limit + 1];
+    let filter = '';
+    if (query.type !== undefined) {
+      values.push(query.type);
+      filter += ` AND j.type = $${values.length}`;
+    }
+    if (query.cursor !== undefined && query.cursor !== null) {
+      const [createdAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
+      values.push(createdAt, id);
+      filter += ` AND (j.created_at, j.id) < ($${values.length - 1}::bigint, $${values.length}::text)`;
+    }
+    // One index (queue, state, created_at DESC, id DESC) serves every filter: each (queue, state) pair is a short
+    // index range scan, and the pages merge on top.
+    const rows = await this.ctx.query<JobRow>(
+      `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN unnest($2::text[]) AS st(name) CROSS JOIN LATERAL (
+  SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = st.name${filter}
+  ORDER BY j.created_at DESC, j.id DESC LIMIT $3
+) c
+ORDER BY c.created_at DESC, c.id DESC LIMIT $3`,
+      values,
+      'listing jobs',
+    );
+    const more = rows.length > limit;
+    const items = (more ? rows.slice(0, limit) : rows).map(toJob);
+    const last = items[items.length - 1];
+    return { items, nextCursor: more && last !== undefined ? encodeCursor([last.createdAt, last.id]) : null };
+  }
+
+  async counts(queue?: string): Promise<Record<string, StateCounts>> {
+    this.open();
+    await this.foldCounts();
+    const S = this.ctx.s;
+    const where = queue === undefined ? '' : ' WHERE queue = $1';
+    const rows = await this.ctx.query<{ queue: string; state: JobState; n: number }>(
+      `SELECT queue, state, sum(n)::bigint AS n FROM (
+  SELECT queue, state, n FROM ${S}.queue_counts${where}
+  UNION ALL
+  SELECT queue, state, delta FROM ${S}.count_deltas${where}
+) x GROUP BY queue, state`,
+      queue === undefined ? [] : [queue],
+      'counting jobs',
+    );
+    const out: Record<string, StateCounts> = {};
+    if (queue !== undefined) out[queue] = zeroCounts();
+    for (const r of rows) {
+      let counts = out[r.queue];
+      if (counts === undefined) {
+        counts = zeroCounts();
+        out[r.queue] = counts;
+      }
+      if (isJobState(r.state)) counts[r.state] = r.n;
+    }
+    return out;
+  }
+
+  async listQueues(): Promise<QueueInfo[]> {
+    this.open();
+    const counts = await this.counts();
+    const S = this.ctx.s;
+    const names = [...new Set([...Object.keys(counts), ...(await this.knownQueues())])];
+    const rows = await this.ctx.query<{ name: string; paused: boolean | null; oldest: number | null }>(
+      `SELECT q.name, p.paused, CASE WHEN q.waiting > 0 THEN ${S}.oldest_waiting(q.name) END AS oldest
+FROM unnest($1::text[], $2::bigint[]) AS q(name, waiting) LEFT JOIN ${S}.queues p ON p.name = q.name`,
+      [names, names.map((n) => counts[n]?.waiting ?? 0)],
+      'listing queues',
+    );
+    return rows
+      .map((r) => ({
+        name: r.name,
+        paused: r.paused === true,
+        counts: counts[r.name] ?? zeroCounts(),
+        oldestWaitingAt: r.oldest,
+      }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Queues that ever held a job or were paused. */
+  private async knownQueues(): Promise<string[]> {
+    const S = this.ctx.s;
+    const rows = await this.ctx.query<{ name: string }>(
+      `SELECT DISTINCT queue AS name FROM ${S}.queue_counts
+UNION SELECT DISTINCT queue FROM ${S}.count_deltas
+UNION SELECT name FROM ${S}.queues`,
+      [],
+      'listing queues',
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /** Fold the counter log into the totals (a no-op when it is empty). */
+  private async foldCounts(): Promise<void> {
+    await this.ctx.query(`SELECT ${this.ctx.s}.fold_counts($1)`, [FOLD_BATCH], 'folding counters');
+  }
+
+  // ---------------------------------------------------------------- operator actions
+
+  async retry(id: string): Promise<Job> {
+    this.open();
+    const S = this.ctx.s;
+    let rows: JobRow[];
+    try {
+      rows = await this.ctx.query<JobRow>(
+        `UPDATE ${S}.jobs SET state = 'waiting', max_attempts = greatest(max_attempts, attempt + 1),
+  run_at = ${S}.now_ms($1::bigint), finished_at = NULL, finish_seq = NULL, result = NULL, lease_expires_at = NULL
+WHERE id = $2 AND state IN ('failed','cancelled') RETURNING ${JOB_COLUMNS}`,
+        [this.ctx.nowParam(), id],
+        'retrying a job',
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw invalidState(
+          COMPONENT,
+          `job ${id} cannot be retried: another pending job holds its unique key now. Wait until that job finishes.`,
+        );
+      }
+      throw error;
+    }
+    const row = rows[0];
+    if (row !== undefined) return toJob(row);
+    const job = await this.mustGet(id);
+    throw invalidState(COMPONENT, `job ${id} is ${job.state}; only failed or cancelled jobs can be retried.`);
+  }
+
+  async retryFailed(queue: string, limit: number): Promise<number> {
+    this.open();
+    if (!Number.isInteger(limit) || limit < 0) throw validationError('retryFailed needs an integer limit >= 0.');
+    const S = this.ctx.s;
+    let moved = 0;
+    let after = -1;
+    // Oldest failure first, in short batches; a job whose unique key was taken meanwhile stays failed.
+    while (moved < limit) {
+      const candidates = await this.ctx.query<{ id: string; unique_key: string | null; finish_seq: number }>(
+        `SELECT id, unique_key, finish_seq FROM ${S}.jobs
+WHERE queue = $1 AND state = 'failed' AND finish_seq > $2 ORDER BY finish_seq LIMIT $3`,
+        [queue, after, Math.min(BATCH, limit - moved)],
+        'retrying failed jobs',
+      );
+      if (candidates.length === 0) break;
+      after = (candidates[candidates.length - 1] as { finish_seq: number }).finish_seq;
+      const keys = new Set<string>();
+      const ids: string[] = [];
+      for (const c of candidates) {
+        if (c.unique_key !== null) {
+          if (keys.has(c.unique_key)) continue;
+          keys.add(c.unique_key);
+        }
+        ids.push(c.id);
+      }
+      moved += await this.requeueFailed(ids);
+    }
+    return moved;
+  }
+
+  /** Failed jobs back to waiting; those whose unique key another pending job holds stay failed. */
+  private async requeueFailed(ids: string[]): Promise<number> {
+    const S = this.ctx.s;
+    const sql = `WITH d AS (
+  UPDATE ${S}.jobs j SET state = 'waiting', max_attempts = greatest(j.max_attempts, j.attempt + 1),
+    run_at = ${S}.now_ms($1::bigint), finished_at = NULL, finish_seq = NULL, result = NULL, lease_expires_at = NULL
+  WHERE j.id = ANY($2::text[]) AND j.state = 'failed' AND (j.unique_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM ${S}.jobs o WHERE o.queue = j.queue AND o.unique_key = j.unique_key AND o.state IN ${PENDING}))
+  RETURNING 1
+) SELECT count(*)::bigint AS n FROM d`;
+    try {
+      const rows = await this.ctx.query<{ n: number }>(sql, [this.ctx.nowParam(), ids], 'retrying failed jobs');
+      return rows[0]?.n ?? 0;
+    } catch (error) {
+      // A concurrent enqueue took a unique key between the check and the write: go one by one.
+      if (!isUniqueViolation(error) || ids.length === 1) {
+        if (isUniqueViolation(error)) return 0;
+        throw error;
+      }
+      let n = 0;
+      for (const id of ids) n += await this.requeueFailed([id]);
+      return n;
+    }
+  }
+
+  async promote(id: string): Promise<Job> {
+    this.open();
+    const S = this.ctx.s;
+    const rows = await this.ctx.query<JobRow>(
+      `UPDATE ${S}.jobs SET state = 'waiting', run_at = least(run_at, ${S}.now_ms($1::bigint))
+WHERE id = $2 AND state IN ('scheduled','retrying') RETURNING ${JOB_COLUMNS}`,
+      [this.ctx.nowParam(), id],
+      'promoting a job',
+    );
+    const row = rows[0];
+    if (row !== undefined) return toJob(row);
+    const job = await this.mustGet(id);
+    throw invalidState(COMPONENT, `job ${id} is ${job.state}; only scheduled or retrying jobs can be promoted.`);
+  }
+
+  async cancel(id: string): Promise<Job> {
+    this.open();
+    const S = this.ctx.s;
+    // Leaving `active` revokes the lease: every later write with its token is refused.
+    const rows = await this.ctx.query<JobRow>(
+      `UPDATE ${S}.jobs SET state = 'cancelled', finished_at = ${S}.now_ms($1::bigint),
+  finish_seq = nextval('${S}.finish_order'), lease_expires_at = NULL
+WHERE id = $2 AND state IN ${PENDING} RETURNING ${JOB_COLUMNS}`,
+      [this.ctx.nowParam(), id],
+      'cancelling a job',
+    );
+    const row = rows[0];
+    if (row !== undefined) return toJob(row);
+    const job = await this.mustGet(id);
+    throw invalidState(COMPONENT, `job ${id} is already ${job.state}; only pending or active jobs can be cancelled.`);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.open();
+    const rows = await this.ctx.query(
+      `DELETE FROM ${this.ctx.s}.jobs WHERE id = $1 AND state <> 'active' RETURNING 1`,
+      [id],
+      'removing a job',
+    );
+    if (rows.length > 0) return;
+    await this.mustGet(id);
+    throw invalidState(COMPONENT, `job ${id} is active; cancel it first, or wait until it finishes.`);
+  }
+
+  async clean(request: CleanRequest): Promise<number> {
+    this.open();
+    const { state } = request;
+    if (state !== 'completed' && state !== 'failed' && state !== 'cancelled') {
+      throw validationError(`clean acts on completed, failed or cancelled jobs; got ${String(state)}.`);
+    }
+    const olderThanMs = request.olderThanMs ?? 0;
+    const limit = request.limit ?? DEFAULT_CLEAN_LIMIT;
+    if (!Number.isInteger(limit) || limit < 0) throw validationError('clean needs an integer limit >= 0.');
+    if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw validationError('olderThanMs must be a number >= 0.');
+    const S = this.ctx.s;
+    const cutoff = (await this.now()) - olderThanMs;
+    let removed = 0;
+    // Batches of at most BATCH rows, each its own short transaction: no long lock on a big table.
+    while (removed < limit) {
+      const take = Math.min(BATCH, limit - removed);
+      const rows = await this.ctx.query<{ n: number }>(
+        `WITH d AS (
+  DELETE FROM ${S}.jobs WHERE id IN (
+    SELECT id FROM ${S}.jobs WHERE queue = $1 AND state = $2 AND coalesce(finished_at, created_at) <= $3
+    ORDER BY finish_seq LIMIT $4)
+  RETURNING 1
+) SELECT count(*)::bigint AS n FROM d`,
+        [request.queue, state, cutoff, take],
+        'cleaning jobs',
+      );
+      const n = rows[0]?.n ?? 0;
+      removed += n;
+      if (n < take) break;
+    }
+    return removed;
+  }
+
+  // ---------------------------------------------------------------- pause
+
+  async pause(queue: string): Promise<void> {
+    this.open();
+    await this.setPaused(queue, true);
+  }
+
+  async resume(queue: string): Promise<void> {
+    this.open();
+    await this.setPaused(queue, false);
+  }
+
+  async isPaused(queue: string): Promise<boolean> {
+    this.open();
+    const rows = await this.ctx.query<{ paused: boolean }>(
+      `SELECT paused FROM ${this.ctx.s}.queues WHERE name = $1`,
+      [queue],
+      'reading a queue',
+    );
+    return rows[0]?.paused === true;
+  }
+
+  private async setPaused(queue: string, paused: boolean): Promise<void> {
+    if (typeof queue !== 'string' || queue.length === 0) throw validationError('queue must be a non-empty string.');
+    await this.ctx.query(
+      `INSERT INTO ${this.ctx.s}.queues (name, paused) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused`,
+      [queue, paused],
+      paused ? 'pausing a queue' : 'resuming a queue',
+    );
+  }
+
+  // ---------------------------------------------------------------- schedules
+
+  async upsertSchedule(schedule: Omit<ScheduleDefinition, 'lastFiredAt'>): Promise<ScheduleDefinition> {
+    this.open();
+    validateSchedule(schedule);
+    const rows = await this.ctx.query<Parameters<typeof toSchedule>[0]>(
+      scheduleSql.upsert(this.ctx.s),
+      [
+        schedule.name,
+        schedule.cron,
+        schedule.timezone ?? 'UTC',
+        jsonParam(schedule.job, 'schedule job'),
+        schedule.nextRunAt ?? null,
+        schedule.paused ?? false,
+      ],
+      'saving a schedule',
+    );
+    return toSchedule(rows[0] as Parameters<typeof toSchedule>[0]);
+  }
+
+  async listSchedules(): Promise<ScheduleDefinition[]> {
+    this.open();
+    const rows = await this.ctx.query<Parameters<typeof toSchedule>[0]>(
+      scheduleSql.list(this.ctx.s),
+      [],
+      'listing schedules',
+    );
+    return rows.map(toSchedule);
+  }
+
+  async removeSchedule(name: string): Promise<boolean> {
+    this.open();
+    const rows = await this.ctx.query(
+      `DELETE FROM ${this.ctx.s}.schedules WHERE name = $1 RETURNING 1`,
+      [name],
+      'removing a schedule',
+    );
+    return rows.length > 0;
+  }
+
+  async fireSchedule(
+    name: string,
+    fireAt: number,
+    nextRunAt: number | null,
+    job: NewJob,
+  ): Promise<EnqueueResult | null> {
+    this.open();
+    validateNewJob(job);
+    const S = this.ctx.s;
+    // The conditional update takes the schedule's row lock: a concurrent fire of the same tick waits, then sees
+    // lastFiredAt >= fireAt and enqueues nothing. The job is inserted in the same transaction.
+    return this.ctx.transaction('firing a schedule', async (client) => {
+      const fired = await this.ctx.query(
+        `UPDATE ${S}.schedules SET last_fired_at = $2, next_run_at = $3
+WHERE name = $1 AND (last_fired_at IS NULL OR last_fired_at < $2) RETURNING 1`,
+        [name, fireAt, nextRunAt],
+        'firing a schedule',
+        client,
+      );
+      if (fired.length === 0) {
+        const exists = await this.ctx.query(
+          `SELECT 1 FROM ${S}.schedules WHERE name = $1`,
+          [name],
+          'firing a schedule',
+          client,
+        );
+        if (exists.length === 0) throw notFound(COMPONENT, `schedule ${name}`);
+        return null;
+      }
+      const [result] = await insertJobs(this.ctx, [job], client);
+      return result as EnqueueResult;
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private open(): void {
+    if (this.closed) throw closedError('Postgres queue adapter');
+  }
+
+  private async mustGet(id: string): Promise<Job> {
+    const job = await this.getJob(id);
+    if (job === null) throw notFound(COMPONENT, `job ${id}`);
+    return job;
+  }
+}

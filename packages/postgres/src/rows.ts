@@ -1,0 +1,234 @@
+import type { BackoffOptions, ClaimedJob, Job, JobError, JobState, NewJob, RetentionOption } from '@conveyor/core';
+import { buildJob, JOB_STATES, retentionRule } from '@conveyor/core';
+import { validationError } from './options';
+
+/** The columns every job read selects, in {@link JobRow} shape. */
+export const JOB_COLUMNS = `id, queue, type, state, priority, attempt, max_attempts, token, seq, retention, created_at,
+  run_at, started_at, finished_at, lease_expires_at, worker_id, unique_key, timeout_ms, payload, backoff,
+  remove_on_complete, remove_on_fail, meta, result, last_error, progress`;
+
+/** `JOB_COLUMNS` qualified with a table alias. */
+export function jobColumns(alias: string): string {
+  return JOB_COLUMNS.split(',')
+    .map((c) => `${alias}.${c.trim()}`)
+    .join(', ');
+}
+
+/** A job row as `pg` returns it (int8 parsed to number by the context's type parser). */
+export interface JobRow {
+  id: string;
+  queue: string;
+  type: string;
+  state: JobState;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  token: number;
+  seq: number;
+  retention: number;
+  created_at: number;
+  run_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  lease_expires_at: number | null;
+  worker_id: string | null;
+  unique_key: string | null;
+  timeout_ms: number | null;
+  payload: unknown;
+  backoff: BackoffOptions | null;
+  remove_on_complete: RetentionOption;
+  remove_on_fail: RetentionOption;
+  meta: Record<string, unknown> | null;
+  result: unknown;
+  last_error: JobError | null;
+  progress: unknown;
+}
+
+export function toJob(r: JobRow): Job {
+  return {
+    id: r.id,
+    queue: r.queue,
+    type: r.type,
+    payload: r.payload,
+    state: r.state,
+    priority: r.priority,
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    backoff: r.backoff,
+    timeoutMs: r.timeout_ms,
+    uniqueKey: r.unique_key,
+    removeOnComplete: r.remove_on_complete,
+    removeOnFail: r.remove_on_fail,
+    meta: r.meta,
+    createdAt: r.created_at,
+    runAt: r.run_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    result: r.result,
+    lastError: r.last_error,
+    progress: r.progress,
+    workerId: r.worker_id,
+    leaseExpiresAt: r.lease_expires_at,
+  };
+}
+
+export function toClaimed(r: JobRow): ClaimedJob {
+  const job = toJob(r) as ClaimedJob;
+  job.token = r.token;
+  return job;
+}
+
+/** Retention bits of the `retention` column. */
+export const RETENTION = {
+  completeNow: 1,
+  failNow: 2,
+  completeRule: 4,
+  failRule: 8,
+} as const;
+
+function retentionBits(job: Job): number {
+  const c = retentionRule(job.removeOnComplete);
+  const f = retentionRule(job.removeOnFail);
+  let bits = 0;
+  if (c.removeImmediately) bits |= RETENTION.completeNow;
+  else if (c.count !== null || c.ageMs !== null) bits |= RETENTION.completeRule;
+  if (f.removeImmediately) bits |= RETENTION.failNow;
+  else if (f.count !== null || f.ageMs !== null) bits |= RETENTION.failRule;
+  return bits;
+}
+
+/**
+ * One job as the enqueue statement reads it (`json_to_recordset`). Defaults come from `buildJob`, the one place
+ * every adapter decides them; the times are left to SQL so they come from the store's clock: `run_at` is absolute
+ * when the caller gave `runAt`, else `delay` is added to store-now.
+ */
+export interface InsertRow {
+  id: string;
+  queue: string;
+  type: string;
+  priority: number;
+  max_attempts: number;
+  retention: number;
+  run_at: number | null;
+  delay: number;
+  unique_key: string | null;
+  timeout_ms: number | null;
+  payload: unknown;
+  backoff: BackoffOptions | null;
+  remove_on_complete: RetentionOption;
+  remove_on_fail: RetentionOption;
+  meta: Record<string, unknown> | null;
+}
+
+export function toInsertRow(input: NewJob): InsertRow {
+  // now = 0: buildJob's runAt is then the relative delay, which SQL adds to store-now.
+  const job = buildJob(input, 0);
+  return {
+    id: job.id,
+    queue: job.queue,
+    type: job.type,
+    priority: job.priority,
+    max_attempts: job.maxAttempts,
+    retention: retentionBits(job),
+    run_at: input.runAt ?? null,
+    delay: input.runAt === undefined ? Math.max(0, input.delayMs ?? 0) : 0,
+    unique_key: job.uniqueKey,
+    timeout_ms: job.timeoutMs,
+    payload: job.payload,
+    backoff: job.backoff,
+    remove_on_complete: job.removeOnComplete,
+    remove_on_fail: job.removeOnFail,
+    meta: job.meta,
+  };
+}
+
+const BACKOFF_TYPES = new Set(['fixed', 'exponential', 'custom']);
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function checkRetention(value: unknown, field: string, fail: (s: string) => never): void {
+  if (value === undefined || typeof value === 'boolean') return;
+  if (isFiniteNumber(value)) {
+    if (value >= 0) return;
+  } else if (typeof value === 'object' && value !== null) {
+    const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
+    const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
+    const ageOk = ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0);
+    if (countOk && ageOk) return;
+  }
+  fail(
+    `${field} must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.`,
+  );
+}
+
+/** Check what the store relies on; throws `VALIDATION_FAILED` naming the field (and the job's index in a batch). */
+export function validateNewJob(input: NewJob, index?: number): void {
+  const where = index === undefined ? '' : `job #${index}: `;
+  const fail = (sentence: string): never => {
+    throw validationError(`${where}${sentence}`);
+  };
+  if (typeof input !== 'object' || input === null) fail('a job must be an object with queue, type and payload.');
+  if (typeof input.queue !== 'string' || input.queue.length === 0) fail('queue must be a non-empty string.');
+  if (typeof input.type !== 'string' || input.type.length === 0) fail('type must be a non-empty string.');
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0)) {
+    fail('id must be a non-empty string when given; omit it to get a generated id.');
+  }
+  if (input.priority !== undefined && !isFiniteNumber(input.priority)) fail('priority must be a finite number.');
+  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) fail('delayMs must be a finite number of ms.');
+  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) fail('runAt must be a finite time in ms.');
+  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
+    fail('maxAttempts must be an integer >= 1.');
+  }
+  if (
+    input.timeoutMs !== undefined &&
+    input.timeoutMs !== null &&
+    !(isFiniteNumber(input.timeoutMs) && input.timeoutMs > 0)
+  ) {
+    fail('timeoutMs must be a positive number of ms, or null for no timeout.');
+  }
+  if (input.uniqueKey !== undefined && input.uniqueKey !== null && typeof input.uniqueKey !== 'string') {
+    fail('uniqueKey must be a string or null.');
+  }
+  const backoff = input.backoff;
+  if (
+    backoff !== undefined &&
+    backoff !== null &&
+    (typeof backoff !== 'object' ||
+      !BACKOFF_TYPES.has(backoff.type) ||
+      !isFiniteNumber(backoff.delayMs) ||
+      backoff.delayMs < 0)
+  ) {
+    fail("backoff must be { type: 'fixed' | 'exponential' | 'custom', delayMs: number >= 0 } or null.");
+  }
+  if (
+    input.meta !== undefined &&
+    input.meta !== null &&
+    (typeof input.meta !== 'object' || Array.isArray(input.meta))
+  ) {
+    fail('meta must be a plain object or null.');
+  }
+  checkRetention(input.removeOnComplete, 'removeOnComplete', fail);
+  checkRetention(input.removeOnFail, 'removeOnFail', fail);
+}
+
+const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);
+
+export function isJobState(value: unknown): value is JobState {
+  return typeof value === 'string' && STATE_SET.has(value);
+}
+
+/** JSON text for a jsonb parameter; a value JSON cannot hold is a validation error, not a driver crash. */
+export function jsonParam(value: unknown, what: string): string | null {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw validationError(
+      `${what} is not JSON-serialisable (${error instanceof Error ? error.message : String(error)}). Pass plain data.`,
+    );
+  }
+  return text === undefined ? null : text;
+}
