@@ -1,0 +1,193 @@
+import type { BackoffOptions, ClaimedJob, Job, JobState, NewJob, RetentionOption } from '@conveyor/core';
+import { buildJob, JOB_STATES, newJobId, retentionRule } from '@conveyor/core';
+import { validationError } from './options';
+
+/**
+ * How a job is stored: one Redis hash per job with short field names (they are repeated in every job hash):
+ *
+ * id, q queue, t type, p payload (JSON), s state, pr priority, a attempt, ma maxAttempts, bo backoff (JSON),
+ * to timeoutMs, uk uniqueKey, rc/rf removeOnComplete/removeOnFail (JSON), rci/rcc/rca and rfi/rfc/rfa the
+ * retention rules the scripts apply, m meta (JSON), c createdAt, r runAt, sq insertion order, st startedAt,
+ * f finishedAt, fs finish order, res result (JSON), e lastError (JSON), pg progress (JSON), w workerId,
+ * l leaseExpiresAt, tk fencing token. Absent fields are null (or the documented default).
+ */
+
+const BACKOFF_TYPES = new Set(['fixed', 'exponential', 'custom']);
+const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** JSON text of a value, `null` for undefined; VALIDATION_FAILED when it cannot be serialised. */
+export function toJson(value: unknown, what: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value === undefined ? null : value);
+  } catch (error) {
+    throw validationError(`${what} must be JSON-serialisable (${error instanceof Error ? error.message : error}).`);
+  }
+  if (text === undefined) throw validationError(`${what} must be JSON-serialisable (got ${typeof value}).`);
+  return text;
+}
+
+function checkRetention(value: unknown, field: string, where: string): void {
+  if (value === undefined || typeof value === 'boolean') return;
+  if (isFiniteNumber(value)) {
+    if (value >= 0) return;
+  } else if (typeof value === 'object' && value !== null) {
+    const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
+    const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
+    const ageOk = ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0);
+    if (countOk && ageOk) return;
+  }
+  throw validationError(
+    `${where}${field} must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.`,
+  );
+}
+
+/**
+ * Check what the store relies on (the runtime validates options in depth before they get here). Throws
+ * `VALIDATION_FAILED` naming the field, before anything is written.
+ */
+export function validateNewJob(input: NewJob, index?: number): void {
+  const where = index === undefined ? '' : `job #${index}: `;
+  const fail = (sentence: string): never => {
+    throw validationError(`${where}${sentence}`);
+  };
+  if (typeof input !== 'object' || input === null) fail('a job must be an object with queue, type and payload.');
+  if (typeof input.queue !== 'string' || input.queue.length === 0) fail('queue must be a non-empty string.');
+  if (typeof input.type !== 'string' || input.type.length === 0) fail('type must be a non-empty string.');
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0)) {
+    fail('id must be a non-empty string when given; omit it to get a generated id.');
+  }
+  if (input.priority !== undefined && !isFiniteNumber(input.priority)) fail('priority must be a finite number.');
+  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) fail('delayMs must be a finite number of ms.');
+  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) fail('runAt must be a finite time in ms.');
+  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
+    fail('maxAttempts must be an integer >= 1.');
+  }
+  const { timeoutMs, uniqueKey, backoff, meta } = input;
+  if (timeoutMs !== undefined && timeoutMs !== null && !(isFiniteNumber(timeoutMs) && timeoutMs > 0)) {
+    fail('timeoutMs must be a positive number of ms, or null for no timeout.');
+  }
+  if (uniqueKey !== undefined && uniqueKey !== null && typeof uniqueKey !== 'string') {
+    fail('uniqueKey must be a string or null.');
+  }
+  if (backoff !== undefined && backoff !== null) {
+    if (
+      typeof backoff !== 'object' ||
+      !BACKOFF_TYPES.has(backoff.type) ||
+      !isFiniteNumber(backoff.delayMs) ||
+      backoff.delayMs < 0
+    ) {
+      fail("backoff must be { type: 'fixed' | 'exponential' | 'custom', delayMs: number >= 0 } or null.");
+    }
+  }
+  if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
+    fail('meta must be a plain object or null.');
+  }
+  checkRetention(input.removeOnComplete, 'removeOnComplete', where);
+  checkRetention(input.removeOnFail, 'removeOnFail', where);
+}
+
+function ruleArgs(option: RetentionOption): [string, string, string] {
+  if (option === false) return ['', '', ''];
+  const rule = retentionRule(option);
+  return [
+    rule.removeImmediately ? '1' : '',
+    rule.count === null ? '' : String(rule.count),
+    rule.ageMs === null ? '' : String(rule.ageMs),
+  ];
+}
+
+/** A validated job as the enqueue script's arguments (ENQUEUE_ARITY of them), with the id it will get. */
+export interface EncodedJob {
+  id: string;
+  args: string[];
+}
+
+/**
+ * Encode a job for the enqueue script. Defaults come from `buildJob` itself (run at time 0), so this adapter and
+ * every other one agree on them; the script only decides createdAt, runAt and the initial state from its clock.
+ */
+export function encodeNewJob(input: NewJob, index?: number): EncodedJob {
+  validateNewJob(input, index);
+  const id = input.id ?? newJobId();
+  const t = buildJob(input, 0, id);
+  const where = index === undefined ? '' : `job #${index}: `;
+  const args = [
+    id,
+    t.queue,
+    t.type,
+    toJson(t.payload, `${where}payload`),
+    String(t.priority),
+    String(input.delayMs ?? 0),
+    input.runAt === undefined ? '' : String(input.runAt),
+    String(t.maxAttempts),
+    t.backoff === null ? '' : toJson(t.backoff, `${where}backoff`),
+    t.timeoutMs === null ? '' : String(t.timeoutMs),
+    t.uniqueKey === null ? '' : `k${t.uniqueKey}`,
+    t.removeOnComplete === false ? '' : toJson(t.removeOnComplete, `${where}removeOnComplete`),
+    t.removeOnFail === false ? '' : toJson(t.removeOnFail, `${where}removeOnFail`),
+    t.meta === null ? '' : toJson(t.meta, `${where}meta`),
+    ...ruleArgs(t.removeOnComplete),
+    ...ruleArgs(t.removeOnFail),
+  ];
+  return { id, args };
+}
+
+function parse(text: string | undefined): unknown {
+  return text === undefined ? null : JSON.parse(text);
+}
+
+function num(text: string | undefined): number | null {
+  return text === undefined ? null : Number(text);
+}
+
+/** A job hash (HGETALL as a flat [field, value, …] list) as a {@link Job}; null when empty. */
+export function decodeJob(flat: unknown): Job | null {
+  if (!Array.isArray(flat) || flat.length === 0) return null;
+  const h: Record<string, string | undefined> = {};
+  for (let i = 0; i < flat.length; i += 2) h[flat[i] as string] = flat[i + 1] as string;
+  const state = h.s as string;
+  if (!STATE_SET.has(state)) return null;
+  const job: Job = {
+    id: h.id as string,
+    queue: h.q as string,
+    type: h.t as string,
+    payload: parse(h.p),
+    state: state as JobState,
+    priority: Number(h.pr ?? 0),
+    attempt: Number(h.a ?? 0),
+    maxAttempts: Number(h.ma),
+    backoff: parse(h.bo) as BackoffOptions | null,
+    timeoutMs: num(h.to),
+    uniqueKey: h.uk ?? null,
+    removeOnComplete: h.rc === undefined ? false : (JSON.parse(h.rc) as RetentionOption),
+    removeOnFail: h.rf === undefined ? false : (JSON.parse(h.rf) as RetentionOption),
+    meta: parse(h.m) as Record<string, unknown> | null,
+    createdAt: Number(h.c),
+    runAt: Number(h.r),
+    startedAt: num(h.st),
+    finishedAt: num(h.f),
+    result: parse(h.res),
+    lastError: parse(h.e) as Job['lastError'],
+    progress: parse(h.pg),
+    workerId: h.w ?? null,
+    leaseExpiresAt: state === 'active' ? num(h.l) : null,
+  };
+  return job;
+}
+
+/** A claimed job hash as a {@link ClaimedJob}: the job plus its lease's fencing token. */
+export function decodeClaimed(flat: unknown[]): ClaimedJob {
+  const job = decodeJob(flat) as ClaimedJob;
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i] === 'tk') {
+      job.token = Number(flat[i + 1]);
+      break;
+    }
+  }
+  return job;
+}

@@ -1,0 +1,242 @@
+import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener } from '@conveyor/core';
+import { conveyorMessage } from '@conveyor/core';
+import type { Redis } from 'ioredis';
+import { RedisConnection } from './connection';
+import type { RedisBackendOptions } from './options';
+import { COMPONENT, closedError, REDIS_CAPABILITIES, validationError } from './options';
+
+/** How long one blocking read waits before it loops (it returns at once when events arrive). */
+const BLOCK_MS = 1000;
+const READ_COUNT = 200;
+
+/** Options of {@link RedisEventBus.subscribe}. */
+export interface RedisSubscribeOptions {
+  /**
+   * Resume after this event id (an SSE client's `Last-Event-ID`): events published after it that the capped stream
+   * still holds are delivered first, then live ones. Without it, delivery starts with events published from now on.
+   * @default undefined
+   */
+  lastEventId?: string;
+}
+
+/** `<stream entry id>:<index in the published batch>`. */
+function parseEventId(id: string): { entry: string; index: number } | null {
+  const m = /^(\d+-\d+):(\d+)$/.exec(id);
+  return m === null ? null : { entry: m[1] as string, index: Number(m[2]) };
+}
+
+interface Position {
+  entry: string;
+  index: number;
+}
+
+interface Subscription {
+  listener: EventListener;
+  /** Last position delivered (or the resume point): only later events reach the listener, in order. */
+  last: Position | null;
+  /** While the missed events of a resumed subscription are read, live entries wait here. */
+  buffer: [string, string[]][] | null;
+}
+
+function entryCompare(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am - bm || as - bs;
+}
+
+function isAfter(entry: string, index: number, last: Position | null): boolean {
+  if (last === null) return true;
+  const c = entryCompare(entry, last.entry);
+  return c > 0 || (c === 0 && index > last.index);
+}
+
+/**
+ * {@link EventBus} on a capped Redis stream (`{prefix}:events`, `XADD MAXLEN ~`). A `publish` call is one stream
+ * entry holding the whole batch, so events cost one command per batch, not per event. Each process reads the stream
+ * with one blocking `XREAD` on its own connection while it has subscribers. Event ids are `<entry id>:<index>`:
+ * increasing, and resumable — pass an SSE client's `Last-Event-ID` as `subscribe(listener, { lastEventId })` to
+ * get what it missed (as far back as the stream's cap reaches).
+ *
+ * Pub/sub was the alternative; the stream costs a little memory but lets a reconnecting dashboard catch up.
+ */
+export class RedisEventBus implements EventBus {
+  /** @inheritdoc */
+  readonly capabilities: AdapterCapabilities = REDIS_CAPABILITIES;
+  private readonly conn: RedisConnection;
+  private readonly key: string;
+  private readonly subs = new Set<Subscription>();
+  private closed = false;
+  private reader: Redis | undefined;
+  private loop: Promise<void> | undefined;
+  /** Where the reader continues; a promise for the stream's last id at the moment the first subscriber came. */
+  private cursor: string | Promise<string> = '$';
+
+  /** Pass options to own a connection, or a {@link RedisConnection} to share one with the other adapters. */
+  constructor(options: RedisBackendOptions | RedisConnection = {}) {
+    this.conn = options instanceof RedisConnection ? options : new RedisConnection(options);
+    this.conn.acquire();
+    this.key = `{${this.conn.prefix}}:events`;
+  }
+
+  async init(): Promise<void> {
+    this.open();
+    await this.conn.checkServer();
+  }
+
+  /** Stops the reader and drops every subscription. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.subs.clear();
+    await this.stopReader();
+    await this.conn.release();
+  }
+
+  async publish(events: ConveyorEvent[]): Promise<void> {
+    this.open();
+    if (!Array.isArray(events)) throw validationError('publish takes an array of events.');
+    if (events.length === 0) return;
+    let body: string;
+    try {
+      body = JSON.stringify(events);
+    } catch (error) {
+      throw validationError(`events must be JSON-serialisable (${error instanceof Error ? error.message : error}).`);
+    }
+    await this.conn.client.xadd(this.key, 'MAXLEN', '~', this.conn.eventStreamMaxLen, '*', 'e', body);
+  }
+
+  /**
+   * Receive every event published from now on (by any process on this prefix, this one included), or, with
+   * `lastEventId`, everything after that event first. Returns the function that unsubscribes.
+   */
+  subscribe(listener: EventListener, options: RedisSubscribeOptions = {}): () => void {
+    this.open();
+    let last: Position | null = null;
+    if (options.lastEventId !== undefined) {
+      last = parseEventId(options.lastEventId);
+      if (last === null) {
+        throw validationError(`lastEventId ${options.lastEventId} is not an id this bus issued (entry:index).`);
+      }
+    }
+    const sub: Subscription = { listener, last, buffer: last === null ? null : [] };
+    this.subs.add(sub);
+    if (this.loop === undefined) {
+      // Ask for the stream's current end on the command connection now: a publish made after this call is queued
+      // behind it on the same connection, so the reader cannot miss it.
+      this.cursor = this.conn.client.xrevrange(this.key, '+', '-', 'COUNT', 1).then(lastId);
+      this.startReader();
+    }
+    if (sub.last !== null) void this.replay(sub, sub.last);
+    return () => {
+      this.subs.delete(sub);
+      if (this.subs.size === 0) void this.stopReader();
+    };
+  }
+
+  listenerCount(): number {
+    return this.subs.size;
+  }
+
+  private startReader(): void {
+    const reader = this.conn.duplicate();
+    this.reader = reader;
+    this.loop = this.readLoop(reader);
+  }
+
+  private async stopReader(): Promise<void> {
+    const reader = this.reader;
+    const loop = this.loop;
+    this.reader = undefined;
+    this.loop = undefined;
+    if (reader === undefined) return;
+    reader.disconnect();
+    await loop;
+  }
+
+  private async readLoop(reader: Redis): Promise<void> {
+    let backoff = 50;
+    while (this.reader === reader) {
+      try {
+        const from = await this.cursor;
+        const reply = (await reader.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, from)) as
+          | [string, [string, string[]][]][]
+          | null;
+        backoff = 50;
+        if (this.reader !== reader || reply === null) continue;
+        for (const [, entries] of reply) {
+          for (const [entryId, fields] of entries) {
+            this.cursor = entryId;
+            this.deliver(entryId, fields);
+          }
+        }
+      } catch (error) {
+        if (this.reader !== reader) return;
+        this.conn.logger.warn(conveyorMessage(COMPONENT, 'reading the event stream failed; retrying.'), {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, 2000);
+      }
+    }
+  }
+
+  /** Deliver what a resumed subscription missed, then the live entries that came meanwhile. */
+  private async replay(sub: Subscription, from: Position): Promise<void> {
+    try {
+      const entries = (await this.conn.client.xrange(this.key, from.entry, '+')) as [string, string[]][];
+      for (const [entryId, fields] of entries) this.deliverTo(sub, entryId, decodeBatch(fields));
+    } catch (error) {
+      this.conn.logger.warn(conveyorMessage(COMPONENT, 'replaying missed events failed; delivering live events.'), {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    const buffered = sub.buffer ?? [];
+    sub.buffer = null;
+    for (const [entryId, fields] of buffered) this.deliverTo(sub, entryId, decodeBatch(fields));
+  }
+
+  /** Hand one stream entry's events to every subscriber. */
+  private deliver(entryId: string, fields: string[]): void {
+    const events = decodeBatch(fields);
+    for (const sub of [...this.subs]) {
+      if (sub.buffer !== null) sub.buffer.push([entryId, fields]);
+      else this.deliverTo(sub, entryId, events);
+    }
+  }
+
+  /** Events after the subscription's last position, in order; a throwing listener is logged. */
+  private deliverTo(sub: Subscription, entryId: string, events: ConveyorEvent[]): void {
+    for (let i = 0; i < events.length; i++) {
+      if (!this.subs.has(sub) || !isAfter(entryId, i, sub.last)) continue;
+      sub.last = { entry: entryId, index: i };
+      const event = { ...(events[i] as ConveyorEvent), id: `${entryId}:${i}` };
+      try {
+        sub.listener(event);
+      } catch (error) {
+        this.conn.logger.error(conveyorMessage(COMPONENT, 'an event listener threw; the other listeners still ran.'), {
+          eventType: event.type,
+          eventId: event.id,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+
+  private open(): void {
+    if (this.closed) throw closedError('Redis event bus');
+  }
+}
+
+function lastId(reply: [string, string[]][]): string {
+  return reply[0]?.[0] ?? '0-0';
+}
+
+function decodeBatch(fields: string[]): ConveyorEvent[] {
+  const i = fields.indexOf('e');
+  if (i < 0) return [];
+  try {
+    return JSON.parse(fields[i + 1] as string) as ConveyorEvent[];
+  } catch {
+    return [];
+  }
+}

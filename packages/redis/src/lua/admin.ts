@@ -1,0 +1,164 @@
+import { luaScript } from '../connection';
+import { ENQUEUE_ARITY, ENQUEUE_FN, PRELUDE } from './common';
+
+/**
+ * ARGV: job arguments × n (ENQUEUE_ARITY each). All jobs are stored by this one script or none (the client
+ * validates every job before sending). Returns { now, { 0 | HGETALL of the job it duplicates }... }.
+ */
+export const ENQUEUE = luaScript(
+  'enqueue',
+  `${PRELUDE}${ENQUEUE_FN}
+local out = {}
+for o = 3, #ARGV, ${ENQUEUE_ARITY} do
+  out[#out + 1] = enqueue_one(o) or 0
+end
+return { fmt(NOW), out }
+`,
+);
+
+/** ARGV: id. Returns the job's HGETALL, or an empty list. */
+export const GET_JOB = luaScript(
+  'get-job',
+  `${PRELUDE}
+local q = redis.call('HGET', K_IDS, ARGV[3])
+if not q then return {} end
+return redis.call('HGETALL', JK(q, ARGV[3]))
+`,
+);
+
+/**
+ * Operator actions on one job. ARGV: action (retry|promote|cancel|remove), id.
+ * Returns { 'ok', HGETALL } | { 'missing' } | { 'state', state } | { 'unique', holderId }.
+ */
+export const JOB_ACTION = luaScript(
+  'job-action',
+  `${PRELUDE}
+local action, id = ARGV[3], ARGV[4]
+local q = redis.call('HGET', K_IDS, id)
+if not q then return { 'missing' } end
+local jk = JK(q, id)
+local v = redis.call('HMGET', jk, 's', 't', 'c', 'r', 'sq', 'pr', 'uk')
+local s = v[1]
+if not s then return { 'missing' } end
+if action == 'retry' then
+  if s ~= 'failed' and s ~= 'cancelled' then return { 'state', s } end
+  local holder = requeue(q, id)
+  if holder then return { 'unique', holder } end
+elseif action == 'promote' then
+  if s ~= 'scheduled' and s ~= 'retrying' then return { 'state', s } end
+  unschedule(q, id, s, v[2], v[4], v[5])
+  move_index(q, v[2], v[3], id, s, 'waiting')
+  local r = tonumber(v[4])
+  if NOW < r then r = NOW end
+  redis.call('HSET', jk, 's', 'waiting', 'r', fmt(r))
+  schedule(q, id, 'waiting', v[2], r, v[5], v[6])
+elseif action == 'cancel' then
+  if s == 'completed' or s == 'failed' or s == 'cancelled' then return { 'state', s } end
+  -- Leaving 'active' revokes the lease: every later write with its token is refused.
+  unschedule(q, id, s, v[2], v[4], v[5])
+  move_index(q, v[2], v[3], id, s, 'cancelled')
+  finish(q, jk, id, 'cancelled')
+  release_unique(q, v[7], id)
+elseif action == 'remove' then
+  if s == 'active' then return { 'state', s } end
+  drop(q, id)
+  return { 'ok', {} }
+end
+return { 'ok', redis.call('HGETALL', jk) }
+`,
+);
+
+/** ARGV: queue, limit. Oldest failures first; a job whose unique key is taken meanwhile stays failed. */
+export const RETRY_FAILED = luaScript(
+  'retry-failed',
+  `${PRELUDE}
+local q, limit = ARGV[3], tonumber(ARGV[4])
+local moved, offset = 0, 0
+local fk = Q(q) .. 'f:failed'
+while moved < limit do
+  local batch = redis.call('ZRANGE', fk, offset, offset + 99)
+  if #batch == 0 then break end
+  for _, m in ipairs(batch) do
+    if moved >= limit then break end
+    if requeue(q, string.sub(m, 16)) then offset = offset + 1 else moved = moved + 1 end
+  end
+end
+return moved
+`,
+);
+
+/** ARGV: queue, state, olderThanMs, limit. Finished jobs of `state` with finishedAt <= now - olderThanMs. */
+export const CLEAN = luaScript(
+  'clean',
+  `${PRELUDE}
+local q, s, older, limit = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+if limit <= 0 then return 0 end
+local doomed = redis.call('ZRANGEBYSCORE', Q(q) .. 'f:' .. s, '-inf', fmt(NOW - older), 'LIMIT', 0, limit)
+for _, m in ipairs(doomed) do drop(q, string.sub(m, 16)) end
+return #doomed
+`,
+);
+
+/** ARGV: queue, '1' to pause | '0' to resume. A paused or resumed queue becomes known. */
+export const SET_PAUSED = luaScript(
+  'set-paused',
+  `${PRELUDE}
+local q = ARGV[3]
+redis.call('SADD', K_QUEUES, q)
+if ARGV[4] == '1' then redis.call('SET', Q(q) .. 'paused', '1') else redis.call('DEL', Q(q) .. 'paused') end
+return 1
+`,
+);
+
+/** ARGV: name, cron, timezone, jobJson, nextRunAt|'', paused '1'|'0'. Returns lastFiredAt|false. */
+export const UPSERT_SCHEDULE = luaScript(
+  'upsert-schedule',
+  `${PRELUDE}
+local name = ARGV[3]
+local k = G .. 'sched:' .. name
+redis.call('HSET', k, 'name', name, 'cron', ARGV[4], 'tz', ARGV[5], 'job', ARGV[6], 'paused', ARGV[8])
+if ARGV[7] == '' then redis.call('HDEL', k, 'nr') else redis.call('HSET', k, 'nr', ARGV[7]) end
+redis.call('SADD', G .. 'scheds', name)
+return redis.call('HGET', k, 'lf')
+`,
+);
+
+/** Returns every schedule's HGETALL. */
+export const LIST_SCHEDULES = luaScript(
+  'list-schedules',
+  `${PRELUDE}
+local out = {}
+for _, name in ipairs(redis.call('SMEMBERS', G .. 'scheds')) do
+  out[#out + 1] = redis.call('HGETALL', G .. 'sched:' .. name)
+end
+return out
+`,
+);
+
+/** ARGV: name. Returns 1 when removed. */
+export const REMOVE_SCHEDULE = luaScript(
+  'remove-schedule',
+  `${PRELUDE}
+redis.call('DEL', G .. 'sched:' .. ARGV[3])
+return redis.call('SREM', G .. 'scheds', ARGV[3])
+`,
+);
+
+/**
+ * ARGV: name, fireAt, nextRunAt|'', then one job's enqueue arguments. Exactly once per tick across any number of
+ * scheduler instances: the lastFiredAt check, its update and the enqueue are one script.
+ * Returns 'missing', 'fired' (already fired), or { now, 0 | HGETALL of the duplicate }.
+ */
+export const FIRE_SCHEDULE = luaScript(
+  'fire-schedule',
+  `${PRELUDE}${ENQUEUE_FN}
+local k = G .. 'sched:' .. ARGV[3]
+if redis.call('EXISTS', k) == 0 then return 'missing' end
+local fireAt = tonumber(ARGV[4])
+local lf = redis.call('HGET', k, 'lf')
+if lf and tonumber(lf) >= fireAt then return 'fired' end
+redis.call('HSET', k, 'lf', ARGV[4])
+if ARGV[5] == '' then redis.call('HDEL', k, 'nr') else redis.call('HSET', k, 'nr', ARGV[5]) end
+return { fmt(NOW), enqueue_one(6) or 0 }
+`,
+);

@@ -1,0 +1,224 @@
+/**
+ * Lua shared by every queue script, prepended to each one (Redis scripts cannot call each other).
+ *
+ * ARGV[1] is the key prefix, ARGV[2] the time ('' → the server's TIME). Script arguments start at ARGV[3].
+ *
+ * Key layout (all keys of a queue share the hash tag `{prefix:queue}`; global keys share `{prefix}`):
+ *   {p:q}:j:<id>        job hash (short field names, see codec.ts)
+ *   {p:q}:r:<type>      ready jobs of a type: score -priority, member pad(runAt) pad(seq) id
+ *   {p:q}:d             scheduled/retrying jobs not yet ready: score runAt, member id
+ *   {p:q}:l             active jobs: score lease expiry, member id
+ *   {p:q}:w             waiting jobs: score runAt (oldest waiting), member id
+ *   {p:q}:x:<s>:<type>  jobs by state and type, for newest-first pages and counts: score 0, member pad(createdAt) id
+ *   {p:q}:f:<s>         finished jobs of a state: score finishedAt, member pad(finish seq) id
+ *   {p:q}:types         set of job types seen in the queue
+ *   {p:q}:uk            unique key -> id of the pending job holding it
+ *   {p:q}:paused        exists while the queue is paused
+ *   {p}:ids             job id -> queue (ids are global)
+ *   {p}:queues          set of known queues
+ *   {p}:seq, {p}:token  insertion/finish order and fencing token counters
+ */
+export const PRELUDE = `
+local PFX = ARGV[1]
+local NOW
+if ARGV[2] ~= '' then
+  NOW = tonumber(ARGV[2])
+else
+  local t = redis.call('TIME')
+  NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local G = '{' .. PFX .. '}:'
+local K_IDS = G .. 'ids'
+local K_QUEUES = G .. 'queues'
+local K_SEQ = G .. 'seq'
+local K_TOKEN = G .. 'token'
+local function Q(q) return '{' .. PFX .. ':' .. q .. '}:' end
+local function JK(q, id) return Q(q) .. 'j:' .. id end
+local function pad(n)
+  n = tonumber(n) or 0
+  if n < 0 then n = 0 end
+  return string.format('%015d', n)
+end
+local function lexm(c, id) return pad(c) .. id end
+local function readym(r, sq, id) return pad(r) .. pad(sq) .. id end
+local function idx(q, s, t) return Q(q) .. 'x:' .. s .. ':' .. t end
+local function fmt(n) return string.format('%.17g', n) end
+
+local function move_index(q, t, c, id, from, to)
+  local m = lexm(c, id)
+  if from then redis.call('ZREM', idx(q, from, t), m) end
+  if to then redis.call('ZADD', idx(q, to, t), 0, m) end
+end
+
+-- Put a pending job where its state says: a ready set, or the delayed set.
+local function schedule(q, id, s, t, r, sq, pr)
+  if s == 'waiting' then
+    redis.call('ZADD', Q(q) .. 'r:' .. t, -tonumber(pr), readym(r, sq, id))
+    redis.call('ZADD', Q(q) .. 'w', r, id)
+  elseif s == 'scheduled' or s == 'retrying' then
+    redis.call('ZADD', Q(q) .. 'd', r, id)
+  end
+end
+
+-- Take a job out of whichever pending structure holds it (j: s, t, r, sq).
+local function unschedule(q, id, s, t, r, sq)
+  if s == 'waiting' then
+    redis.call('ZREM', Q(q) .. 'r:' .. t, readym(r, sq, id))
+    redis.call('ZREM', Q(q) .. 'w', id)
+  elseif s == 'scheduled' or s == 'retrying' then
+    if redis.call('ZREM', Q(q) .. 'd', id) == 0 then
+      redis.call('ZREM', Q(q) .. 'r:' .. t, readym(r, sq, id))
+    end
+  elseif s == 'active' then
+    redis.call('ZREM', Q(q) .. 'l', id)
+  end
+end
+
+local function release_unique(q, uk, id)
+  if uk and redis.call('HGET', Q(q) .. 'uk', uk) == id then redis.call('HDEL', Q(q) .. 'uk', uk) end
+end
+
+-- Enter a finished state: finish order, finishedAt, the per-state finished set.
+local function finish(q, jk, id, s)
+  local fs = redis.call('INCR', K_SEQ)
+  redis.call('ZADD', Q(q) .. 'f:' .. s, NOW, pad(fs) .. id)
+  redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs)
+  redis.call('HDEL', jk, 'l')
+end
+
+-- Forget a job entirely.
+local function drop(q, id)
+  local jk = JK(q, id)
+  local v = redis.call('HMGET', jk, 's', 't', 'c', 'r', 'sq', 'uk', 'fs')
+  if not v[1] then return end
+  unschedule(q, id, v[1], v[2], v[4], v[5])
+  redis.call('ZREM', idx(q, v[1], v[2]), lexm(v[3], id))
+  if v[7] then redis.call('ZREM', Q(q) .. 'f:' .. v[1], pad(v[7]) .. id) end
+  release_unique(q, v[6], id)
+  redis.call('HDEL', K_IDS, id)
+  redis.call('DEL', jk)
+end
+
+-- Apply a finishing job's retention to its queue's jobs of state s; true when the job itself was dropped.
+-- At most 1000 older jobs go per call, so one ack never blocks Redis for long; later acks trim the rest.
+local function retain(q, s, id, imm, count, age)
+  if imm == '1' then
+    drop(q, id)
+    return true
+  end
+  local fk = Q(q) .. 'f:' .. s
+  if count then
+    local n = redis.call('ZCARD', fk)
+    local extra = n - tonumber(count)
+    if extra > 0 then
+      if extra > 1000 then extra = 1000 end
+      for _, m in ipairs(redis.call('ZRANGE', fk, 0, extra - 1)) do drop(q, string.sub(m, 16)) end
+    end
+  end
+  if age then
+    local cutoff = NOW - tonumber(age)
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', fk, '-inf', '(' .. fmt(cutoff), 'LIMIT', 0, 1000)) do
+      drop(q, string.sub(m, 16))
+    end
+  end
+  return redis.call('EXISTS', JK(q, id)) == 0
+end
+
+-- The job's queue and key when (id, token) is its current lease, else nil.
+local function held(id, tok)
+  local q = redis.call('HGET', K_IDS, id)
+  if not q then return nil end
+  local jk = JK(q, id)
+  local v = redis.call('HMGET', jk, 's', 'tk')
+  if v[1] ~= 'active' or v[2] ~= tok then return nil end
+  return q, jk
+end
+
+-- A finished job back to waiting with room for one more attempt; returns an error reply when its unique key is
+-- held by another job meanwhile.
+local function requeue(q, id)
+  local jk = JK(q, id)
+  local v = redis.call('HMGET', jk, 's', 't', 'c', 'uk', 'fs', 'a', 'ma', 'pr', 'sq')
+  local uk = v[4]
+  if uk then
+    local holder = redis.call('HGET', Q(q) .. 'uk', uk)
+    if holder and holder ~= id then return holder end
+    redis.call('HSET', Q(q) .. 'uk', uk, id)
+  end
+  if v[5] then redis.call('ZREM', Q(q) .. 'f:' .. v[1], pad(v[5]) .. id) end
+  move_index(q, v[2], v[3], id, v[1], 'waiting')
+  local ma = tonumber(v[7])
+  local a1 = tonumber(v[6]) + 1
+  if a1 > ma then ma = a1 end
+  redis.call('HSET', jk, 's', 'waiting', 'ma', ma, 'r', NOW)
+  redis.call('HDEL', jk, 'f', 'fs', 'res', 'l')
+  schedule(q, id, 'waiting', v[2], NOW, v[9], v[8])
+  return nil
+end
+`;
+
+/**
+ * Enqueue of one job, shared by the enqueue, enqueue-many and fire-schedule scripts. Mirrors `buildJob` from
+ * @conveyor/core: the client passes every default already applied (it runs `buildJob` itself), the script only
+ * decides the times from the server clock: createdAt = now, runAt = runAt ?? now + max(0, delayMs), and
+ * `scheduled` when runAt > now, else `waiting`.
+ *
+ * Arguments per job (ENQUEUE_ARITY): id, queue, type, payload, priority, delayMs, runAt|'', maxAttempts,
+ * backoff|'', timeoutMs|'', 'k'..uniqueKey|'', removeOnComplete|'', removeOnFail|'', meta|'',
+ * rcImmediate, rcCount, rcAge, rfImmediate, rfCount, rfAge ('' for absent).
+ * Returns nil for a new job, or the existing job's HGETALL when deduplicated (by id, or by live unique key).
+ */
+export const ENQUEUE_FN = `
+local SEEN_Q = {}
+local OPTIONAL = { 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'rci', 'rcc', 'rca', 'rfi', 'rfc', 'rfa' }
+local function enqueue_one(o)
+  local id, q, t = ARGV[o], ARGV[o + 1], ARGV[o + 2]
+  local existing = redis.call('HGET', K_IDS, id)
+  if existing then return redis.call('HGETALL', JK(existing, id)) end
+  local uk = ARGV[o + 10]
+  if uk ~= '' then
+    uk = string.sub(uk, 2)
+    local holder = redis.call('HGET', Q(q) .. 'uk', uk)
+    if holder then return redis.call('HGETALL', JK(q, holder)) end
+  end
+  local runAt
+  if ARGV[o + 6] ~= '' then
+    runAt = tonumber(ARGV[o + 6])
+  else
+    local d = tonumber(ARGV[o + 5])
+    if d < 0 then d = 0 end
+    runAt = NOW + d
+  end
+  local s = 'waiting'
+  if runAt > NOW then s = 'scheduled' end
+  local sq = redis.call('INCR', K_SEQ)
+  local jk = JK(q, id)
+  local fields = { 'id', id, 'q', q, 't', t, 'p', ARGV[o + 3], 's', s, 'pr', ARGV[o + 4], 'a', 0,
+    'ma', ARGV[o + 7], 'c', NOW, 'r', fmt(runAt), 'sq', sq }
+  local values = { ARGV[o + 8], ARGV[o + 9], uk, ARGV[o + 11], ARGV[o + 12], ARGV[o + 13],
+    ARGV[o + 14], ARGV[o + 15], ARGV[o + 16], ARGV[o + 17], ARGV[o + 18], ARGV[o + 19] }
+  for i = 1, 12 do
+    if values[i] ~= '' then
+      fields[#fields + 1] = OPTIONAL[i]
+      fields[#fields + 1] = values[i]
+    end
+  end
+  redis.call('HSET', jk, unpack(fields))
+  redis.call('HSET', K_IDS, id, q)
+  if uk ~= '' then redis.call('HSET', Q(q) .. 'uk', uk, id) end
+  if not SEEN_Q[q] then
+    SEEN_Q[q] = {}
+    redis.call('SADD', K_QUEUES, q)
+  end
+  if not SEEN_Q[q][t] then
+    SEEN_Q[q][t] = true
+    redis.call('SADD', Q(q) .. 'types', t)
+  end
+  move_index(q, t, NOW, id, nil, s)
+  schedule(q, id, s, t, runAt, sq, ARGV[o + 4])
+  return nil
+end
+`;
+
+/** Number of ARGV slots per job of {@link ENQUEUE_FN}. */
+export const ENQUEUE_ARITY = 20;

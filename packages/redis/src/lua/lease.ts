@@ -1,0 +1,268 @@
+import { luaScript } from '../connection';
+import { PRELUDE } from './common';
+
+/**
+ * Claim up to `limit` ready jobs over several queues in one round trip.
+ * ARGV: workerId, limit, leaseMs, nQueues, queues..., nTypes (-1 = every type), types...
+ * Returns { now, { HGETALL of each claimed job }... } in claim order.
+ */
+export const CLAIM = luaScript(
+  'claim',
+  `${PRELUDE}
+local worker, limit, leaseMs = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local nq = tonumber(ARGV[6])
+local nt = tonumber(ARGV[7 + nq])
+local sources, seen = {}, {}
+for i = 1, nq do
+  local q = ARGV[6 + i]
+  if not seen[q] and redis.call('EXISTS', Q(q) .. 'paused') == 0 then
+    seen[q] = true
+    -- Scheduled and retrying jobs whose time has come join their type's ready set (their state stays).
+    local dk = Q(q) .. 'd'
+    local due = redis.call('ZRANGEBYSCORE', dk, '-inf', fmt(NOW), 'LIMIT', 0, 1000)
+    if #due > 0 then
+      for _, id in ipairs(due) do
+        local v = redis.call('HMGET', JK(q, id), 't', 'pr', 'r', 'sq')
+        redis.call('ZADD', Q(q) .. 'r:' .. v[1], -tonumber(v[2]), readym(v[3], v[4], id))
+      end
+      redis.call('ZREM', dk, unpack(due))
+    end
+    local types
+    if nt < 0 then
+      types = redis.call('SMEMBERS', Q(q) .. 'types')
+    else
+      types = {}
+      for j = 1, nt do types[j] = ARGV[7 + nq + j] end
+    end
+    for _, t in ipairs(types) do
+      local k = Q(q) .. 'r:' .. t
+      if not seen[k] then
+        seen[k] = true
+        if redis.call('EXISTS', k) == 1 then sources[#sources + 1] = { k = k, q = q, t = t } end
+      end
+    end
+  end
+end
+local picked = {}
+if #sources == 1 then
+  local src = sources[1]
+  local popped = redis.call('ZPOPMIN', src.k, limit)
+  for i = 1, #popped, 2 do picked[#picked + 1] = { src, popped[i] } end
+elseif #sources > 1 then
+  -- Merge the heads: highest priority (lowest score), then earliest runAt, then insertion order (the member).
+  for _, src in ipairs(sources) do
+    src.items = redis.call('ZRANGE', src.k, 0, limit - 1, 'WITHSCORES')
+    src.pos = 1
+    src.taken = 0
+  end
+  for _ = 1, limit do
+    local best, bs, bm = nil, nil, nil
+    for _, src in ipairs(sources) do
+      local p = src.pos
+      if p <= #src.items then
+        local m, sc = src.items[p], tonumber(src.items[p + 1])
+        if best == nil or sc < bs or (sc == bs and m < bm) then best, bs, bm = src, sc, m end
+      end
+    end
+    if best == nil then break end
+    best.pos = best.pos + 2
+    best.taken = best.taken + 1
+    picked[#picked + 1] = { best, bm }
+  end
+  for _, src in ipairs(sources) do
+    if src.taken > 0 then redis.call('ZREMRANGEBYRANK', src.k, 0, src.taken - 1) end
+  end
+end
+local out = {}
+if #picked > 0 then
+  local base = redis.call('INCRBY', K_TOKEN, #picked) - #picked
+  local expires = NOW + leaseMs
+  for i, pk in ipairs(picked) do
+    local src = pk[1]
+    local q, id = src.q, string.sub(pk[2], 31)
+    local jk = JK(q, id)
+    local v = redis.call('HMGET', jk, 's', 'c')
+    if v[1] == 'waiting' then redis.call('ZREM', Q(q) .. 'w', id) end
+    move_index(q, src.t, v[2], id, v[1], 'active')
+    redis.call('HINCRBY', jk, 'a', 1)
+    redis.call('HSET', jk, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fmt(expires))
+    redis.call('ZADD', Q(q) .. 'l', expires, id)
+    out[i] = redis.call('HGETALL', jk)
+  end
+end
+return { fmt(NOW), out }
+`,
+);
+
+/** ARGV: leaseMs, (id, token)... Returns the new expiry per lease, or 0 when the lease is lost. */
+export const EXTEND = luaScript(
+  'extend',
+  `${PRELUDE}
+local expires = NOW + tonumber(ARGV[3])
+local out = {}
+for i = 4, #ARGV, 2 do
+  local q, jk = held(ARGV[i], ARGV[i + 1])
+  if q then
+    redis.call('HSET', jk, 'l', fmt(expires))
+    redis.call('ZADD', Q(q) .. 'l', expires, ARGV[i])
+    out[#out + 1] = fmt(expires)
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+`,
+);
+
+/** ARGV: id, token, progressJson. Returns 1, or 0 when the lease is lost. */
+export const PROGRESS = luaScript(
+  'progress',
+  `${PRELUDE}
+local q, jk = held(ARGV[3], ARGV[4])
+if not q then return 0 end
+redis.call('HSET', jk, 'pg', ARGV[5])
+return 1
+`,
+);
+
+/**
+ * ARGV: (id, token, resultJson)... Per item: 0 when the lease is lost, {1} when retention dropped the job,
+ * {1, HGETALL} otherwise.
+ */
+export const COMPLETE = luaScript(
+  'complete',
+  `${PRELUDE}
+local out = {}
+for i = 3, #ARGV, 3 do
+  local id = ARGV[i]
+  local q, jk = held(id, ARGV[i + 1])
+  if not q then
+    out[#out + 1] = 0
+  else
+    local v = redis.call('HMGET', jk, 't', 'c', 'uk', 'rci', 'rcc', 'rca')
+    redis.call('ZREM', Q(q) .. 'l', id)
+    move_index(q, v[1], v[2], id, 'active', 'completed')
+    redis.call('HSET', jk, 'res', ARGV[i + 2])
+    finish(q, jk, id, 'completed')
+    release_unique(q, v[3], id)
+    if retain(q, 'completed', id, v[4], v[5], v[6]) then
+      out[#out + 1] = { 1 }
+    else
+      out[#out + 1] = { 1, redis.call('HGETALL', jk) }
+    end
+  end
+end
+return out
+`,
+);
+
+/**
+ * ARGV: (id, token, errorJson, retryDelayMs|'')... A delay sends the job to 'retrying', '' to 'failed' (then
+ * removeOnFail). Per item as in COMPLETE.
+ */
+export const FAIL = luaScript(
+  'fail',
+  `${PRELUDE}
+local out = {}
+for i = 3, #ARGV, 4 do
+  local id = ARGV[i]
+  local q, jk = held(id, ARGV[i + 1])
+  if not q then
+    out[#out + 1] = 0
+  else
+    local v = redis.call('HMGET', jk, 't', 'c', 'uk', 'rfi', 'rfc', 'rfa')
+    redis.call('ZREM', Q(q) .. 'l', id)
+    redis.call('HSET', jk, 'e', ARGV[i + 2])
+    if ARGV[i + 3] ~= '' then
+      local d = tonumber(ARGV[i + 3])
+      if d < 0 then d = 0 end
+      local r = NOW + d
+      move_index(q, v[1], v[2], id, 'active', 'retrying')
+      redis.call('HSET', jk, 's', 'retrying', 'r', fmt(r))
+      redis.call('HDEL', jk, 'l')
+      redis.call('ZADD', Q(q) .. 'd', r, id)
+      out[#out + 1] = { 1, redis.call('HGETALL', jk) }
+    else
+      move_index(q, v[1], v[2], id, 'active', 'failed')
+      finish(q, jk, id, 'failed')
+      release_unique(q, v[3], id)
+      if retain(q, 'failed', id, v[4], v[5], v[6]) then
+        out[#out + 1] = { 1 }
+      else
+        out[#out + 1] = { 1, redis.call('HGETALL', jk) }
+      end
+    end
+  end
+end
+return out
+`,
+);
+
+/** ARGV: (id, token)... Active jobs back to waiting (runAt kept). Per item as in COMPLETE. */
+export const RELEASE = luaScript(
+  'release',
+  `${PRELUDE}
+local out = {}
+for i = 3, #ARGV, 2 do
+  local id = ARGV[i]
+  local q, jk = held(id, ARGV[i + 1])
+  if not q then
+    out[#out + 1] = 0
+  else
+    local v = redis.call('HMGET', jk, 't', 'c', 'r', 'sq', 'pr')
+    redis.call('ZREM', Q(q) .. 'l', id)
+    move_index(q, v[1], v[2], id, 'active', 'waiting')
+    redis.call('HSET', jk, 's', 'waiting')
+    redis.call('HDEL', jk, 'l')
+    schedule(q, id, 'waiting', v[1], v[3], v[4], v[5])
+    out[#out + 1] = { 1, redis.call('HGETALL', jk) }
+  end
+end
+return out
+`,
+);
+
+/**
+ * ARGV: limit, stalledErrorJson. Active jobs whose lease expired before now go back to waiting (attempts left) or
+ * to failed. The scan and the update are one script, so a job completed or re-leased meanwhile cannot be touched.
+ * Returns { workerId|false, attempt, startedAt|false, HGETALL }... (the job as recovered, before any retention).
+ */
+export const RECOVER = luaScript(
+  'recover',
+  `${PRELUDE}
+local left = tonumber(ARGV[3])
+local err = ARGV[4]
+local out = {}
+local queues = redis.call('SMEMBERS', K_QUEUES)
+table.sort(queues)
+for _, q in ipairs(queues) do
+  if left <= 0 then break end
+  local expired = redis.call('ZRANGEBYSCORE', Q(q) .. 'l', '-inf', '(' .. fmt(NOW), 'LIMIT', 0, left)
+  for _, id in ipairs(expired) do
+    local jk = JK(q, id)
+    local v = redis.call('HMGET', jk, 's', 't', 'c', 'r', 'sq', 'pr', 'a', 'ma', 'uk', 'w', 'st', 'rfi', 'rfc', 'rfa')
+    redis.call('ZREM', Q(q) .. 'l', id)
+    if v[1] == 'active' then
+      left = left - 1
+      redis.call('HSET', jk, 'e', err)
+      local snapshot
+      if tonumber(v[7]) < tonumber(v[8]) then
+        move_index(q, v[2], v[3], id, 'active', 'waiting')
+        redis.call('HSET', jk, 's', 'waiting')
+        redis.call('HDEL', jk, 'l')
+        schedule(q, id, 'waiting', v[2], v[4], v[5], v[6])
+        snapshot = redis.call('HGETALL', jk)
+      else
+        move_index(q, v[2], v[3], id, 'active', 'failed')
+        finish(q, jk, id, 'failed')
+        release_unique(q, v[9], id)
+        snapshot = redis.call('HGETALL', jk)
+        retain(q, 'failed', id, v[12], v[13], v[14])
+      end
+      out[#out + 1] = { v[10] or false, v[7], v[11] or false, snapshot }
+    end
+  end
+end
+return out
+`,
+);

@@ -1,0 +1,239 @@
+import { luaScript } from '../connection';
+
+/**
+ * Scripts of the execution history, worker registry and metrics. Global keys, all under the `{prefix}` hash tag:
+ *   {p}:x             execution id -> record JSON
+ *   {p}:xj:<jobId>    a job's executions: score startedAt, member id
+ *   {p}:xq:<queue>    a queue's executions: score startedAt, member id
+ *   {p}:xr            every execution: score startedAt, member id (recent)
+ *   {p}:xf            every execution: score finishedAt, member id (cleanup)
+ *   {p}:w:info, {p}:w:stats   worker id -> JSON;  {p}:w:seen  score lastSeenAt
+ *   {p}:m:<g>         bucket index of granularity g: score bucket start, member start US queue US type
+ *   {p}:m:<g>:<member>  one bucket of one (queue, type): counters and histogram slots
+ * ARGV[1] is the prefix and ARGV[2] the time ('' → server TIME), as for the queue scripts.
+ */
+const HEAD = `
+local G = '{' .. ARGV[1] .. '}:'
+local NOW
+if ARGV[2] ~= '' then
+  NOW = tonumber(ARGV[2])
+else
+  local t = redis.call('TIME')
+  NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/** ARGV: (id, jobId, queue, startedAt, finishedAt, json)... Writing an id twice keeps the first record. */
+export const RECORD_EXECUTIONS = luaScript(
+  'record-executions',
+  `${HEAD}
+for i = 3, #ARGV, 6 do
+  local id = ARGV[i]
+  if redis.call('HSETNX', G .. 'x', id, ARGV[i + 5]) == 1 then
+    local started = ARGV[i + 3]
+    redis.call('ZADD', G .. 'xj:' .. ARGV[i + 1], started, id)
+    redis.call('ZADD', G .. 'xq:' .. ARGV[i + 2], started, id)
+    redis.call('ZADD', G .. 'xr', started, id)
+    redis.call('ZADD', G .. 'xf', ARGV[i + 4], id)
+  end
+end
+return 1
+`,
+);
+
+/** ARGV: jobId, max startedAt ('+inf' or a number), min startedAt ('-inf' or a number). Newest first. */
+export const JOB_EXECUTIONS = luaScript(
+  'job-executions',
+  `${HEAD}
+local ids = redis.call('ZREVRANGEBYSCORE', G .. 'xj:' .. ARGV[3], ARGV[4], ARGV[5])
+if #ids == 0 then return {} end
+local out = {}
+for i = 1, #ids, 500 do
+  local chunk = {}
+  for j = i, math.min(i + 499, #ids) do chunk[#chunk + 1] = ids[j] end
+  for _, r in ipairs(redis.call('HMGET', G .. 'x', unpack(chunk))) do
+    if r then out[#out + 1] = r end
+  end
+end
+return out
+`,
+);
+
+/**
+ * ARGV: queue|'', type|'', status|'', limit, examine. Newest first from the queue's index (or the global one),
+ * filtered by type and status; looks at no more than \`examine\` records, so a rare filter stays bounded.
+ */
+export const RECENT_EXECUTIONS = luaScript(
+  'recent-executions',
+  `${HEAD}
+local q, ty, st, limit, examine = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local key = G .. 'xr'
+if q ~= '' then key = G .. 'xq:' .. q end
+local out, offset = {}, 0
+while #out < limit and offset < examine do
+  local ids = redis.call('ZREVRANGE', key, offset, offset + 199)
+  if #ids == 0 then break end
+  offset = offset + #ids
+  for _, r in ipairs(redis.call('HMGET', G .. 'x', unpack(ids))) do
+    if r then
+      local keep = true
+      if ty ~= '' or st ~= '' then
+        local rec = cjson.decode(r)
+        keep = (ty == '' or rec.type == ty) and (st == '' or rec.status == st)
+      end
+      if keep then
+        out[#out + 1] = r
+        if #out >= limit then break end
+      end
+    end
+  end
+end
+return out
+`,
+);
+
+/** ARGV: before, batch. Deletes up to \`batch\` records that finished before \`before\`; returns how many. */
+export const CLEANUP_EXECUTIONS = luaScript(
+  'cleanup-executions',
+  `${HEAD}
+local ids = redis.call('ZRANGEBYSCORE', G .. 'xf', '-inf', '(' .. ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+for _, id in ipairs(ids) do
+  local r = redis.call('HGET', G .. 'x', id)
+  if r then
+    local rec = cjson.decode(r)
+    redis.call('ZREM', G .. 'xj:' .. rec.jobId, id)
+    redis.call('ZREM', G .. 'xq:' .. rec.queue, id)
+    redis.call('HDEL', G .. 'x', id)
+  end
+  redis.call('ZREM', G .. 'xr', id)
+  redis.call('ZREM', G .. 'xf', id)
+end
+return #ids
+`,
+);
+
+/** ARGV: id, infoJson, zeroStatsJson. */
+export const REGISTER_WORKER = luaScript(
+  'register-worker',
+  `${HEAD}
+redis.call('HSET', G .. 'w:info', ARGV[3], ARGV[4])
+redis.call('HSET', G .. 'w:stats', ARGV[3], ARGV[5])
+redis.call('ZADD', G .. 'w:seen', NOW, ARGV[3])
+return 1
+`,
+);
+
+/** ARGV: id, statsJson. A worker removed meanwhile is not brought back. */
+export const HEARTBEAT_WORKER = luaScript(
+  'heartbeat-worker',
+  `${HEAD}
+if redis.call('HEXISTS', G .. 'w:info', ARGV[3]) == 0 then return 0 end
+redis.call('HSET', G .. 'w:stats', ARGV[3], ARGV[4])
+redis.call('ZADD', G .. 'w:seen', NOW, ARGV[3])
+return 1
+`,
+);
+
+/** Returns { id, infoJson, statsJson, lastSeenAt }... */
+export const LIST_WORKERS = luaScript(
+  'list-workers',
+  `${HEAD}
+local out = {}
+local seen = redis.call('ZRANGE', G .. 'w:seen', 0, -1, 'WITHSCORES')
+for i = 1, #seen, 2 do
+  local id = seen[i]
+  local info = redis.call('HGET', G .. 'w:info', id)
+  if info then
+    out[#out + 1] = { id, info, redis.call('HGET', G .. 'w:stats', id) or '{}', seen[i + 1] }
+  end
+end
+return out
+`,
+);
+
+/** ARGV: before|'' ('' with ARGV[4] = id: remove that one worker). Returns how many were removed. */
+export const REMOVE_WORKERS = luaScript(
+  'remove-workers',
+  `${HEAD}
+local ids
+if ARGV[3] == '' then ids = { ARGV[4] } else ids = redis.call('ZRANGEBYSCORE', G .. 'w:seen', '-inf', '(' .. ARGV[3]) end
+local n = 0
+for _, id in ipairs(ids) do
+  n = n + redis.call('HDEL', G .. 'w:info', id)
+  redis.call('HDEL', G .. 'w:stats', id)
+  redis.call('ZREM', G .. 'w:seen', id)
+end
+return n
+`,
+);
+
+/**
+ * ARGV: nBuckets, then per bucket: granularity, start, member, nAdd, (field, increment)..., nMax, (field, value)...
+ * One call records a whole batch of metric events, already summed per bucket by the client.
+ */
+export const RECORD_METRICS = luaScript(
+  'record-metrics',
+  `${HEAD}
+local i = 4
+for _ = 1, tonumber(ARGV[3]) do
+  local g, start, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local key = G .. 'm:' .. g .. ':' .. member
+  redis.call('ZADD', G .. 'm:' .. g, start, member)
+  local nadd = tonumber(ARGV[i + 3])
+  i = i + 4
+  for _ = 1, nadd do
+    redis.call('HINCRBYFLOAT', key, ARGV[i], ARGV[i + 1])
+    i = i + 2
+  end
+  local nmax = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, nmax do
+    local cur = tonumber(redis.call('HGET', key, ARGV[i]) or '0')
+    if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+    i = i + 2
+  end
+end
+return 1
+`,
+);
+
+/**
+ * ARGV: granularity, from (aligned), to (exclusive), queue|'', type|''. Returns { member, HGETALL }... for the
+ * buckets of the matching (queue, type) pairs. Cost: buckets × pairs in range, never the number of jobs.
+ */
+export const READ_METRICS = luaScript(
+  'read-metrics',
+  `${HEAD}
+local g, fq, ft = ARGV[3], ARGV[6], ARGV[7]
+local out = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', G .. 'm:' .. g, ARGV[4], '(' .. ARGV[5])) do
+  local a = string.find(m, '\\31', 1, true)
+  local b = string.find(m, '\\31', a + 1, true)
+  local q, t = string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
+  if (fq == '' or fq == q) and (ft == '' or ft == t) then
+    out[#out + 1] = m
+    out[#out + 1] = redis.call('HGETALL', G .. 'm:' .. g .. ':' .. m)
+  end
+end
+return out
+`,
+);
+
+/** ARGV: (granularity, cutoff)... Drops buckets that start before their cutoff; returns how many. */
+export const PRUNE_METRICS = luaScript(
+  'prune-metrics',
+  `${HEAD}
+local n = 0
+for i = 3, #ARGV, 2 do
+  local idx = G .. 'm:' .. ARGV[i]
+  while true do
+    local doomed = redis.call('ZRANGEBYSCORE', idx, '-inf', '(' .. ARGV[i + 1], 'LIMIT', 0, 500)
+    if #doomed == 0 then break end
+    for _, m in ipairs(doomed) do redis.call('DEL', idx .. ':' .. m) end
+    redis.call('ZREM', idx, unpack(doomed))
+    n = n + #doomed
+  end
+end
+return n
+`,
+);

@@ -1,0 +1,262 @@
+import type {
+  AdapterCapabilities,
+  ExecutionQuery,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionSummary,
+  Page,
+  RecentExecutionsQuery,
+  StorageAdapter,
+  WorkerInfo,
+  WorkerRecord,
+  WorkerStats,
+} from '@conveyor/core';
+import { decodeCursor, EXECUTION_STATUSES, encodeCursor } from '@conveyor/core';
+import { toJson } from './codec';
+import { RedisConnection } from './connection';
+import {
+  CLEANUP_EXECUTIONS,
+  HEARTBEAT_WORKER,
+  JOB_EXECUTIONS,
+  LIST_WORKERS,
+  RECENT_EXECUTIONS,
+  RECORD_EXECUTIONS,
+  REGISTER_WORKER,
+  REMOVE_WORKERS,
+} from './lua/storage';
+import type { RedisBackendOptions } from './options';
+import { checkLimit, closedError, REDIS_CAPABILITIES, validationError } from './options';
+
+const STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
+/** Records `recentExecutions` looks at, at most, to fill a filtered page. */
+const RECENT_EXAMINE = 20_000;
+const CLEANUP_BATCH = 1000;
+
+function validateRecord(r: ExecutionRecord, i: number): void {
+  const fail = (sentence: string): never => {
+    throw validationError(`execution record #${i}: ${sentence}`);
+  };
+  if (typeof r !== 'object' || r === null) fail('a record must be an object.');
+  if (typeof r.id !== 'string' || r.id.length === 0) fail('id must be a non-empty string.');
+  if (typeof r.jobId !== 'string' || r.jobId.length === 0) fail('jobId must be a non-empty string.');
+  if (!STATUS_SET.has(r.status as ExecutionStatus)) fail(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
+  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
+    fail('startedAt and finishedAt must be times in ms.');
+  }
+  if (!Number.isFinite(r.durationMs)) fail('durationMs must be a number.');
+}
+
+function emptySummary(): ExecutionSummary {
+  return {
+    totalExecutions: 0,
+    successCount: 0,
+    failedCount: 0,
+    timeoutCount: 0,
+    stalledCount: 0,
+    cancelledCount: 0,
+    retryCount: 0,
+    successRate: 0,
+    avgDurationMs: null,
+    minDurationMs: null,
+    maxDurationMs: null,
+    firstExecution: null,
+    lastExecution: null,
+  };
+}
+
+/**
+ * {@link StorageAdapter} on Redis: one JSON value per execution record plus sorted-set indexes per job, per queue,
+ * overall (by start) and by finish time (for cleanup); the worker registry is two hashes and a last-seen sorted
+ * set. Writes are one script per batch. `lastSeenAt` comes from the server clock.
+ */
+export class RedisStorageAdapter implements StorageAdapter {
+  /** @inheritdoc */
+  readonly capabilities: AdapterCapabilities = REDIS_CAPABILITIES;
+  private readonly conn: RedisConnection;
+  private closed = false;
+
+  /** Pass options to own a connection, or a {@link RedisConnection} to share one with the other adapters. */
+  constructor(options: RedisBackendOptions | RedisConnection = {}) {
+    this.conn = options instanceof RedisConnection ? options : new RedisConnection(options);
+    this.conn.acquire();
+  }
+
+  async init(): Promise<void> {
+    this.open();
+    await this.conn.checkServer();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.conn.release();
+  }
+
+  // ---------------------------------------------------------------- executions
+
+  async recordExecutions(records: ExecutionRecord[]): Promise<void> {
+    this.open();
+    for (let i = 0; i < records.length; i++) validateRecord(records[i] as ExecutionRecord, i);
+    if (records.length === 0) return;
+    const args: string[] = [];
+    for (const r of records) {
+      const stored: ExecutionRecord = {
+        id: r.id,
+        jobId: r.jobId,
+        queue: r.queue,
+        type: r.type,
+        attempt: r.attempt,
+        status: r.status,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        durationMs: r.durationMs,
+        workerId: r.workerId ?? null,
+        result: r.result === undefined ? null : r.result,
+        error: r.error ?? null,
+      };
+      args.push(r.id, r.jobId, r.queue, String(r.startedAt), String(r.finishedAt), toJson(stored, 'execution record'));
+    }
+    await this.conn.run(RECORD_EXECUTIONS, args);
+  }
+
+  private async jobRecords(jobId: string, max = '+inf', min = '-inf'): Promise<ExecutionRecord[]> {
+    const rows = (await this.conn.run(JOB_EXECUTIONS, [jobId, max, min])) as string[];
+    return rows.map((r) => JSON.parse(r) as ExecutionRecord);
+  }
+
+  async listExecutions(jobId: string, query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
+    this.open();
+    checkLimit(query.limit);
+    if (query.status !== undefined && !STATUS_SET.has(query.status)) {
+      throw validationError(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
+    }
+    let below: { startedAt: number; id: string } | undefined;
+    if (query.cursor !== undefined && query.cursor !== null) {
+      const [startedAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
+      below = { startedAt, id };
+    }
+    let max = query.to === undefined ? '+inf' : `(${query.to}`;
+    if (below !== undefined && (query.to === undefined || below.startedAt < query.to)) max = String(below.startedAt);
+    const min = query.from === undefined ? '-inf' : String(query.from);
+    // A job has one record per attempt, so its whole range is small; the page is cut here.
+    const records = await this.jobRecords(jobId, max, min);
+    const items: ExecutionRecord[] = [];
+    let more = false;
+    for (const r of records) {
+      if (below !== undefined && r.startedAt === below.startedAt && !(r.id < below.id)) continue;
+      if (query.status !== undefined && r.status !== query.status) continue;
+      if (items.length === query.limit) {
+        more = true;
+        break;
+      }
+      items.push(r);
+    }
+    const last = items[items.length - 1];
+    return { items, nextCursor: more && last !== undefined ? encodeCursor([last.startedAt, last.id]) : null };
+  }
+
+  async summarizeExecutions(jobId: string): Promise<ExecutionSummary> {
+    this.open();
+    const s = emptySummary();
+    let sum = 0;
+    for (const r of await this.jobRecords(jobId)) {
+      s.totalExecutions++;
+      if (r.status === 'success') s.successCount++;
+      else if (r.status === 'failed') s.failedCount++;
+      else if (r.status === 'timeout') s.timeoutCount++;
+      else if (r.status === 'stalled') s.stalledCount++;
+      else s.cancelledCount++;
+      if (r.attempt > 1) s.retryCount++;
+      sum += r.durationMs;
+      s.minDurationMs = s.minDurationMs === null ? r.durationMs : Math.min(s.minDurationMs, r.durationMs);
+      s.maxDurationMs = s.maxDurationMs === null ? r.durationMs : Math.max(s.maxDurationMs, r.durationMs);
+      s.firstExecution = s.firstExecution === null ? r.startedAt : Math.min(s.firstExecution, r.startedAt);
+      s.lastExecution = s.lastExecution === null ? r.finishedAt : Math.max(s.lastExecution, r.finishedAt);
+    }
+    if (s.totalExecutions > 0) {
+      s.successRate = s.successCount / s.totalExecutions;
+      s.avgDurationMs = sum / s.totalExecutions;
+    }
+    return s;
+  }
+
+  async recentExecutions(query: RecentExecutionsQuery): Promise<ExecutionRecord[]> {
+    this.open();
+    checkLimit(query.limit);
+    const rows = (await this.conn.run(RECENT_EXECUTIONS, [
+      query.queue ?? '',
+      query.type ?? '',
+      query.status ?? '',
+      query.limit,
+      RECENT_EXAMINE,
+    ])) as string[];
+    return rows.map((r) => JSON.parse(r) as ExecutionRecord);
+  }
+
+  async cleanupExecutions(before: number): Promise<number> {
+    this.open();
+    if (!Number.isFinite(before)) throw validationError('cleanupExecutions needs `before`, a time in ms.');
+    let total = 0;
+    for (;;) {
+      const n = Number(await this.conn.run(CLEANUP_EXECUTIONS, [String(before), CLEANUP_BATCH]));
+      total += n;
+      if (n < CLEANUP_BATCH) return total;
+    }
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  async registerWorker(info: WorkerInfo): Promise<void> {
+    this.open();
+    if (typeof info.id !== 'string' || info.id.length === 0) throw validationError('a worker needs a non-empty id.');
+    const stored: WorkerInfo = {
+      id: info.id,
+      host: info.host,
+      pid: info.pid,
+      queues: [...info.queues],
+      concurrency: info.concurrency,
+      startedAt: info.startedAt,
+    };
+    const zero: WorkerStats = { activeJobs: 0, executions: 0, succeeded: 0, failed: 0, totalDurationMs: 0 };
+    await this.conn.run(REGISTER_WORKER, [info.id, JSON.stringify(stored), JSON.stringify(zero)]);
+  }
+
+  async heartbeatWorker(id: string, stats: WorkerStats): Promise<void> {
+    this.open();
+    const stored: WorkerStats = {
+      activeJobs: stats.activeJobs,
+      executions: stats.executions,
+      succeeded: stats.succeeded,
+      failed: stats.failed,
+      totalDurationMs: stats.totalDurationMs,
+    };
+    await this.conn.run(HEARTBEAT_WORKER, [id, JSON.stringify(stored)]);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    this.open();
+    const rows = (await this.conn.run(LIST_WORKERS, [])) as [string, string, string, string][];
+    return rows
+      .map(([, info, stats, seen]) => ({
+        ...(JSON.parse(info) as WorkerInfo),
+        ...(JSON.parse(stats) as WorkerStats),
+        lastSeenAt: Number(seen),
+      }))
+      .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async deregisterWorker(id: string): Promise<void> {
+    this.open();
+    await this.conn.run(REMOVE_WORKERS, ['', id]);
+  }
+
+  async pruneWorkers(before: number): Promise<number> {
+    this.open();
+    if (!Number.isFinite(before)) throw validationError('pruneWorkers needs `before`, a time in ms.');
+    return Number(await this.conn.run(REMOVE_WORKERS, [String(before)]));
+  }
+
+  private open(): void {
+    if (this.closed) throw closedError('Redis storage adapter');
+  }
+}
