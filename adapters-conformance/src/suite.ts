@@ -20,7 +20,7 @@ export interface ConformanceOptions {
   modelRuns?: number;
   /**
    * Most commands in one model run.
-   * @default 40
+   * @default 50
    */
   modelMaxCommands?: number;
   /**
@@ -132,7 +132,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
     describe('model', () => {
       const runs = options.modelRuns ?? 100;
-      const maxCommands = options.modelMaxCommands ?? 40;
+      const maxCommands = options.modelMaxCommands ?? 50;
       const modelTitle = `the queue matches a reference model over ${runs} random command sequences`;
       if (skip.has('model')) it.skip(`${modelTitle} (skipped by the adapter's options)`, () => {});
       else it(modelTitle, () => runModel(factory, { runs, maxCommands }), Math.max(timeout, runs * 1000));

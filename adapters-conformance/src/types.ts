@@ -67,7 +67,7 @@ export interface ModelRegression {
   path: string;
   /** The `replayPath` fast-check printed for the command list, when it printed one (speeds up the replay). */
   replayPath?: string;
-  /** The `maxCommands` of the failing run, when not the default (40): the path only replays with the same value. */
+  /** The `maxCommands` of the failing run, when not the default (50): the path only replays with the same value. */
   maxCommands?: number;
   /** What went wrong, in a sentence, and where it was fixed. */
   note: string;

@@ -18,6 +18,7 @@ import {
   ReleaseCommand,
   RemoveCommand,
   RetryCommand,
+  type StaleOp,
   StaleWriteCommand,
 } from './commands';
 import { MODEL_QUEUES } from './model';
@@ -35,7 +36,7 @@ export function modelCommands() {
   const enqueue = fc
     .record({
       queue,
-      delayMs: fc.constantFrom(0, 0, 0, 500, 1000, 3000),
+      delayMs: fc.constantFrom(0, 0, 0, 0, 500, 1000, 3000),
       priority: fc.integer({ min: -1, max: 2 }),
       uniqueSlot: fc.option(fc.nat({ max: 2 }), { freq: 3 }),
       maxAttempts: fc.integer({ min: 1, max: 3 }),
@@ -44,21 +45,41 @@ export function modelCommands() {
   const claim = fc
     .tuple(fc.constantFrom(...MODEL_QUEUE_SETS), fc.integer({ min: 1, max: 3 }))
     .map(([qs, limit]) => new ClaimCommand(qs, limit));
+  const complete = index.map((i) => new CompleteCommand(i));
+  const fail = fc.tuple(index, fc.option(fc.constantFrom(0, 500, 2000))).map(([i, d]) => new FailCommand(i, d));
+  const advance = duration.map((ms) => new AdvanceTimeCommand(ms));
+  const recover = fc.constant(new RecoverStalledCommand());
+  const staleWrite = fc
+    .tuple(index, fc.constantFrom('extend', 'complete', 'fail', 'release', 'progress') as fc.Arbitrary<StaleOp>)
+    .map(([i, op]) => new StaleWriteCommand(i, op));
+  // fc.commands picks uniformly among the arbitraries: repeating one weighs it. Lease commands only apply when a
+  // job is active, so they get more weight to be drawn while one is.
   return [
     enqueue,
     enqueue,
     enqueue,
-    index.map((i) => new EnqueueSameIdCommand(i)),
+    enqueue,
+    enqueue,
+    enqueue,
     claim,
     claim,
+    claim,
+    complete,
+    complete,
+    complete,
+    fail,
+    fail,
     index.map((i) => new HeartbeatCommand(i)),
-    index.map((i) => new CompleteCommand(i)),
-    index.map((i) => new CompleteCommand(i)),
-    fc.tuple(index, fc.option(fc.constantFrom(0, 500, 2000))).map(([i, d]) => new FailCommand(i, d)),
     index.map((i) => new ReleaseCommand(i)),
     index.map((i) => new LoseLeaseCommand(i)),
-    duration.map((ms) => new AdvanceTimeCommand(ms)),
-    fc.constant(new RecoverStalledCommand()),
+    index.map((i) => new LoseLeaseCommand(i)),
+    advance,
+    advance,
+    recover,
+    recover,
+    staleWrite,
+    staleWrite,
+    index.map((i) => new EnqueueSameIdCommand(i)),
     index.map((i) => new RetryCommand(i)),
     index.map((i) => new PromoteCommand(i)),
     index.map((i) => new CancelCommand(i)),
@@ -67,8 +88,5 @@ export function modelCommands() {
     fc
       .tuple(queue, fc.constantFrom(...FINISHED_STATES), fc.constantFrom(0, 500, 2000))
       .map(([q, s, ms]) => new CleanCommand(q, s, ms)),
-    fc
-      .tuple(index, fc.constantFrom('extend', 'complete', 'fail', 'release', 'progress'))
-      .map(([i, op]) => new StaleWriteCommand(i, op)),
   ];
 }

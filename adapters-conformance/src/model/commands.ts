@@ -157,13 +157,17 @@ export class ClaimCommand implements Cmd {
   }
 }
 
-/** Base of the commands that act on an active job's current lease. */
+/**
+ * Base of the commands that act on an active job's current lease. When no job is active, the command first claims
+ * one (as a worker would), so lease operations are not starved by the order fast-check draws commands in.
+ */
 abstract class LeaseCommand implements Cmd {
   constructor(readonly index: number) {}
   check(m: Readonly<Model>) {
-    return jobList(m as Model, (j) => j.state === 'active').length > 0;
+    return jobList(m as Model, (j) => j.state === 'active' || (!m.paused.has(j.queue) && isReady(j, m.now))).length > 0;
   }
-  protected target(m: Model): ModelJob {
+  protected async target(m: Model, r: Real): Promise<ModelJob> {
+    if (!jobList(m, (j) => j.state === 'active').some(Boolean)) await new ClaimCommand(MODEL_QUEUES, 1).run(m, r);
     return pick(
       jobList(m, (j) => j.state === 'active'),
       this.index,
@@ -175,7 +179,7 @@ abstract class LeaseCommand implements Cmd {
 
 export class HeartbeatCommand extends LeaseCommand {
   async run(m: Model, r: Real) {
-    const t = this.target(m);
+    const t = await this.target(m, r);
     const [res] = await r.backend.queue.extendLeases([{ jobId: t.id, token: t.token as number }], MODEL_LEASE_MS);
     if (leaseIsLive(t, m.now)) ensure(res?.ok, `heartbeat on the live lease of ${t.id} must be accepted`);
     if (res?.ok) {
@@ -192,7 +196,7 @@ export class HeartbeatCommand extends LeaseCommand {
 
 export class CompleteCommand extends LeaseCommand {
   async run(m: Model, r: Real) {
-    const t = this.target(m);
+    const t = await this.target(m, r);
     const [ack] = await r.backend.queue.complete([{ jobId: t.id, token: t.token as number, result: t.seq }]);
     if (leaseIsLive(t, m.now)) ensure(ack?.ok, `complete on the live lease of ${t.id} must be accepted`);
     if (!ack?.ok) return;
@@ -214,7 +218,7 @@ export class FailCommand extends LeaseCommand {
     super(index);
   }
   async run(m: Model, r: Real) {
-    const t = this.target(m);
+    const t = await this.target(m, r);
     // As the runtime does: retry only while attempts remain.
     const delay = t.attempt < t.maxAttempts ? this.retryDelayMs : null;
     const error = { message: `attempt ${t.attempt} failed`, code: 'MODEL', stack: null };
@@ -238,7 +242,7 @@ export class FailCommand extends LeaseCommand {
 
 export class ReleaseCommand extends LeaseCommand {
   async run(m: Model, r: Real) {
-    const t = this.target(m);
+    const t = await this.target(m, r);
     const [ack] = await r.backend.queue.release([{ jobId: t.id, token: t.token as number }]);
     if (leaseIsLive(t, m.now)) ensure(ack?.ok, `release of the live lease of ${t.id} must be accepted`);
     if (!ack?.ok) return;
@@ -255,7 +259,7 @@ export class ReleaseCommand extends LeaseCommand {
 
 export class LoseLeaseCommand extends LeaseCommand {
   async run(m: Model, r: Real) {
-    const t = this.target(m);
+    const t = await this.target(m, r);
     const ms = Math.max(0, (t.leaseExpiresAt as number) - m.now + 1);
     r.clock.advance(ms);
     m.now += ms;
@@ -466,7 +470,7 @@ export class CleanCommand implements Cmd {
   }
 }
 
-type StaleOp = 'extend' | 'complete' | 'fail' | 'release' | 'progress';
+export type StaleOp = 'extend' | 'complete' | 'fail' | 'release' | 'progress';
 
 /** Present a token that is not the job's current lease (old, or never issued) and expect a refusal. */
 export class StaleWriteCommand implements Cmd {

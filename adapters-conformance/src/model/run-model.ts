@@ -15,7 +15,7 @@ export interface RunModelOptions {
   runs?: number;
   /**
    * Most commands per sequence.
-   * @default 40
+   * @default 50
    */
   maxCommands?: number;
   /** Replay: the seed fast-check printed. */
@@ -51,7 +51,9 @@ export async function runModel(createBackend: BackendFactory, options: RunModelO
   const commands = modelCommands().map((arb) => arb.map((cmd) => new Checked(cmd)));
   const property = fc.asyncProperty(
     fc.commands(commands, {
-      maxCommands: options.maxCommands ?? 40,
+      maxCommands: options.maxCommands ?? 50,
+      // The default size draws a handful of commands per run; 'max' spreads lengths up to maxCommands.
+      size: 'max',
       ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
     }),
     async (cmds) => {
