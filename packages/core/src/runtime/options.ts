@@ -9,6 +9,7 @@ import { runtimeError } from './errors';
  */
 
 const MAX_DELAY_MS = 10 * 365 * 86_400_000;
+const RUN_AT_MESSAGE = 'must be a Date, epoch milliseconds, or an ISO-8601 date-time string';
 
 /** `backoff` option: how long to wait before the next attempt. */
 export const backoffOptionsSchema = z.strictObject({
@@ -66,9 +67,10 @@ export const jobOptionsSchema = z.strictObject({
     .optional(),
   /** Run no earlier than this time: epoch milliseconds or an ISO-8601 string (the Queue also takes a Date). */
   runAt: z
-    .union([z.number().int().min(0), z.iso.datetime({ offset: true })], {
-      error: 'must be a Date, epoch milliseconds, or an ISO-8601 date-time string',
-    })
+    .union(
+      [z.number().int(RUN_AT_MESSAGE).min(0, RUN_AT_MESSAGE), z.iso.datetime({ offset: true, error: RUN_AT_MESSAGE })],
+      { error: RUN_AT_MESSAGE },
+    )
     .optional(),
   /** Total attempts including the first. @default 3 */
   maxAttempts: z

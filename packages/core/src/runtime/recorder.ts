@@ -1,9 +1,9 @@
 import type { Backend } from '../contracts/backend';
-import type { ConveyorEvent } from '../contracts/events';
+import type { ConveyorEvent, EventBus } from '../contracts/events';
 import type { Logger } from '../contracts/logger';
 import type { MetricEvent } from '../contracts/metrics-adapter';
 import type { ExecutionRecord } from '../contracts/storage-adapter';
-import { Flusher } from './flusher';
+import { Flusher, type FlusherOptions } from './flusher';
 
 /** How the runtime batches what it writes besides job state. */
 export interface RecorderOptions {
@@ -27,8 +27,9 @@ export interface RecorderOptions {
  */
 export class Recorder {
   readonly executions: Flusher<ExecutionRecord>;
-  readonly metrics: Flusher<MetricEvent>;
+  readonly metrics: MetricBatcher;
   readonly events: Flusher<ConveyorEvent>;
+  private readonly bus: EventBus;
 
   constructor(backend: Backend, logger: Logger, options: RecorderOptions = {}, onError?: (error: unknown) => void) {
     const maxSize = options.maxBatch ?? 1000;
@@ -39,8 +40,23 @@ export class Recorder {
       name: 'execution records',
       write: (items) => backend.storage.recordExecutions(items),
     });
-    this.metrics = new Flusher({ ...common, name: 'metric events', write: (items) => backend.metrics.record(items) });
+    this.metrics = new MetricBatcher({
+      ...common,
+      name: 'metric events',
+      write: (items) => backend.metrics.record(items),
+    });
     this.events = new Flusher({ ...common, name: 'events', write: (items) => backend.events.publish(items) });
+    this.bus = backend.events;
+  }
+
+  /**
+   * Whether per-job events (`job.started`, `job.completed`, …) can reach anyone: always on a cross-process bus;
+   * on an in-process bus only while someone besides the runtime's own wake-up listeners is subscribed (a dashboard
+   * stream, a test, user code). Building and delivering events nobody receives is most of the cost of a no-op job.
+   */
+  wantsJobEvents(): boolean {
+    const bus = this.bus;
+    return bus.capabilities.crossProcessEvents || bus.listenerCount() > internalSubscriptions(bus);
   }
 
   /** Write everything buffered now. */
@@ -52,4 +68,73 @@ export class Recorder {
   async close(): Promise<void> {
     await Promise.all([this.executions.close(), this.metrics.close(), this.events.close()]);
   }
+}
+
+/**
+ * Metric events, merged on the way in: observations with the same kind, queue, type, second, duration and wait
+ * become one event with a `count`. Bucket placement and histogram sums are exactly as if each were recorded alone,
+ * and a burst of similar jobs costs the metrics store one entry instead of thousands.
+ */
+export class MetricBatcher {
+  private readonly flusher: Flusher<MetricEvent>;
+  private pending = new Map<string, MetricEvent>();
+
+  constructor(options: FlusherOptions<MetricEvent>) {
+    const write = options.write;
+    this.flusher = new Flusher<MetricEvent>({
+      ...options,
+      write: (items) => {
+        // The batch leaves now: later observations must not add to events already handed to the store.
+        this.pending = new Map();
+        return write(items);
+      },
+    });
+  }
+
+  /** Events waiting to be written. */
+  get size(): number {
+    return this.flusher.size;
+  }
+
+  /** Record one observation (or add it to an identical one still buffered). */
+  push(event: MetricEvent): void {
+    const key = `${event.kind}|${event.queue}|${event.type}|${Math.floor(event.at / 1000)}|${event.durationMs ?? ''}|${event.waitMs ?? ''}`;
+    const existing = this.pending.get(key);
+    if (existing !== undefined) {
+      existing.count = (existing.count ?? 1) + (event.count ?? 1);
+      return;
+    }
+    this.pending.set(key, event);
+    this.flusher.push(event);
+  }
+
+  flush(): Promise<void> {
+    return this.flusher.flush();
+  }
+
+  close(): Promise<void> {
+    return this.flusher.close();
+  }
+}
+
+const internal = new WeakMap<EventBus, number>();
+
+function internalSubscriptions(bus: EventBus): number {
+  return internal.get(bus) ?? 0;
+}
+
+/**
+ * Subscribe a runtime-internal listener (a worker's wake-up listener). It is counted apart, so it alone does not
+ * make the runtime build per-job events (see {@link Recorder.wantsJobEvents}).
+ */
+export function subscribeInternal(bus: EventBus, listener: (event: ConveyorEvent) => void): () => void {
+  const unsubscribe = bus.subscribe(listener);
+  internal.set(bus, internalSubscriptions(bus) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    unsubscribe();
+    internal.set(bus, Math.max(0, internalSubscriptions(bus) - 1));
+  };
 }

@@ -17,7 +17,7 @@ import { makeEvent } from './events';
 import { Flusher } from './flusher';
 import { nextId } from './ids';
 import { assertName } from './options';
-import { Recorder } from './recorder';
+import { Recorder, subscribeInternal } from './recorder';
 import { type ResolvedWorkerOptions, resolveWorkerOptions, type WorkerOptions } from './worker-options';
 
 /** Events a worker emits locally (`worker.on(...)`). Bus events (API.md shape) are published as well. */
@@ -118,6 +118,8 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private unsubscribe: (() => void) | null = null;
   private idleWaiter: (() => void) | null = null;
   private warnedCustomBackoff = false;
+  /** Whether per-job success-path events can reach anyone; refreshed once per claim and per ack batch. */
+  private jobEvents = true;
   private startedAt = 0;
   private readonly counters: WorkerStats = {
     activeJobs: 0,
@@ -248,7 +250,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       startedAt: this.startedAt,
     });
     if (this.state !== 'starting') return; // closed while starting
-    this.unsubscribe = this.backend.events.subscribe(this.onBusEvent);
+    this.unsubscribe = subscribeInternal(this.backend.events, this.onBusEvent);
     this.publish('worker.started', this.startedAt, undefined, undefined, {
       host: hostname(),
       pid: process.pid,
@@ -475,6 +477,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       return;
     }
     const now = Date.now();
+    this.jobEvents = this.recorder.wantsJobEvents();
     this.starting = true;
     for (let i = 0; i < jobs.length; i++) this.startAttempt(jobs[i] as ClaimedJob, now);
     this.starting = false;
@@ -515,11 +518,13 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       at,
       waitMs: at > job.runAt ? at - job.runAt : 0,
     });
-    this.publish('job.started', at, job.queue, job.id, {
-      type: job.type,
-      attempt: job.attempt,
-      maxAttempts: job.maxAttempts,
-    });
+    if (this.jobEvents) {
+      this.publish('job.started', at, job.queue, job.id, {
+        type: job.type,
+        attempt: job.attempt,
+        maxAttempts: job.maxAttempts,
+      });
+    }
     this.fire('started', job);
 
     const handler = this.singleHandler ?? this.handlerMap?.get(job.type);
@@ -681,6 +686,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       requests[i] = { jobId: a.job.id, token: a.job.token, result: a.result };
     }
     const results = await this.queueAdapter.complete(requests);
+    this.jobEvents = this.recorder.wantsJobEvents();
     for (let i = 0; i < batch.length; i++) {
       const attempt = batch[i] as Attempt;
       const result = matchResult(results, i, attempt.job.id);
@@ -739,7 +745,13 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       error: null,
     });
     this.recorder.metrics.push({ kind: 'completed', queue: job.queue, type: job.type, at: finishedAt, durationMs });
-    this.publish('job.completed', finishedAt, job.queue, job.id, { type: job.type, attempt: job.attempt, durationMs });
+    if (this.jobEvents) {
+      this.publish('job.completed', finishedAt, job.queue, job.id, {
+        type: job.type,
+        attempt: job.attempt,
+        durationMs,
+      });
+    }
     const counters = this.counters;
     counters.executions++;
     counters.succeeded++;
