@@ -2,12 +2,13 @@ import type { BackoffOptions, ClaimedJob, Job, JobError, NewJob, RetentionOption
 import { JOB_STATES } from '../contracts/job';
 import type { HeapItem } from './indexed-heap';
 import { validationError } from './options';
+import type { ListItem } from './state-list';
 
 /**
  * A job as the memory store holds it: the public fields plus the bookkeeping the store needs. Never handed out;
  * callers get copies made by {@link toJob}.
  */
-export interface JobRecord extends Job, HeapItem {
+export interface JobRecord extends Job, HeapItem, ListItem<JobRecord> {
   /** Current (or last) fencing token; 0 before the first claim. */
   token: number;
   /** Insertion order, the last tie-breaker of the ready order. */
@@ -93,6 +94,8 @@ export function toRecord(job: Job, seq: number): JobRecord {
   r.token = 0;
   r.seq = seq;
   r.heapIndex = -1;
+  r.prev = null;
+  r.next = null;
   return r;
 }
 
@@ -102,19 +105,16 @@ function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-function checkRetention(value: unknown, field: string, where: string): void {
-  if (value === undefined || typeof value === 'boolean') return;
-  if (isFiniteNumber(value)) {
-    if (value >= 0) return;
-  } else if (typeof value === 'object' && value !== null) {
-    const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
-    const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
-    const ageOk = ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0);
-    if (countOk && ageOk) return;
-  }
-  throw validationError(
-    `${where}${field} must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.`,
-  );
+const RETENTION_HINT =
+  'must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.';
+
+function retentionOk(value: unknown): boolean {
+  if (value === undefined || typeof value === 'boolean') return true;
+  if (isFiniteNumber(value)) return value >= 0;
+  if (typeof value !== 'object' || value === null) return false;
+  const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
+  const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
+  return countOk && (ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0));
 }
 
 /**
@@ -122,33 +122,31 @@ function checkRetention(value: unknown, field: string, where: string): void {
  * `VALIDATION_FAILED` naming the field.
  */
 export function validateNewJob(input: NewJob, index?: number): void {
-  const where = index === undefined ? '' : `job #${index}: `;
-  const fail = (sentence: string): never => {
-    throw validationError(`${where}${sentence}`);
-  };
-  if (typeof input !== 'object' || input === null) fail('a job must be an object with queue, type and payload.');
-  if (typeof input.queue !== 'string' || input.queue.length === 0) fail('queue must be a non-empty string.');
-  if (typeof input.type !== 'string' || input.type.length === 0) fail('type must be a non-empty string.');
+  const problem = newJobProblem(input);
+  if (problem !== null) throw validationError(`${index === undefined ? '' : `job #${index}: `}${problem}`);
+}
+
+/** What is wrong with a new job, or null. A plain function without closures: it runs for every enqueued job. */
+function newJobProblem(input: NewJob): string | null {
+  if (typeof input !== 'object' || input === null) return 'a job must be an object with queue, type and payload.';
+  if (typeof input.queue !== 'string' || input.queue.length === 0) return 'queue must be a non-empty string.';
+  if (typeof input.type !== 'string' || input.type.length === 0) return 'type must be a non-empty string.';
   if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0)) {
-    fail('id must be a non-empty string when given; omit it to get a generated id.');
+    return 'id must be a non-empty string when given; omit it to get a generated id.';
   }
-  if (input.priority !== undefined && !isFiniteNumber(input.priority)) fail('priority must be a finite number.');
-  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) fail('delayMs must be a finite number of ms.');
-  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) fail('runAt must be a finite time in ms.');
+  if (input.priority !== undefined && !isFiniteNumber(input.priority)) return 'priority must be a finite number.';
+  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) return 'delayMs must be a finite number of ms.';
+  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) return 'runAt must be a finite time in ms.';
   if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
-    fail('maxAttempts must be an integer >= 1.');
+    return 'maxAttempts must be an integer >= 1.';
   }
-  if (
-    input.timeoutMs !== undefined &&
-    input.timeoutMs !== null &&
-    !(isFiniteNumber(input.timeoutMs) && input.timeoutMs > 0)
-  ) {
-    fail('timeoutMs must be a positive number of ms, or null for no timeout.');
+  const { timeoutMs, uniqueKey, backoff, meta } = input;
+  if (timeoutMs !== undefined && timeoutMs !== null && !(isFiniteNumber(timeoutMs) && timeoutMs > 0)) {
+    return 'timeoutMs must be a positive number of ms, or null for no timeout.';
   }
-  if (input.uniqueKey !== undefined && input.uniqueKey !== null && typeof input.uniqueKey !== 'string') {
-    fail('uniqueKey must be a string or null.');
+  if (uniqueKey !== undefined && uniqueKey !== null && typeof uniqueKey !== 'string') {
+    return 'uniqueKey must be a string or null.';
   }
-  const backoff = input.backoff;
   if (backoff !== undefined && backoff !== null) {
     if (
       typeof backoff !== 'object' ||
@@ -156,18 +154,15 @@ export function validateNewJob(input: NewJob, index?: number): void {
       !isFiniteNumber(backoff.delayMs) ||
       backoff.delayMs < 0
     ) {
-      fail("backoff must be { type: 'fixed' | 'exponential' | 'custom', delayMs: number >= 0 } or null.");
+      return "backoff must be { type: 'fixed' | 'exponential' | 'custom', delayMs: number >= 0 } or null.";
     }
   }
-  if (
-    input.meta !== undefined &&
-    input.meta !== null &&
-    (typeof input.meta !== 'object' || Array.isArray(input.meta))
-  ) {
-    fail('meta must be a plain object or null.');
+  if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
+    return 'meta must be a plain object or null.';
   }
-  checkRetention(input.removeOnComplete, 'removeOnComplete', where);
-  checkRetention(input.removeOnFail, 'removeOnFail', where);
+  if (!retentionOk(input.removeOnComplete)) return `removeOnComplete ${RETENTION_HINT}`;
+  if (!retentionOk(input.removeOnFail)) return `removeOnFail ${RETENTION_HINT}`;
+  return null;
 }
 
 const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);

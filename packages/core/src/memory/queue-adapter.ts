@@ -139,6 +139,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
       seen.add(name);
       const q = this.queues.get(name);
       if (q === undefined || q.paused) continue;
+      q.dropIdleIndexes(now);
       q.promoteDue(now);
       if (request.types === undefined) {
         for (const heap of q.ready.values()) if (heap.size > 0) heaps.push(heap);
@@ -273,7 +274,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     const expired: JobRecord[] = [];
     // The active sets are bounded by the workers' total concurrency, so this walk is small.
     outer: for (const q of this.queues.values()) {
-      for (const r of q.members.active.values()) {
+      for (let r = q.members.active.head; r !== null; r = r.next) {
         if (expired.length >= limit) break outer;
         if (r.leaseExpiresAt !== null && r.leaseExpiresAt < now) expired.push(r);
       }
@@ -335,7 +336,10 @@ export class MemoryQueueAdapter implements QueueAdapter {
     }
     const states: readonly JobState[] = query.state === undefined ? JOB_STATES : [query.state];
     const sources: Iterator<JobRecord>[] = [];
-    for (const q of queues) for (const s of states) if (q.index[s].size > 0) sources.push(q.index[s].descending(below));
+    const now = this.clock();
+    for (const q of queues) {
+      for (const s of states) if (q.counts[s] > 0) sources.push(q.indexOf(s, now).descending(below));
+    }
     const matches = jobFilter(query.type, query.search);
     const items: Job[] = [];
     let last: JobRecord | undefined;
@@ -389,7 +393,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     if (q === undefined) return 0;
     let moved = 0;
     // Oldest failure first; a job whose unique key was taken meanwhile stays failed.
-    for (const r of [...q.members.failed.values()]) {
+    for (const r of q.members.failed.toArray()) {
       if (moved >= limit) break;
       if (this.uniqueTaken(r)) continue;
       this.requeueFinished(r);
@@ -453,7 +457,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     const cutoff = this.clock() - olderThanMs;
     const doomed: JobRecord[] = [];
     // Members are in the order they finished; with a clock that can be moved by hand, check every one.
-    for (const r of q.members[state].values()) {
+    for (let r = q.members[state].head; r !== null; r = r.next) {
       if (doomed.length >= limit) break;
       if ((r.finishedAt ?? r.createdAt) <= cutoff) doomed.push(r);
     }
@@ -613,22 +617,18 @@ export class MemoryQueueAdapter implements QueueAdapter {
     const members = q.members[state];
     if (rule.count !== null) {
       while (members.size > rule.count) {
-        this.drop(q, firstOf(members) as JobRecord);
+        this.drop(q, members.head as JobRecord);
       }
     }
     if (rule.ageMs !== null) {
       const cutoff = now - rule.ageMs;
       // Members are in finishing order, so the expired ones are a prefix: stop at the first one still young.
-      for (let m = firstOf(members); m !== undefined && (m.finishedAt ?? m.createdAt) < cutoff; m = firstOf(members)) {
+      for (let m = members.head; m !== null && (m.finishedAt ?? m.createdAt) < cutoff; m = members.head) {
         this.drop(q, m);
       }
     }
     return this.jobs.has(r.id) ? toJob(r) : null;
   }
-}
-
-function firstOf(members: Map<string, JobRecord>): JobRecord | undefined {
-  return members.values().next().value;
 }
 
 function uniqueSlot(queue: string, key: string): string {

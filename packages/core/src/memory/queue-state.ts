@@ -5,38 +5,44 @@ import { IndexedHeap } from './indexed-heap';
 import type { JobKey, JobRecord } from './job-record';
 import { delayedOrder, jobKeyOrder, readyOrder } from './job-record';
 import { SortedIndex } from './sorted-index';
+import { StateList } from './state-list';
 
 export function zeroCounts(): StateCounts {
   return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
 }
 
+/** An ordered index nobody has read for this long is dropped, so the claim path stops paying for it. */
+const INDEX_IDLE_MS = 60_000;
+
 /**
- * Everything the memory store keeps for one queue. Each job of the queue is in exactly one `members` map and one
- * `index` (those of its state) and in at most one heap: `delayed` while it waits for its time, or the ready heap of
- * its type once it can be claimed. A due `scheduled` or `retrying` job keeps its state until it is claimed; moving
- * it to a ready heap is invisible to callers.
+ * Everything the memory store keeps for one queue. Each job of the queue is in exactly one `members` list (that of
+ * its state) and in at most one heap: `delayed` while it waits for its time, or the ready heap of its type once it
+ * can be claimed. A due `scheduled` or `retrying` job keeps its state until it is claimed; moving it to a ready heap
+ * is invisible to callers.
+ *
+ * The (createdAt, id) index of a state, which newest-first pages need, is built on the first read of that state and
+ * then kept up to date while it is being read; after {@link INDEX_IDLE_MS} without a read it is dropped. So a queue
+ * nobody lists (a worker-only process, the benchmark) pays nothing for it, and a watched queue pays O(log n) per
+ * state change instead of a sort per page.
  */
 export class QueueState {
   paused = false;
   /** Jobs per state: kept by counters, never counted by a scan. */
   readonly counts: StateCounts = zeroCounts();
   /** Jobs per state in the order they entered it: the oldest finished job first, for retention and clean. */
-  readonly members = {} as Record<JobState, Map<string, JobRecord>>;
-  /** Jobs per state by (createdAt, id), for newest-first pages. */
-  readonly index = {} as Record<JobState, SortedIndex<JobRecord, JobKey>>;
+  readonly members = {} as Record<JobState, StateList<JobRecord>>;
   /** Claimable jobs per type. One heap per type lets a claim filtered by type skip the others without a scan. */
   readonly ready = new Map<string, IndexedHeap<JobRecord>>();
   /** `scheduled` and `retrying` jobs not yet moved to a ready heap, earliest `runAt` first. */
   readonly delayed = new IndexedHeap<JobRecord>(delayedOrder);
+  /** Materialised (createdAt, id) indexes, per state, and when each was last read. */
+  private readonly indexes = new Map<JobState, { index: SortedIndex<JobRecord, JobKey>; readAt: number }>();
   /** Smallest `runAt` among waiting jobs, valid while `oldestWaitingDirty` is false. */
   private oldestWaiting: number | null = null;
   private oldestWaitingDirty = false;
 
   constructor(readonly name: string) {
-    for (const state of JOB_STATES) {
-      this.members[state] = new Map();
-      this.index[state] = new SortedIndex<JobRecord, JobKey>(jobKeyOrder);
-    }
+    for (const state of JOB_STATES) this.members[state] = new StateList<JobRecord>();
   }
 
   readyHeap(type: string): IndexedHeap<JobRecord> {
@@ -52,8 +58,8 @@ export class QueueState {
   enter(r: JobRecord, state: JobState): void {
     r.state = state;
     this.counts[state]++;
-    this.members[state].set(r.id, r);
-    this.index[state].insert(r);
+    this.members[state].push(r);
+    if (this.indexes.size > 0) this.indexes.get(state)?.index.insert(r);
     if (state === 'waiting' && !this.oldestWaitingDirty) {
       if (this.oldestWaiting === null || r.runAt < this.oldestWaiting) this.oldestWaiting = r.runAt;
     }
@@ -63,9 +69,30 @@ export class QueueState {
   leave(r: JobRecord): void {
     const state = r.state;
     this.counts[state]--;
-    this.members[state].delete(r.id);
-    this.index[state].delete(r);
+    this.members[state].remove(r);
+    if (this.indexes.size > 0) this.indexes.get(state)?.index.delete(r);
     if (state === 'waiting' && r.runAt === this.oldestWaiting) this.oldestWaitingDirty = true;
+  }
+
+  /** The (createdAt, id) index of a state, built now if nobody read it lately. */
+  indexOf(state: JobState, now: number): SortedIndex<JobRecord, JobKey> {
+    let entry = this.indexes.get(state);
+    if (entry === undefined) {
+      const index = new SortedIndex<JobRecord, JobKey>(jobKeyOrder);
+      index.load(this.members[state].toArray().sort(jobKeyOrder));
+      entry = { index, readAt: now };
+      this.indexes.set(state, entry);
+    }
+    entry.readAt = now;
+    return entry.index;
+  }
+
+  /** Drop indexes nobody read for a while (called from the claim path, cheap when there are none). */
+  dropIdleIndexes(now: number): void {
+    if (this.indexes.size === 0) return;
+    for (const [state, entry] of this.indexes) {
+      if (now - entry.readAt > INDEX_IDLE_MS) this.indexes.delete(state);
+    }
   }
 
   /** Put a pending job into the heap its state calls for. */
@@ -96,7 +123,9 @@ export class QueueState {
   oldestWaitingAt(): number | null {
     if (this.oldestWaitingDirty) {
       let oldest: number | null = null;
-      for (const r of this.members.waiting.values()) if (oldest === null || r.runAt < oldest) oldest = r.runAt;
+      for (let r = this.members.waiting.head; r !== null; r = r.next) {
+        if (oldest === null || r.runAt < oldest) oldest = r.runAt;
+      }
       this.oldestWaiting = oldest;
       this.oldestWaitingDirty = false;
     }

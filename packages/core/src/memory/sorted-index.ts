@@ -96,6 +96,18 @@ export class SortedIndex<T extends K, K = T> {
     return this.chunks[0]?.[0];
   }
 
+  /** Replace the content with items already in ascending order (bulk load, no comparisons). */
+  load(sorted: readonly T[]): void {
+    this.chunks = [];
+    this.maxes = [];
+    for (let i = 0; i < sorted.length; i += CHUNK) {
+      const chunk = sorted.slice(i, i + CHUNK);
+      this.chunks.push(chunk);
+      this.maxes.push(chunk[chunk.length - 1] as T);
+    }
+    this.count = sorted.length;
+  }
+
   clear(): void {
     this.chunks = [];
     this.maxes = [];

@@ -59,7 +59,8 @@ export class MemoryStorageAdapter implements StorageAdapter {
   private closed = false;
   /** Every record by id, in the order written (the oldest is evicted first). */
   private readonly records = new Map<string, ExecutionRecord>();
-  private readonly byJob = new Map<string, SortedIndex<ExecutionRecord, ExecutionKey>>();
+  /** Each job's records in ascending (startedAt, id) order: a handful per job, so a plain array. */
+  private readonly byJob = new Map<string, ExecutionRecord[]>();
   private readonly recent = new SortedIndex<ExecutionRecord, ExecutionKey>(executionOrder);
   private readonly workers = new Map<string, WorkerRecord>();
   private evicted = 0;
@@ -101,12 +102,9 @@ export class MemoryStorageAdapter implements StorageAdapter {
       const r = copyRecord(input);
       this.records.set(r.id, r);
       this.recent.insert(r);
-      let index = this.byJob.get(r.jobId);
-      if (index === undefined) {
-        index = new SortedIndex<ExecutionRecord, ExecutionKey>(executionOrder);
-        this.byJob.set(r.jobId, index);
-      }
-      index.insert(r);
+      const list = this.byJob.get(r.jobId);
+      if (list === undefined) this.byJob.set(r.jobId, [r]);
+      else insertSorted(list, r);
     }
     if (this.records.size > this.maxExecutions) this.evict(this.records.size - this.maxExecutions);
   }
@@ -122,20 +120,21 @@ export class MemoryStorageAdapter implements StorageAdapter {
       const [startedAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
       below = { startedAt, id };
     }
-    const index = this.byJob.get(jobId);
+    const list = this.byJob.get(jobId) ?? [];
     const items: ExecutionRecord[] = [];
     let more = false;
-    if (index !== undefined) {
-      for (const r of index.descending(below)) {
-        if (query.to !== undefined && r.startedAt >= query.to) continue;
-        if (query.from !== undefined && r.startedAt < query.from) break;
-        if (query.status !== undefined && r.status !== query.status) continue;
-        if (items.length === query.limit) {
-          more = true;
-          break;
-        }
-        items.push(r);
+    let i = list.length - 1;
+    if (below !== undefined) i = lowerBound(list, below) - 1;
+    for (; i >= 0; i--) {
+      const r = list[i] as ExecutionRecord;
+      if (query.to !== undefined && r.startedAt >= query.to) continue;
+      if (query.from !== undefined && r.startedAt < query.from) break;
+      if (query.status !== undefined && r.status !== query.status) continue;
+      if (items.length === query.limit) {
+        more = true;
+        break;
       }
+      items.push(r);
     }
     const last = items[items.length - 1];
     return {
@@ -161,10 +160,10 @@ export class MemoryStorageAdapter implements StorageAdapter {
       firstExecution: null,
       lastExecution: null,
     };
-    const index = this.byJob.get(jobId);
-    if (index === undefined) return s;
+    const list = this.byJob.get(jobId);
+    if (list === undefined) return s;
     let sum = 0;
-    for (const r of index.ascending()) {
+    for (const r of list) {
       s.totalExecutions++;
       if (r.status === 'success') s.successCount++;
       else if (r.status === 'failed') s.failedCount++;
@@ -274,10 +273,11 @@ export class MemoryStorageAdapter implements StorageAdapter {
   private forget(r: ExecutionRecord): void {
     this.records.delete(r.id);
     this.recent.delete(r);
-    const index = this.byJob.get(r.jobId);
-    if (index !== undefined) {
-      index.delete(r);
-      if (index.size === 0) this.byJob.delete(r.jobId);
+    const list = this.byJob.get(r.jobId);
+    if (list !== undefined) {
+      const at = list.indexOf(r);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) this.byJob.delete(r.jobId);
     }
   }
 
@@ -297,6 +297,25 @@ export class MemoryStorageAdapter implements StorageAdapter {
     }
     this.evicted += n;
   }
+}
+
+/** First position whose record is >= key. */
+function lowerBound(list: ExecutionRecord[], key: ExecutionKey): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (executionOrder(list[mid] as ExecutionRecord, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Insert keeping ascending order; attempts arrive in order, so this is nearly always an append. */
+function insertSorted(list: ExecutionRecord[], r: ExecutionRecord): void {
+  const last = list[list.length - 1];
+  if (last === undefined || executionOrder(last, r) < 0) list.push(r);
+  else list.splice(lowerBound(list, r), 0, r);
 }
 
 function validateRecord(r: ExecutionRecord, i: number): void {

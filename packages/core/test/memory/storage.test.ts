@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isConveyorError } from '../../src/contracts/errors';
-import type { ExecutionRecord, ExecutionStatus } from '../../src/contracts/storage-adapter';
+import type { ExecutionStatus } from '../../src/contracts/job';
+import type { ExecutionRecord } from '../../src/contracts/storage-adapter';
 import { MemoryStorageAdapter } from '../../src/memory/index';
 import { fakeClock } from './helpers';
 
