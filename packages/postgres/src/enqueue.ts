@@ -82,6 +82,7 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
         unresolved.push(row);
       }
     }
+    todo = unresolved;
     if (unresolved.length === 0) break;
     const ids: string[] = [];
     const keyQueues: string[] = [];

@@ -246,6 +246,15 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
  */
 export async function migrate(pool: pg.Pool, schema: string, logger: Logger): Promise<void> {
   const S = `"${schema}"`;
+  // Fast path, one round trip and no lock: a schema already at this version (every start but the first).
+  try {
+    const { rows } = await pool.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${S}.migrations`);
+    if (rows[0]?.v === SCHEMA_VERSION) return;
+  } catch (error) {
+    // 42P01 / 3F000: no migrations table or no schema yet. Anything else is a real problem.
+    const code = (error as { code?: unknown }).code;
+    if (code !== '42P01' && code !== '3F000') throw error;
+  }
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
