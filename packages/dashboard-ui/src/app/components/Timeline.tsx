@@ -22,7 +22,7 @@ export function Timeline({ jobId, path }: { jobId: string; path: string }): JSX.
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [olderError, setOlderError] = useState<unknown>(undefined);
   const live = (event: { jobId?: string; type: string }): boolean =>
-    event.jobId === jobId && event.type !== 'job.progress';
+    event.jobId === jobId && event.type !== 'job.progress' && event.type !== 'job.deleted';
   const first = useResource<LogPage>(
     `logs:${jobId}`,
     async (signal) => {

@@ -144,7 +144,7 @@ export function ExecutionsPage({ params }: { params: URLSearchParams }): JSX.Ele
                   {execution.workerId ? preview(execution.workerId, 24) : '—'}
                 </td>
                 <td class="error-cell" title={execution.error ? preview(execution.error.message, 500) : undefined}>
-                  {execution.error ? preview(execution.error.message, 80) : ''}
+                  <span class="clip">{execution.error ? preview(execution.error.message, 120) : ''}</span>
                 </td>
               </tr>
             ))}

@@ -1,6 +1,6 @@
 /** One job: its fields, payload, result, options, last error and the timeline of its attempts. */
 import type { JSX } from 'preact';
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useAction } from '../actions';
 import { ApiError } from '../api';
 import { ErrorDetails } from '../components/ErrorDetails';
@@ -13,12 +13,22 @@ import { href, navigate } from '../router';
 import type { Job } from '../types';
 
 export function JobDetailPage({ id }: { id: string }): JSX.Element {
-  const { api } = useApp();
+  const { api, live } = useApp();
   const path = `/jobs/${encodeURIComponent(id)}`;
+  // Once the job is deleted (here or elsewhere) nothing about it is fetched again: there is nothing left to show.
+  const [deleted, setDeleted] = useState(false);
+  useEffect(
+    () =>
+      live.subscribe((signal) => {
+        if (signal.kind === 'event' && signal.event.type === 'job.deleted' && signal.event.jobId === id)
+          setDeleted(true);
+      }),
+    [live, id],
+  );
   const job = useResource<Job>(`job:${id}`, async (signal) => (await api.get<Job>(path, {}, signal)).data, {
-    live: (event) => event.jobId === id,
+    live: (event) => event.jobId === id && event.type !== 'job.deleted',
   });
-  const notFound = job.error instanceof ApiError && job.error.status === 404;
+  const notFound = deleted || (job.error instanceof ApiError && job.error.status === 404);
   const data = job.data;
   return (
     <>
@@ -27,14 +37,15 @@ export function JobDetailPage({ id }: { id: string }): JSX.Element {
       </p>
       {notFound ? (
         <div class="banner" role="alert">
-          Job <span class="mono">{preview(id, 64)}</span> does not exist: it may have been deleted or removed by
-          retention. <a href="#/jobs">Back to jobs</a>
+          Job <span class="mono">{preview(id, 64)}</span>{' '}
+          {deleted ? 'was deleted' : 'does not exist: it may have been deleted or removed by retention'}.{' '}
+          <a href="#/jobs">Back to jobs</a>
         </div>
       ) : (
         job.error !== undefined && <ErrorBanner error={job.error} onRetry={job.reload} />
       )}
       {!data && job.error === undefined && <Loading />}
-      {data && <JobBody job={data} path={path} reload={job.reload} />}
+      {data && !deleted && <JobBody job={data} path={path} reload={job.reload} />}
     </>
   );
 }

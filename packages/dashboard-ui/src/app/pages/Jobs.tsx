@@ -273,7 +273,9 @@ function JobTable({
                 {preview(job.id, 24)}
               </a>
             </td>
-            <td title={job.type}>{preview(job.type, 48)}</td>
+            <td title={job.type}>
+              <span class="clip">{preview(job.type, 64)}</span>
+            </td>
             <td>
               <a href={href(['queues', job.queue])}>{preview(job.queue, 32)}</a>
             </td>
@@ -288,7 +290,7 @@ function JobTable({
             </td>
             <td class="num">{formatDuration(job.durationMs)}</td>
             <td class="error-cell" title={job.lastError ? preview(job.lastError.message, 500) : undefined}>
-              {job.lastError ? preview(job.lastError.message, 80) : ''}
+              <span class="clip">{job.lastError ? preview(job.lastError.message, 120) : ''}</span>
             </td>
             {showActions && (
               <td>
