@@ -8,21 +8,18 @@ import { COMPONENT, closedError, REDIS_CAPABILITIES, validationError } from './o
 /** How long one blocking read waits before it loops (it returns at once when events arrive). */
 const BLOCK_MS = 1000;
 const READ_COUNT = 200;
+/** Stream entries a resume looks back through to find `lastEventId`. */
+const RESUME_SCAN_ENTRIES = 10_000;
 
 /** Options of {@link RedisEventBus.subscribe}. */
 export interface RedisSubscribeOptions {
   /**
-   * Resume after this event id (an SSE client's `Last-Event-ID`): events published after it that the capped stream
-   * still holds are delivered first, then live ones. Without it, delivery starts with events published from now on.
+   * Resume after this event id (an SSE client's `Last-Event-ID`): the events published after it that the capped
+   * stream still holds are delivered first, then live ones. When the id is no longer in the stream (trimmed), only
+   * live events follow and a warning is logged. Without it, delivery starts with events published from now on.
    * @default undefined
    */
   lastEventId?: string;
-}
-
-/** `<stream entry id>:<index in the published batch>`. */
-function parseEventId(id: string): { entry: string; index: number } | null {
-  const m = /^(\d+-\d+):(\d+)$/.exec(id);
-  return m === null ? null : { entry: m[1] as string, index: Number(m[2]) };
 }
 
 interface Position {
@@ -32,7 +29,7 @@ interface Position {
 
 interface Subscription {
   listener: EventListener;
-  /** Last position delivered (or the resume point): only later events reach the listener, in order. */
+  /** Last stream position delivered: only later events reach the listener, in order, once each. */
   last: Position | null;
   /** While the missed events of a resumed subscription are read, live entries wait here. */
   buffer: [string, string[]][] | null;
@@ -50,12 +47,22 @@ function isAfter(entry: string, index: number, last: Position | null): boolean {
   return c > 0 || (c === 0 && index > last.index);
 }
 
+function decodeBatch(fields: string[]): ConveyorEvent[] {
+  const i = fields.indexOf('e');
+  if (i < 0) return [];
+  try {
+    return JSON.parse(fields[i + 1] as string) as ConveyorEvent[];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * {@link EventBus} on a capped Redis stream (`{prefix}:events`, `XADD MAXLEN ~`). A `publish` call is one stream
- * entry holding the whole batch, so events cost one command per batch, not per event. Each process reads the stream
- * with one blocking `XREAD` on its own connection while it has subscribers. Event ids are `<entry id>:<index>`:
- * increasing, and resumable — pass an SSE client's `Last-Event-ID` as `subscribe(listener, { lastEventId })` to
- * get what it missed (as far back as the stream's cap reaches).
+ * entry holding the whole batch, so events cost one command per batch, not per event. Each process reads the
+ * stream with one blocking `XREAD` on its own connection while it has subscribers. Events keep the id their
+ * publisher gave them; pass an SSE client's `Last-Event-ID` as `subscribe(listener, { lastEventId })` to get what
+ * it missed first (as far back as the stream's cap reaches).
  *
  * Pub/sub was the alternative; the stream costs a little memory but lets a reconnecting dashboard catch up.
  */
@@ -68,7 +75,7 @@ export class RedisEventBus implements EventBus {
   private closed = false;
   private reader: Redis | undefined;
   private loop: Promise<void> | undefined;
-  /** Where the reader continues; a promise for the stream's last id at the moment the first subscriber came. */
+  /** Where the reader continues: an entry id, or a promise for the stream's end when the reader started. */
   private cursor: string | Promise<string> = '$';
 
   /** Pass options to own a connection, or a {@link RedisConnection} to share one with the other adapters. */
@@ -107,27 +114,31 @@ export class RedisEventBus implements EventBus {
 
   /**
    * Receive every event published from now on (by any process on this prefix, this one included), or, with
-   * `lastEventId`, everything after that event first. Returns the function that unsubscribes.
+   * `lastEventId`, the retained events after that one first. Returns the function that unsubscribes.
    */
   subscribe(listener: EventListener, options: RedisSubscribeOptions = {}): () => void {
     this.open();
-    let last: Position | null = null;
-    if (options.lastEventId !== undefined) {
-      last = parseEventId(options.lastEventId);
-      if (last === null) {
-        throw validationError(`lastEventId ${options.lastEventId} is not an id this bus issued (entry:index).`);
-      }
+    const resumeAfter = options.lastEventId;
+    if (resumeAfter !== undefined && (typeof resumeAfter !== 'string' || resumeAfter.length === 0)) {
+      throw validationError('lastEventId must be a non-empty string (the id of an event this bus delivered).');
     }
-    const sub: Subscription = { listener, last, buffer: last === null ? null : [] };
+    const sub: Subscription = { listener, last: null, buffer: resumeAfter === undefined ? null : [] };
     this.subs.add(sub);
     if (this.loop === undefined) {
       // Ask for the stream's current end on the command connection now: a publish made after this call is queued
       // behind it on the same connection, so the reader cannot miss it.
-      this.cursor = this.conn.client.xrevrange(this.key, '+', '-', 'COUNT', 1).then(lastId);
-      this.startReader();
+      this.cursor = this.conn.client
+        .xrevrange(this.key, '+', '-', 'COUNT', 1)
+        .then((reply) => (reply as [string, string[]][])[0]?.[0] ?? '0-0');
+      const reader = this.conn.duplicate();
+      this.reader = reader;
+      this.loop = this.readLoop(reader);
     }
-    if (sub.last !== null) void this.replay(sub, sub.last);
+    if (resumeAfter !== undefined) void this.replay(sub, resumeAfter);
+    let active = true;
     return () => {
+      if (!active) return;
+      active = false;
       this.subs.delete(sub);
       if (this.subs.size === 0) void this.stopReader();
     };
@@ -135,12 +146,6 @@ export class RedisEventBus implements EventBus {
 
   listenerCount(): number {
     return this.subs.size;
-  }
-
-  private startReader(): void {
-    const reader = this.conn.duplicate();
-    this.reader = reader;
-    this.loop = this.readLoop(reader);
   }
 
   private async stopReader(): Promise<void> {
@@ -180,11 +185,46 @@ export class RedisEventBus implements EventBus {
     }
   }
 
-  /** Deliver what a resumed subscription missed, then the live entries that came meanwhile. */
-  private async replay(sub: Subscription, from: Position): Promise<void> {
+  /**
+   * Deliver what a resumed subscription missed: look back through the stream (newest first) for the entry holding
+   * `lastEventId`, deliver the events after it, then the live entries that arrived meanwhile.
+   */
+  private async replay(sub: Subscription, lastEventId: string): Promise<void> {
     try {
-      const entries = (await this.conn.client.xrange(this.key, from.entry, '+')) as [string, string[]][];
-      for (const [entryId, fields] of entries) this.deliverTo(sub, entryId, decodeBatch(fields));
+      const missed: [string, ConveyorEvent[]][] = [];
+      let found: Position | null = null;
+      let end = '+';
+      let scanned = 0;
+      while (found === null && scanned < RESUME_SCAN_ENTRIES) {
+        const entries = (await this.conn.client.xrevrange(this.key, end, '-', 'COUNT', 500)) as [string, string[]][];
+        if (entries.length === 0) break;
+        scanned += entries.length;
+        for (const [entryId, fields] of entries) {
+          const events = decodeBatch(fields);
+          missed.push([entryId, events]);
+          const at = events.findIndex((e) => e.id === lastEventId);
+          if (at >= 0) {
+            found = { entry: entryId, index: at };
+            break;
+          }
+        }
+        end = `(${(entries[entries.length - 1] as [string, string[]])[0]}`;
+      }
+      if (found !== null) {
+        sub.last = found;
+        for (let i = missed.length - 1; i >= 0; i--) {
+          const [entryId, events] = missed[i] as [string, ConveyorEvent[]];
+          this.deliverTo(sub, entryId, events);
+        }
+      } else {
+        this.conn.logger.warn(
+          conveyorMessage(
+            COMPONENT,
+            `event ${lastEventId} is no longer in the event stream; resuming with live events.`,
+          ),
+          { maxLen: this.conn.eventStreamMaxLen },
+        );
+      }
     } catch (error) {
       this.conn.logger.warn(conveyorMessage(COMPONENT, 'replaying missed events failed; delivering live events.'), {
         error: error instanceof Error ? error.message : String(error),
@@ -195,7 +235,7 @@ export class RedisEventBus implements EventBus {
     for (const [entryId, fields] of buffered) this.deliverTo(sub, entryId, decodeBatch(fields));
   }
 
-  /** Hand one stream entry's events to every subscriber. */
+  /** Hand one stream entry's events to every subscriber (a resuming one buffers them). */
   private deliver(entryId: string, fields: string[]): void {
     const events = decodeBatch(fields);
     for (const sub of [...this.subs]) {
@@ -209,7 +249,7 @@ export class RedisEventBus implements EventBus {
     for (let i = 0; i < events.length; i++) {
       if (!this.subs.has(sub) || !isAfter(entryId, i, sub.last)) continue;
       sub.last = { entry: entryId, index: i };
-      const event = { ...(events[i] as ConveyorEvent), id: `${entryId}:${i}` };
+      const event = events[i] as ConveyorEvent;
       try {
         sub.listener(event);
       } catch (error) {
@@ -224,19 +264,5 @@ export class RedisEventBus implements EventBus {
 
   private open(): void {
     if (this.closed) throw closedError('Redis event bus');
-  }
-}
-
-function lastId(reply: [string, string[]][]): string {
-  return reply[0]?.[0] ?? '0-0';
-}
-
-function decodeBatch(fields: string[]): ConveyorEvent[] {
-  const i = fields.indexOf('e');
-  if (i < 0) return [];
-  try {
-    return JSON.parse(fields[i + 1] as string) as ConveyorEvent[];
-  } catch {
-    return [];
   }
 }
