@@ -69,6 +69,8 @@ export async function runModel(createBackend: BackendFactory, options: RunModelO
   );
   const replay = options.path !== undefined;
   await fc.assert(property, {
+    // Put the violated invariant in the message itself: some runners drop an Error's `cause`.
+    includeErrorInReport: true,
     numRuns: replay ? 1 : (options.runs ?? 100),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(replay ? { path: options.path } : {}),
