@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { serveNode, type WebHandler } from '@conveyor/core';
+import { type Dashboard, serveNode, type WebHandler } from '@conveyor/core';
 import type { NextFunction, Request, Response } from 'express';
 
 /**
@@ -24,7 +24,10 @@ export type ConveyorExpressMiddleware = (req: Request, res: Response, next: Next
  * read from `req.baseUrl`, so the same middleware works at the root and under any prefix. A body that
  * `express.json()` (or another parser) already read is passed on; otherwise the raw body is streamed.
  */
-export function conveyorExpress(dashboard: WebHandler, options: ConveyorExpressOptions = {}): ConveyorExpressMiddleware {
+export function conveyorExpress(
+  dashboard: WebHandler,
+  options: ConveyorExpressOptions = {},
+): ConveyorExpressMiddleware {
   return (req, res, next) => {
     serveNode(dashboard, req, res, {
       originalUrl: req.originalUrl,
@@ -40,18 +43,10 @@ function bodyWasParsed(req: Request): boolean {
   return (req as Request & { _body?: boolean })._body === true || (req.body !== undefined && req.readableEnded);
 }
 
-/** Upgrade handling the dashboard exposes for its WebSocket endpoint. */
-export interface UpgradeCapable {
-  attachTo(server: Server, basePath: string): () => void;
-}
-
 /**
  * Attach the dashboard's WebSocket endpoint (`<basePath>/api/events/ws`) to the server Express listens on:
  * `attachConveyorWebSocket(app.listen(3000), dashboard, '/dashboard')`. Returns a function that detaches it.
  */
-export function attachConveyorWebSocket(server: Server, dashboard: WebHandler & Partial<UpgradeCapable>, basePath: string): () => void {
-  if (typeof dashboard.attachTo !== 'function') {
-    throw new TypeError('[conveyor] [express] this handler has no WebSocket support: pass the handler createDashboard() returned.');
-  }
+export function attachConveyorWebSocket(server: Server, dashboard: Dashboard, basePath: string): () => void {
   return dashboard.attachTo(server, basePath);
 }

@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import express5 from 'express';
 import express4 from 'express4';
 import request from 'supertest';
-import { attachConveyorWebSocket, conveyorExpress } from '../src/index';
 import { runIntegrationContract } from '../../core/test/support/integration-contract';
+import { attachConveyorWebSocket, conveyorExpress } from '../src/index';
 
 for (const [label, express] of [
   ['express 5', express5],

@@ -1,5 +1,5 @@
+import { type Dashboard, serveNode } from '@conveyor/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { serveNode, type WebHandler } from '@conveyor/core';
 
 /**
  * @conveyor/fastify — mount the Conveyor dashboard in Fastify 5.
@@ -12,7 +12,7 @@ import { serveNode, type WebHandler } from '@conveyor/core';
 /** Options for {@link conveyorFastify}; `prefix` is Fastify's own register option. */
 export interface ConveyorFastifyOptions {
   /** The handler `createDashboard()` returned. */
-  dashboard: WebHandler & { attachTo?: (server: import('node:http').Server, basePath: string) => () => void };
+  dashboard: Dashboard;
   /** Fastify's register prefix: where the dashboard is mounted. @default '' */
   prefix?: string;
   /** Also serve the WebSocket endpoint on Fastify's server. @default true */
@@ -46,9 +46,8 @@ export const conveyorFastify: FastifyPluginAsync<ConveyorFastifyOptions> = async
   fastify.all('/', handle);
   fastify.all('/*', handle);
 
-  if (options.websocket !== false && typeof options.dashboard.attachTo === 'function') {
+  if (options.websocket !== false) {
     const detach = options.dashboard.attachTo(fastify.server, basePath);
     fastify.addHook('onClose', async () => detach());
   }
 };
-

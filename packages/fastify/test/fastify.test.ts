@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import { conveyorFastify } from '../src/index';
 import { runIntegrationContract } from '../../core/test/support/integration-contract';
+import { conveyorFastify } from '../src/index';
 
 runIntegrationContract({
   name: 'fastify 5',

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { WebHandler } from '@conveyor/core';
+import type { Dashboard, WebHandler } from '@conveyor/core';
 import { Hono } from 'hono';
 
 /**
@@ -30,7 +30,12 @@ export function conveyorHono(dashboard: WebHandler, options: ConveyorHonoOptions
     let request = c.req.raw;
     if (!BODYLESS.has(request.method) && request.bodyUsed) {
       const body = await c.req.arrayBuffer();
-      request = new Request(request.url, { method: request.method, headers: request.headers, body, signal: request.signal });
+      request = new Request(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body,
+        signal: request.signal,
+      });
     }
     return dashboard(request, { basePath });
   });
@@ -41,13 +46,6 @@ export function conveyorHono(dashboard: WebHandler, options: ConveyorHonoOptions
  * Attach the dashboard's WebSocket endpoint to the Node server `@hono/node-server`'s `serve()` returned:
  * `attachConveyorWebSocket(serve({ fetch: app.fetch, port: 3000 }), dashboard, '/dashboard')`.
  */
-export function attachConveyorWebSocket(
-  server: Server,
-  dashboard: WebHandler & { attachTo?: (server: Server, basePath: string) => () => void },
-  basePath: string,
-): () => void {
-  if (typeof dashboard.attachTo !== 'function') {
-    throw new TypeError('[conveyor] [hono] this handler has no WebSocket support: pass the handler createDashboard() returned.');
-  }
+export function attachConveyorWebSocket(server: Server, dashboard: Dashboard, basePath: string): () => void {
   return dashboard.attachTo(server, basePath);
 }

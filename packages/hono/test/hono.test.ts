@@ -2,8 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { attachConveyorWebSocket, conveyorHono } from '../src/index';
 import { runIntegrationContract } from '../../core/test/support/integration-contract';
+import { attachConveyorWebSocket, conveyorHono } from '../src/index';
 
 runIntegrationContract({
   name: 'hono 4',

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { serveNode, type WebHandler } from '@conveyor/core';
+import { type Dashboard, serveNode, type WebHandler } from '@conveyor/core';
 import type { Middleware } from 'koa';
 
 /**
@@ -43,13 +43,6 @@ export function conveyorKoa(dashboard: WebHandler, options: ConveyorKoaOptions =
  * Attach the dashboard's WebSocket endpoint to the server Koa listens on:
  * `attachConveyorWebSocket(app.listen(3000), dashboard, '/dashboard')`. Returns a function that detaches it.
  */
-export function attachConveyorWebSocket(
-  server: Server,
-  dashboard: WebHandler & { attachTo?: (server: Server, basePath: string) => () => void },
-  basePath: string,
-): () => void {
-  if (typeof dashboard.attachTo !== 'function') {
-    throw new TypeError('[conveyor] [koa] this handler has no WebSocket support: pass the handler createDashboard() returned.');
-  }
+export function attachConveyorWebSocket(server: Server, dashboard: Dashboard, basePath: string): () => void {
   return dashboard.attachTo(server, basePath);
 }

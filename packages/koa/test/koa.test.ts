@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import request from 'supertest';
-import { attachConveyorWebSocket, conveyorKoa } from '../src/index';
 import { runIntegrationContract } from '../../core/test/support/integration-contract';
+import { attachConveyorWebSocket, conveyorKoa } from '../src/index';
 
 runIntegrationContract({
   name: 'koa 3',

@@ -30,7 +30,9 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 /** Rebuild the absolute URL of a Node request. */
 export function requestUrl(req: IncomingMessage, options: ToWebRequestOptions = {}): URL {
   const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-  const proto = (options.trustProxy && headerValue(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim()) || (encrypted ? 'https' : 'http');
+  const proto =
+    (options.trustProxy && headerValue(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim()) ||
+    (encrypted ? 'https' : 'http');
   const host = (options.trustProxy && headerValue(req.headers['x-forwarded-host'])) || req.headers.host || 'localhost';
   const path = options.originalUrl ?? req.url ?? '/';
   try {
@@ -55,7 +57,11 @@ function serialiseParsedBody(body: unknown): BodyInit | null {
  * Build a web `Request` from a Node request. The raw body is streamed when it is still unread; otherwise the
  * framework's parsed body is used. The request's `signal` aborts when the client goes away.
  */
-export function toWebRequest(req: IncomingMessage, res: ServerResponse | undefined, options: ToWebRequestOptions = {}): Request {
+export function toWebRequest(
+  req: IncomingMessage,
+  res: ServerResponse | undefined,
+  options: ToWebRequestOptions = {},
+): Request {
   const url = requestUrl(req, options);
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
@@ -71,7 +77,8 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse | undefin
 
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: controller.signal };
   if (method !== 'GET' && method !== 'HEAD') {
-    const consumed = req.readableEnded || (req as { complete?: boolean }).complete === true || options.parsedBody !== undefined;
+    const consumed =
+      req.readableEnded || (req as { complete?: boolean }).complete === true || options.parsedBody !== undefined;
     if (consumed) {
       const body = serialiseParsedBody(options.parsedBody);
       if (body !== null) {

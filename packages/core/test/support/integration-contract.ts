@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createDashboard, createMemoryBackend, type Backend, Queue } from '@conveyor/core';
+import { type Backend, createDashboard, createMemoryBackend, Queue } from '@conveyor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -16,7 +16,11 @@ export interface MountedApp {
   /** Base URL of the listening server, e.g. `http://127.0.0.1:1234`. */
   url: string;
   /** The framework's in-process request tool, when it has one (`app.inject`, `app.request`, supertest). */
-  inject?: (method: string, path: string, init?: { body?: string; headers?: Record<string, string> }) => Promise<{
+  inject?: (
+    method: string,
+    path: string,
+    init?: { body?: string; headers?: Record<string, string> },
+  ) => Promise<{
     status: number;
     headers: Record<string, string>;
     body: string;
@@ -31,7 +35,11 @@ export interface IntegrationUnderTest {
    * 127.0.0.1:0 with the WebSocket endpoint attached. `parseBodies`: install the framework's JSON body parser
    * in front, to prove an already-parsed body still arrives.
    */
-  mount(dashboard: Dashboard, basePath: string, options: { parseBodies: boolean }): Promise<MountedApp & { server: Server }>;
+  mount(
+    dashboard: Dashboard,
+    basePath: string,
+    options: { parseBodies: boolean },
+  ): Promise<MountedApp & { server: Server }>;
 }
 
 async function fetchText(url: string, init?: RequestInit) {
