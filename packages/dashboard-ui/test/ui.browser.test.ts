@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Queue } from '@conveyor/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../scripts/build-app';
@@ -210,9 +211,6 @@ describe.skipIf(skipReason !== null)(skipReason ?? 'dashboard UI in headless Chr
     const { page, problems } = await open('/jobs?queue=live-sse', 'Jobs');
     await page.locator('.live-sse').waitFor();
     await page.getByText('No jobs match.').waitFor();
-    const queue = seeded.queues[0]!;
-    void queue;
-    const { Queue } = await import('@conveyor/core');
     const live = new Queue('live-sse', { backend: dashboard.backend });
     const { job } = await live.enqueue('arrives-live', { n: 1 });
     await page.locator(`tr[data-job-id="${job.id}"]`).waitFor({ timeout: 10_000 });
@@ -234,7 +232,6 @@ describe.skipIf(skipReason !== null)(skipReason ?? 'dashboard UI in headless Chr
     await page.goto(`${dashboard.url}/#/jobs?queue=live-poll`);
     await page.locator('.live-polling').waitFor({ timeout: 10_000 });
     await page.getByText('No jobs match.').waitFor();
-    const { Queue } = await import('@conveyor/core');
     const live = new Queue('live-poll', { backend: dashboard.backend });
     const { job } = await live.enqueue('arrives-by-polling', { n: 2 });
     await page.locator(`tr[data-job-id="${job.id}"]`).waitFor({ timeout: 10_000 });

@@ -70,8 +70,8 @@ export function Timeline({ jobId, path }: { jobId: string; path: string }): JSX.
       aside={
         s && (
           <span class="muted">
-            {formatCount(s.totalExecutions)} executions · {formatPercent(s.successRate)} succeeded · avg{' '}
-            {formatDuration(s.avgDurationMs)}
+            {formatCount(s.totalExecutions)} {s.totalExecutions === 1 ? 'execution' : 'executions'} ·{' '}
+            {formatPercent(s.successRate)} succeeded · avg {formatDuration(s.avgDurationMs)}
           </span>
         )
       }
