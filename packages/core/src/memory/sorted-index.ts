@@ -40,7 +40,9 @@ export class SortedIndex<T extends K, K = T> {
       if (last.length > 2 * CHUNK) this.split(lastIndex);
       return;
     }
-    const ci = this.chunkFor(item);
+    // Near-append (keys that tie on time and differ in a random id) lands in the last chunk: skip the chunk search.
+    const lastChunk = chunks[lastIndex] as T[];
+    const ci = order(item, lastChunk[0] as T) > 0 ? lastIndex : this.chunkFor(item);
     const chunk = chunks[ci] as T[];
     chunk.splice(lowerBound(chunk, item, order), 0, item);
     maxes[ci] = chunk[chunk.length - 1] as T;

@@ -1,6 +1,6 @@
 import type { AdapterCapabilities, Clock } from '../contracts/capabilities';
 import { ConveyorError, conveyorMessage } from '../contracts/errors';
-import type { ExecutionStatus, Page } from '../contracts/job';
+import type { Page } from '../contracts/job';
 import { EXECUTION_STATUSES } from '../contracts/job';
 import type { Logger } from '../contracts/logger';
 import { silentLogger } from '../contracts/logger';
@@ -42,7 +42,23 @@ function executionOrder(a: ExecutionKey, b: ExecutionKey): number {
 const STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
 
 function copyRecord(r: ExecutionRecord): ExecutionRecord {
-  return { ...r, error: r.error === null ? null : { ...r.error } };
+  return {
+    id: r.id,
+    jobId: r.jobId,
+    queue: r.queue,
+    type: r.type,
+    attempt: r.attempt,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: r.durationMs,
+    workerId: r.workerId,
+    result: r.result,
+    error:
+      r.error === null || r.error === undefined
+        ? null
+        : { message: r.error.message, code: r.error.code, stack: r.error.stack },
+  };
 }
 
 /**
@@ -319,14 +335,19 @@ function insertSorted(list: ExecutionRecord[], r: ExecutionRecord): void {
 }
 
 function validateRecord(r: ExecutionRecord, i: number): void {
-  const fail = (sentence: string): never => {
-    throw validationError(`execution record #${i}: ${sentence}`);
-  };
-  if (typeof r !== 'object' || r === null) fail('a record must be an object.');
-  if (typeof r.id !== 'string' || r.id.length === 0) fail('id must be a non-empty string.');
-  if (typeof r.jobId !== 'string' || r.jobId.length === 0) fail('jobId must be a non-empty string.');
-  if (!STATUS_SET.has(r.status as ExecutionStatus)) fail(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
-  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt))
-    fail('startedAt and finishedAt must be times in ms.');
-  if (!Number.isFinite(r.durationMs)) fail('durationMs must be a number.');
+  const problem = recordProblem(r);
+  if (problem !== null) throw validationError(`execution record #${i}: ${problem}`);
+}
+
+/** What is wrong with a record, or null. No closures: it runs for every record written. */
+function recordProblem(r: ExecutionRecord): string | null {
+  if (typeof r !== 'object' || r === null) return 'a record must be an object.';
+  if (typeof r.id !== 'string' || r.id.length === 0) return 'id must be a non-empty string.';
+  if (typeof r.jobId !== 'string' || r.jobId.length === 0) return 'jobId must be a non-empty string.';
+  if (!STATUS_SET.has(r.status)) return `status must be one of ${EXECUTION_STATUSES.join(', ')}.`;
+  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
+    return 'startedAt and finishedAt must be times in ms.';
+  }
+  if (!Number.isFinite(r.durationMs)) return 'durationMs must be a number.';
+  return null;
 }

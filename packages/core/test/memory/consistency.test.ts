@@ -11,10 +11,20 @@ import { backendWithClock, type FakeClock } from './helpers';
  * built list indexes and the heaps have to stay in step with every transition.
  */
 const command = fc.oneof(
-  fc.record({ op: fc.constant('enqueue' as const), delay: fc.constantFrom(0, 0, 50), priority: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({
+    op: fc.constant('enqueue' as const),
+    delay: fc.constantFrom(0, 0, 50),
+    priority: fc.integer({ min: 0, max: 2 }),
+  }),
   fc.record({ op: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 3 }) }),
-  fc.record({ op: fc.constantFrom('complete' as const, 'fail' as const, 'retry-later' as const, 'release' as const), pick: fc.nat() }),
-  fc.record({ op: fc.constantFrom('cancel' as const, 'remove' as const, 'retry' as const, 'promote' as const), pick: fc.nat() }),
+  fc.record({
+    op: fc.constantFrom('complete' as const, 'fail' as const, 'retry-later' as const, 'release' as const),
+    pick: fc.nat(),
+  }),
+  fc.record({
+    op: fc.constantFrom('cancel' as const, 'remove' as const, 'retry' as const, 'promote' as const),
+    pick: fc.nat(),
+  }),
   fc.record({ op: fc.constant('tick' as const), ms: fc.constantFrom(1, 30, 1_500, 61_000) }),
   fc.record({ op: fc.constant('recover' as const) }),
   fc.record({ op: fc.constant('list' as const), state: fc.constantFrom(...JOB_STATES) }),
@@ -40,13 +50,15 @@ function newestFirst(a: Job, b: Job): number {
   return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
-async function run(q: MemoryQueueAdapter, clock: FakeClock, commands: fc.RecordValue<unknown>[]): Promise<void> {
+type Command = typeof command extends fc.Arbitrary<infer C> ? C : never;
+
+async function run(q: MemoryQueueAdapter, clock: FakeClock, commands: Command[]): Promise<void> {
   const ids: string[] = [];
   const leases = new Map<string, number>();
   let n = 0;
   const pickId = (pick: number) => ids[pick % Math.max(ids.length, 1)];
-  for (const c of commands as { op: string; [k: string]: number | string }[]) {
-    const id = pickId(Number(c.pick ?? 0));
+  for (const c of commands) {
+    const id = 'pick' in c ? pickId(c.pick) : undefined;
     const token = id === undefined ? 0 : (leases.get(id) ?? 0);
     const swallow = (p: Promise<unknown>) => p.catch(() => undefined);
     switch (c.op) {
@@ -56,15 +68,15 @@ async function run(q: MemoryQueueAdapter, clock: FakeClock, commands: fc.RecordV
           queue: 'q',
           type: 't',
           payload: null,
-          delayMs: Number(c.delay),
-          priority: Number(c.priority),
+          delayMs: c.delay,
+          priority: c.priority,
           removeOnComplete: n % 4 === 0 ? 2 : false,
         });
         ids.push(job.id);
         break;
       }
       case 'claim':
-        for (const j of await q.claim({ queues: ['q'], workerId: 'w', limit: Number(c.limit), leaseMs: 1_000 })) {
+        for (const j of await q.claim({ queues: ['q'], workerId: 'w', limit: c.limit, leaseMs: 1_000 })) {
           leases.set(j.id, j.token);
         }
         break;
@@ -94,13 +106,13 @@ async function run(q: MemoryQueueAdapter, clock: FakeClock, commands: fc.RecordV
         if (id) await swallow(q.promote(id));
         break;
       case 'tick':
-        clock.advance(Number(c.ms));
+        clock.advance(c.ms);
         break;
       case 'recover':
         await q.recoverStalled();
         break;
       case 'list':
-        await q.listJobs({ queue: 'q', state: c.state as JobState, limit: 5 });
+        await q.listJobs({ queue: 'q', state: c.state, limit: 5 });
         break;
     }
   }
