@@ -19,13 +19,17 @@ export interface Migration {
  * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
  *   finished state: with a single index over the three, SQLite sorts instead of walking it in order).
  * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
- * - the five `list_*` indexes: newest-first pages by (createdAt, id), with or without queue / state / type.
+ * - the three `list_*` indexes: newest-first pages by (createdAt, id) of one queue, optionally by state or type. A
+ *   list across queues merges one such page per queue, so there is no store-wide list index to update on every
+ *   enqueue and state change (each index costs every write; a dashboard page costs one read per queue).
  *
  * `conveyor_sequence` is one store-wide counter: fencing tokens come from it (strictly increasing per job, even when a
  * job id is removed and reused), and so does `finish_seq`, the order in which jobs reached a finished state, which
  * breaks ties between jobs finished in the same millisecond for retention and `clean` (oldest finished first).
  *
- * Counts live in `conveyor_counts`, kept by triggers in the same transaction as the change they count.
+ * Counts live in `conveyor_counts`, written in the same transaction as the change they count: the adapter adds up the
+ * per-(queue, state) deltas of a transaction and applies them once before commit (a batch of 1000 enqueues is one
+ * counter write, where a trigger would make it 1000).
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -69,11 +73,9 @@ CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (queue, finished_at, finish_s
 CREATE INDEX conveyor_jobs_cancelled ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'cancelled';
 CREATE UNIQUE INDEX conveyor_jobs_unique ON conveyor_jobs (queue, unique_key)
   WHERE unique_key IS NOT NULL AND state IN ('waiting', 'scheduled', 'retrying', 'active');
-CREATE INDEX conveyor_jobs_list_all ON conveyor_jobs (created_at, id);
 CREATE INDEX conveyor_jobs_list_queue ON conveyor_jobs (queue, created_at, id);
 CREATE INDEX conveyor_jobs_list_queue_state ON conveyor_jobs (queue, state, created_at, id);
-CREATE INDEX conveyor_jobs_list_state ON conveyor_jobs (state, created_at, id);
-CREATE INDEX conveyor_jobs_list_type ON conveyor_jobs (type, created_at, id);
+CREATE INDEX conveyor_jobs_list_queue_type ON conveyor_jobs (queue, type, created_at, id);
 
 CREATE TABLE conveyor_counts (
   queue TEXT NOT NULL,
@@ -81,20 +83,6 @@ CREATE TABLE conveyor_counts (
   n INTEGER NOT NULL,
   PRIMARY KEY (queue, state)
 ) WITHOUT ROWID;
-CREATE TRIGGER conveyor_jobs_count_insert AFTER INSERT ON conveyor_jobs BEGIN
-  INSERT INTO conveyor_counts (queue, state, n) VALUES (new.queue, new.state, 1)
-    ON CONFLICT (queue, state) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER conveyor_jobs_count_delete AFTER DELETE ON conveyor_jobs BEGIN
-  UPDATE conveyor_counts SET n = n - 1 WHERE queue = old.queue AND state = old.state;
-END;
-CREATE TRIGGER conveyor_jobs_count_update AFTER UPDATE OF state ON conveyor_jobs
-  WHEN old.state <> new.state BEGIN
-  UPDATE conveyor_counts SET n = n - 1 WHERE queue = old.queue AND state = old.state;
-  INSERT INTO conveyor_counts (queue, state, n) VALUES (new.queue, new.state, 1)
-    ON CONFLICT (queue, state) DO UPDATE SET n = n + 1;
-END;
-
 CREATE TABLE conveyor_queues (
   name TEXT PRIMARY KEY,
   paused INTEGER NOT NULL DEFAULT 0

@@ -9,6 +9,7 @@ import type {
   ExtendResult,
   FailRequest,
   Job,
+  JobState,
   LeaseRef,
   ListJobsQuery,
   NewJob,
@@ -33,6 +34,7 @@ import {
 } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
 import { COMPONENT, checkLimit, sqliteMessage, validationError } from './errors';
+import { timeOrderedId } from './ids';
 import type { JobRow } from './job-row';
 import { INSERT_JOB_SQL, jobInsertParams, rowToClaimed, rowToJob, toJson, validateNewJob } from './job-row';
 import { finishedFrom, nextSeq, RetentionPass } from './retention';
@@ -78,6 +80,8 @@ interface Done {
 /** Candidate of a claim before the final merge across queues. */
 interface Candidate {
   seq: number;
+  queue: string;
+  state: JobState;
   priority: number;
   run_at: number;
 }
@@ -138,8 +142,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         .get(input.queue, input.uniqueKey) as JobRow | undefined;
       if (live !== undefined) return { job: rowToJob(live), deduplicated: true };
     }
-    const job = buildJob(input, now);
+    const job = buildJob(input, now, input.id ?? timeOrderedId(now));
     s.stmt(INSERT_JOB_SQL).run(...jobInsertParams(job, toJson(job.payload)));
+    s.count(job.queue, job.state, 1);
     if (!this.knownQueues.has(job.queue)) {
       s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
       addedQueues.push(job.queue);
@@ -158,7 +163,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const distinct = [...new Set(queues)];
     const typeList = types === undefined ? [] : [...new Set(types)];
     const typeTerm = typeList.length === 0 ? '' : ` AND type IN (${typeList.map(() => '?').join(', ')})`;
-    const candidatesSql = `SELECT seq, priority, run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
+    const candidatesSql = `SELECT seq, queue, state, priority, run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
       WHERE queue = ? AND ${READY_TERM} AND run_at <= ?${typeTerm} ORDER BY priority DESC, run_at, seq LIMIT ?`;
     return this.store.write(() => {
       const s = this.store;
@@ -182,7 +187,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           lease_expires_at = ?, finished_at = NULL WHERE seq = ? RETURNING *`,
       );
       const expires = now + leaseMs;
-      return picked.map((c) => rowToClaimed(update.get(++token, workerId, now, expires, c.seq) as JobRow));
+      return picked.map((c) => {
+        this.moved(c.queue, c.state, 'active');
+        return rowToClaimed(update.get(++token, workerId, now, expires, c.seq) as JobRow);
+      });
     });
   }
 
@@ -230,6 +238,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         const resultJson = result === undefined ? null : toJson(result);
         const row = update.get(now, resultJson, order++, jobId, token) as JobRow | undefined;
         if (row === undefined) return { jobId, row: null } as Done;
+        this.moved(row.queue, 'active', 'completed');
         const kept = pass.add(
           row.seq,
           row.queue,
@@ -261,10 +270,12 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         const errorJson = JSON.stringify(error);
         if (retryDelayMs !== null && retryDelayMs !== undefined) {
           const row = toRetrying.get(now + Math.max(0, retryDelayMs), errorJson, jobId, token) as JobRow | undefined;
+          if (row !== undefined) this.moved(row.queue, 'active', 'retrying');
           return { jobId, row: row ?? null } as Done;
         }
         const row = toFailed.get(now, errorJson, order++, jobId, token) as JobRow | undefined;
         if (row === undefined) return { jobId, row: null } as Done;
+        this.moved(row.queue, 'active', 'failed');
         const kept = pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
         return { jobId, row, removed: !kept };
       });
@@ -291,7 +302,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       );
       return leases.map(({ jobId, token }): AckResult => {
         const row = update.get(jobId, token) as JobRow | undefined;
-        return row === undefined ? { jobId, ok: false, code: 'LEASE_LOST' } : { jobId, ok: true, job: rowToJob(row) };
+        if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
+        this.moved(row.queue, 'active', 'waiting');
+        return { jobId, ok: true, job: rowToJob(row) };
       });
     });
   }
@@ -330,9 +343,11 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       for (const { seq, token } of expired) {
         const prior = before.get(seq) as { worker_id: string | null; attempt: number; started_at: number | null };
         let row = toWaiting.get(stalledError, seq, token, now) as JobRow | undefined;
-        if (row === undefined) {
+        if (row !== undefined) this.moved(row.queue, 'active', 'waiting');
+        else {
           row = toFailed.get(now, stalledError, order++, seq, token, now) as JobRow | undefined;
           if (row === undefined) continue;
+          this.moved(row.queue, 'active', 'failed');
           pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
         }
         out.push({ row, prior });
@@ -368,40 +383,42 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (query.state !== undefined && !(JOB_STATES as readonly string[]).includes(query.state)) {
       throw validationError(`state must be one of ${JOB_STATES.join(', ')}.`);
     }
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.queue !== undefined) {
-      where.push('queue = ?');
-      params.push(query.queue);
-    }
-    if (query.state !== undefined) {
-      where.push('state = ?');
-      params.push(query.state);
-    }
-    if (query.type !== undefined) {
-      where.push('type = ?');
-      params.push(query.type);
-    }
-    if (query.cursor !== undefined && query.cursor !== null) {
-      const [createdAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
-      where.push('(created_at, id) < (?, ?)');
-      params.push(createdAt, id);
-    }
-    // INDEXED BY makes the plan a promise: SQLite refuses the statement rather than fall back to a scan.
+    const below =
+      query.cursor !== undefined && query.cursor !== null
+        ? decodeCursor(query.cursor, ['number', 'string'] as const)
+        : null;
+    // One queue: one index range. INDEXED BY makes the plan a promise: SQLite refuses the statement rather than
+    // fall back to a scan. With a state, the type (if any) is filtered while walking that state's range.
     const index =
-      query.queue !== undefined
-        ? query.state !== undefined
-          ? 'conveyor_jobs_list_queue_state'
-          : 'conveyor_jobs_list_queue'
-        : query.state !== undefined
-          ? 'conveyor_jobs_list_state'
-          : query.type !== undefined
-            ? 'conveyor_jobs_list_type'
-            : 'conveyor_jobs_list_all';
-    const sql = `SELECT * FROM conveyor_jobs INDEXED BY ${index}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+      query.state !== undefined
+        ? 'conveyor_jobs_list_queue_state'
+        : query.type !== undefined
+          ? 'conveyor_jobs_list_queue_type'
+          : 'conveyor_jobs_list_queue';
+    const where = ['queue = ?'];
+    if (query.state !== undefined) where.push('state = ?');
+    if (query.type !== undefined) where.push('type = ?');
+    if (below !== null) where.push('(created_at, id) < (?, ?)');
+    const sql = `SELECT * FROM conveyor_jobs INDEXED BY ${index} WHERE ${where.join(' AND ')}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
-    params.push(query.limit + 1);
-    const rows = this.store.read(() => this.store.stmt(sql).all(...params) as JobRow[]);
+    const page = (queue: string): JobRow[] => {
+      const params: unknown[] = [queue];
+      if (query.state !== undefined) params.push(query.state);
+      if (query.type !== undefined) params.push(query.type);
+      if (below !== null) params.push(below[0], below[1]);
+      params.push(query.limit + 1);
+      return this.store.stmt(sql).all(...params) as JobRow[];
+    };
+    const rows = this.store.read(() => {
+      if (query.queue !== undefined) return page(query.queue);
+      // Across queues: the first limit+1 rows of each queue, merged newest first (one read per queue).
+      const merged: JobRow[] = [];
+      for (const name of this.store.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]) {
+        merged.push(...page(name));
+      }
+      merged.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      return merged;
+    });
     const more = rows.length > query.limit;
     if (more) rows.length = query.limit;
     const last = rows[rows.length - 1];
@@ -500,17 +517,24 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           `job ${id} cannot be retried: job ${holder} holds its unique key "${row.unique_key}" and is still pending. Wait for it to finish.`,
         );
       }
-      return rowToJob(this.toWaitingAgain(row.seq, this.store.now()));
+      return rowToJob(this.toWaitingAgain(row, this.store.now()));
     });
   }
 
-  private toWaitingAgain(seq: number, now: number): JobRow {
+  private toWaitingAgain(row: JobRow, now: number): JobRow {
+    this.moved(row.queue, row.state, 'waiting');
     return this.store
       .stmt(
         `UPDATE conveyor_jobs SET state = 'waiting', run_at = ?, finished_at = NULL, finish_seq = NULL, result = NULL,
           lease_expires_at = NULL, max_attempts = max(max_attempts, attempt + 1) WHERE seq = ? RETURNING *`,
       )
-      .get(now, seq) as JobRow;
+      .get(now, row.seq) as JobRow;
+  }
+
+  /** Count one job of `queue` moving from one state to another (inside a write). */
+  private moved(queue: string, from: JobState, to: JobState): void {
+    this.store.count(queue, from, -1);
+    this.store.count(queue, to, 1);
   }
 
   async retryFailed(queue: string, limit: number): Promise<number> {
@@ -525,7 +549,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       let moved = 0;
       for (const row of rows) {
         if (this.keyHolder(row) !== null) continue;
-        this.toWaitingAgain(row.seq, now);
+        this.toWaitingAgain(row, now);
         moved++;
       }
       return moved;
@@ -540,6 +564,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         throw invalidState(COMPONENT, `job ${id} is ${row.state}; only scheduled or retrying jobs can be promoted.`);
       }
       const now = this.store.now();
+      this.moved(row.queue, row.state, 'waiting');
       return rowToJob(
         this.store
           .stmt("UPDATE conveyor_jobs SET state = 'waiting', run_at = min(run_at, ?) WHERE seq = ? RETURNING *")
@@ -556,6 +581,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         throw invalidState(COMPONENT, `job ${id} is ${row.state}; only pending or active jobs can be cancelled.`);
       }
       // The token stays; acks and heartbeats require state 'active', so the old lease is refused from now on.
+      this.moved(row.queue, row.state, 'cancelled');
       return rowToJob(
         this.store
           .stmt(
@@ -575,6 +601,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         throw invalidState(COMPONENT, `job ${id} is active; cancel it first, then remove it.`);
       }
       this.store.stmt('DELETE FROM conveyor_jobs WHERE seq = ?').run(row.seq);
+      this.store.count(row.queue, row.state, -1);
     });
   }
 
@@ -589,15 +616,16 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (!Number.isInteger(limit) || limit < 0) throw validationError('clean limit must be an integer >= 0.');
     if (limit === 0) return 0;
     if (!(typeof olderThanMs === 'number' && olderThanMs >= 0)) throw validationError('olderThanMs must be >= 0.');
-    return this.store.write(
-      () =>
-        this.store
-          .stmt(
-            `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM ${finishedFrom(state)} AND finished_at <= ?
-              ORDER BY finished_at, finish_seq LIMIT ?)`,
-          )
-          .run(queue, this.store.now() - olderThanMs, limit).changes,
-    );
+    return this.store.write(() => {
+      const removed = this.store
+        .stmt(
+          `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM ${finishedFrom(state)} AND finished_at <= ?
+            ORDER BY finished_at, finish_seq LIMIT ?)`,
+        )
+        .run(queue, this.store.now() - olderThanMs, limit).changes;
+      this.store.count(queue, state, -removed);
+      return removed;
+    });
   }
 
   async pause(queue: string): Promise<void> {

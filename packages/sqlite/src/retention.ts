@@ -31,6 +31,7 @@ export class RetentionPass {
     const rule = retentionRule(option);
     if (rule.removeImmediately) {
       this.store.stmt('DELETE FROM conveyor_jobs WHERE seq = ?').run(seq);
+      this.store.count(queue, state, -1);
       return false;
     }
     if (rule.count === null && rule.ageMs === null) return true;
@@ -46,9 +47,10 @@ export class RetentionPass {
     if (this.pending.size === 0) return removed;
     for (const { queue, state, count, ageMs } of this.pending.values()) {
       if (ageMs !== null) {
-        this.store
+        const aged = this.store
           .stmt(`DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM ${finishedFrom(state)} AND finished_at < ?)`)
-          .run(queue, now - ageMs);
+          .run(queue, now - ageMs).changes;
+        this.store.count(queue, state, -aged);
       }
       if (count !== null) trimToCount(this.store, queue, state, count);
     }
@@ -74,13 +76,16 @@ export function nextSeq(store: SqliteStore, n: number): number {
  * costs one primary-key read; otherwise deletes exactly the excess, oldest finished first.
  */
 export function trimToCount(store: SqliteStore, queue: string, state: FinishedState, count: number): number {
+  store.flushCounts();
   const n = (store.stmt('SELECT n FROM conveyor_counts WHERE queue = ? AND state = ?').pluck().get(queue, state) ??
     0) as number;
   if (n <= count) return 0;
-  return store
+  const removed = store
     .stmt(
       `DELETE FROM conveyor_jobs WHERE seq IN (SELECT seq FROM ${finishedFrom(state)}
         ORDER BY finished_at, finish_seq LIMIT ?)`,
     )
     .run(queue, n - count).changes;
+  store.count(queue, state, -removed);
+  return removed;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, Logger } from '@conveyor/core';
+import type { Clock, JobState, Logger } from '@conveyor/core';
 import { ConveyorError, silentLogger } from '@conveyor/core';
 import Database from 'better-sqlite3';
 import { closedError, sqliteMessage, translateError } from './errors';
@@ -67,6 +67,8 @@ export class SqliteStore {
   private readonly ownsConnection: boolean;
   private readonly clock: Clock | undefined;
   private readonly statements = new Map<string, Statement>();
+  /** Count changes of the running write transaction: queue → state → delta. */
+  private readonly deltas = new Map<string, Map<JobState, number>>();
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
   private migrated = false;
   private holders = 0;
@@ -147,14 +149,46 @@ export class SqliteStore {
     return this.stmt("SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)").pluck().get() as number;
   }
 
-  /** Run `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken first, so read-then-write is atomic. */
+  /**
+   * Run `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken first, so read-then-write is atomic. Count
+   * changes noted with {@link count} are applied just before commit.
+   */
   write<T>(fn: () => T): T {
     this.ensureReady();
+    this.deltas.clear();
     try {
-      return this.tx.immediate(fn) as T;
+      return this.tx.immediate(() => {
+        const result = fn();
+        this.flushCounts();
+        return result;
+      }) as T;
     } catch (error) {
+      this.deltas.clear();
       throw translateError(error);
     }
+  }
+
+  /** Note that `n` jobs of `queue` entered (n > 0) or left (n < 0) `state`, inside a {@link write}. */
+  count(queue: string, state: JobState, n: number): void {
+    if (n === 0) return;
+    let byState = this.deltas.get(queue);
+    if (byState === undefined) {
+      byState = new Map();
+      this.deltas.set(queue, byState);
+    }
+    byState.set(state, (byState.get(state) ?? 0) + n);
+  }
+
+  /** Apply the noted count changes now (before reading `conveyor_counts` inside the same transaction). */
+  flushCounts(): void {
+    if (this.deltas.size === 0) return;
+    const upsert = this.stmt(
+      'INSERT INTO conveyor_counts (queue, state, n) VALUES (?, ?, ?) ON CONFLICT (queue, state) DO UPDATE SET n = n + excluded.n',
+    );
+    for (const [queue, byState] of this.deltas) {
+      for (const [state, n] of byState) if (n !== 0) upsert.run(queue, state, n);
+    }
+    this.deltas.clear();
   }
 
   /** Run `fn` in a read transaction: every statement inside sees the same snapshot. */
