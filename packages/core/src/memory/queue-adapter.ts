@@ -127,7 +127,8 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   async claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     this.open();
-    const { limit, leaseMs, workerId } = request;
+    const { leaseMs, workerId } = request;
+    const limit = Math.floor(request.limit);
     if (!Array.isArray(request.queues)) throw validationError('claim needs `queues`, an array of queue names.');
     if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw validationError('claim needs `leaseMs` > 0.');
     if (!(limit >= 1)) return [];
