@@ -6,7 +6,7 @@ export interface FlusherOptions<T> {
   name: string;
   /** Writes one batch. A rejection keeps the batch for a later attempt (see `maxBuffered`). */
   write: (items: T[]) => Promise<void>;
-  /** Flush as soon as this many items are buffered. @default 500 */
+  /** Flush as soon as this many items are buffered; also the most items one write receives. @default 500 */
   maxSize?: number;
   /**
    * Flush at the latest this long after the first buffered item. `0` flushes on the next turn of the event loop
@@ -134,8 +134,14 @@ export class Flusher<T> {
   private start(): void {
     if (this.inFlight !== null || this.buffer.length === 0) return;
     this.disarm();
-    const batch = this.buffer;
-    this.buffer = [];
+    let batch: T[];
+    if (this.buffer.length <= this.maxSize) {
+      batch = this.buffer;
+      this.buffer = [];
+    } else {
+      // Never more than maxSize per write: adapters may have limits (statement parameters, script arguments).
+      batch = this.buffer.splice(0, this.maxSize);
+    }
     this.inFlight = this.run(batch);
   }
 

@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type ConveyorEvent,
+  type HandlerMap,
   isConveyorError,
   type Job,
+  type JobHandler,
+  type JobMap,
   type MemoryBackend,
   Queue,
   UnrecoverableError,
@@ -34,15 +37,15 @@ function queueFor(backend: MemoryBackend, name = 'work'): Queue {
   return queue;
 }
 
-function workerFor(
+function workerFor<Jobs extends JobMap = JobMap>(
   backend: MemoryBackend,
-  handlers: ConstructorParameters<typeof Worker>[1],
+  handlers: HandlerMap<Jobs> | JobHandler,
   options: Partial<WorkerOptions> = {},
   queue: string | string[] = 'work',
-): Worker {
-  const worker = new Worker(queue, handlers, { backend, pollIntervalMs: 20, stalledIntervalMs: 0, ...options });
-  workers.push(worker as Worker);
-  return worker as Worker;
+): Worker<Jobs> {
+  const worker = new Worker<Jobs>(queue, handlers, { backend, pollIntervalMs: 20, stalledIntervalMs: 0, ...options });
+  workers.push(worker as unknown as Worker);
+  return worker;
 }
 
 async function executions(backend: MemoryBackend, jobId: string) {
@@ -59,8 +62,8 @@ describe('Worker: running jobs', () => {
     const backend = memoryBackend();
     const queue = queueFor(backend);
     const seen: unknown[] = [];
-    const worker = workerFor(backend, {
-      double: async (job: Job<{ n: number }>) => {
+    const worker = workerFor<{ double: { n: number } }>(backend, {
+      double: async (job) => {
         seen.push(job.payload.n);
         return job.payload.n * 2;
       },
@@ -305,7 +308,7 @@ describe('Worker: failures and retries', () => {
   it('uses the worker backoffStrategy for custom backoff, and stops when it returns null', async () => {
     const backend = memoryBackend();
     const queue = queueFor(backend);
-    const strategy = vi.fn((attempt: number) => (attempt < 2 ? 10 : null));
+    const strategy = vi.fn((attempt: number, _error: unknown, _job: Job) => (attempt < 2 ? 10 : null));
     const worker = workerFor(
       backend,
       {
@@ -320,8 +323,9 @@ describe('Worker: failures and retries', () => {
     const failed = await waitForState(backend, job.id, 'failed');
     expect(failed.attempt).toBe(2);
     expect(strategy.mock.calls.map((c) => c[0])).toEqual([1, 2]);
-    expect(strategy.mock.calls[0]?.[1]).toBeInstanceOf(Error);
-    expect((strategy.mock.calls[0]?.[2] as Job).id).toBe(job.id);
+    const [, error, seenJob] = strategy.mock.calls[0]!;
+    expect(error).toBeInstanceOf(Error);
+    expect(seenJob.id).toBe(job.id);
   });
 
   it('aborts the signal on timeout, records timeout, and retries while attempts remain', async () => {
