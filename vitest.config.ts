@@ -30,7 +30,7 @@ export default defineConfig({
       project('hono', 'packages/hono'),
       project('dashboard-ui', 'packages/dashboard-ui'),
       project('cli', 'packages/cli'),
-      project('examples', 'examples'),
+      project('examples', 'examples', { include: ['*/test/**/*.test.ts', 'test/**/*.test.ts'] }),
     ],
   },
 });
