@@ -44,7 +44,7 @@ export class RedisConnection {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock;
     this.requireNoEviction = options.requireNoEviction ?? false;
-    this.eventStreamMaxLen = options.eventStreamMaxLen ?? 10_000;
+    this.eventStreamMaxLen = options.eventStreamMaxLen ?? 1_000;
     const connection = options.connection ?? DEFAULT_URL;
     if (typeof connection === 'string') {
       this.client = new Redis(connection, { connectionName: options.connectionName ?? 'conveyor', lazyConnect: false });

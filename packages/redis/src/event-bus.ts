@@ -8,6 +8,8 @@ import { COMPONENT, closedError, REDIS_CAPABILITIES, validationError } from './o
 /** How long one blocking read waits before it loops (it returns at once when events arrive). */
 const BLOCK_MS = 1000;
 const READ_COUNT = 200;
+/** Events per stream entry: a publish of more is split, so the stream's cap bounds memory. */
+export const EVENTS_PER_ENTRY = 100;
 /** Stream entries a resume looks back through to find `lastEventId`. */
 const RESUME_SCAN_ENTRIES = 10_000;
 
@@ -58,8 +60,9 @@ function decodeBatch(fields: string[]): ConveyorEvent[] {
 }
 
 /**
- * {@link EventBus} on a capped Redis stream (`{prefix}:events`, `XADD MAXLEN ~`). A `publish` call is one stream
- * entry holding the whole batch, so events cost one command per batch, not per event. Each process reads the
+ * {@link EventBus} on a capped Redis stream (`{prefix}:events`, `XADD MAXLEN ~`). A `publish` call writes its
+ * events as stream entries of up to {@link EVENTS_PER_ENTRY} each, so events cost one command per hundred, not one
+ * per event, and the cap (`eventStreamMaxLen` entries) bounds the stream at that many × 100 events. Each process reads the
  * stream with one blocking `XREAD` on its own connection while it has subscribers. Events keep the id their
  * publisher gave them; pass an SSE client's `Last-Event-ID` as `subscribe(listener, { lastEventId })` to get what
  * it missed first (as far back as the stream's cap reaches).
@@ -103,13 +106,25 @@ export class RedisEventBus implements EventBus {
     this.open();
     if (!Array.isArray(events)) throw validationError('publish takes an array of events.');
     if (events.length === 0) return;
-    let body: string;
+    const bodies: string[] = [];
     try {
-      body = JSON.stringify(events);
+      for (let i = 0; i < events.length; i += EVENTS_PER_ENTRY) {
+        bodies.push(JSON.stringify(events.slice(i, i + EVENTS_PER_ENTRY)));
+      }
     } catch (error) {
       throw validationError(`events must be JSON-serialisable (${error instanceof Error ? error.message : error}).`);
     }
-    await this.conn.client.xadd(this.key, 'MAXLEN', '~', this.conn.eventStreamMaxLen, '*', 'e', body);
+    const maxLen = this.conn.eventStreamMaxLen;
+    if (bodies.length === 1) {
+      await this.conn.client.xadd(this.key, 'MAXLEN', '~', maxLen, '*', 'e', bodies[0] as string);
+      return;
+    }
+    // One round trip; MULTI keeps the entries of one publish adjacent in the stream.
+    const tx = this.conn.client.multi();
+    for (const body of bodies) tx.xadd(this.key, 'MAXLEN', '~', maxLen, '*', 'e', body);
+    const replies = await tx.exec();
+    const failed = replies?.find(([error]) => error !== null);
+    if (failed) throw failed[0];
   }
 
   /**

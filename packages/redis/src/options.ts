@@ -40,9 +40,9 @@ export interface RedisBackendOptions {
    */
   connectionName?: string;
   /**
-   * Approximate number of published batches the event stream keeps (`XADD MAXLEN ~`), which bounds how far back
-   * a reconnecting SSE client can resume.
-   * @default 10_000
+   * Approximate number of entries the event stream keeps (`XADD MAXLEN ~`); each entry holds up to 100 events of
+   * one publish. This bounds the stream's memory and how far back a reconnecting SSE client can resume.
+   * @default 1_000
    */
   eventStreamMaxLen?: number;
 }
