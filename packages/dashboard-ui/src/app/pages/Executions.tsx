@@ -108,7 +108,7 @@ export function ExecutionsPage({ params }: { params: URLSearchParams }): JSX.Ele
                 <td class="mono">
                   {execution.jobId ? (
                     <a href={href(['jobs', execution.jobId])} title={execution.jobId}>
-                      {preview(execution.jobId, 20)}
+                      {preview(execution.jobId, 14)}
                     </a>
                   ) : (
                     '—'
@@ -117,7 +117,7 @@ export function ExecutionsPage({ params }: { params: URLSearchParams }): JSX.Ele
                 <td>
                   {execution.type ? (
                     <a href={href(['executions'], { status, queue, type: execution.type })} title={execution.type}>
-                      {preview(execution.type, 40)}
+                      <span class="clip">{preview(execution.type, 64)}</span>
                     </a>
                   ) : (
                     '—'
