@@ -19,9 +19,10 @@ export interface Migration {
  * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
  *   finished state: with a single index over the three, SQLite sorts instead of walking it in order).
  * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
- * - the three `list_*` indexes: newest-first pages by (createdAt, id) of one queue, optionally by state or type. A
- *   list across queues merges one such page per queue, so there is no store-wide list index to update on every
- *   enqueue and state change (each index costs every write; a dashboard page costs one read per queue).
+ * - `conveyor_jobs_list_state` and `conveyor_jobs_list_type`: newest-first pages by (createdAt, id) of one queue in
+ *   one state, or of one type. A list without a state merges one page per state, and a list across queues one page
+ *   per queue, so there is no store-wide list index to update on every enqueue and state change (every index costs
+ *   every write; a dashboard page costs a few index reads instead).
  *
  * `conveyor_sequence` is one store-wide counter: fencing tokens come from it (strictly increasing per job, even when a
  * job id is removed and reused), and so does `finish_seq`, the order in which jobs reached a finished state, which
@@ -73,9 +74,8 @@ CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (queue, finished_at, finish_s
 CREATE INDEX conveyor_jobs_cancelled ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'cancelled';
 CREATE UNIQUE INDEX conveyor_jobs_unique ON conveyor_jobs (queue, unique_key)
   WHERE unique_key IS NOT NULL AND state IN ('waiting', 'scheduled', 'retrying', 'active');
-CREATE INDEX conveyor_jobs_list_queue ON conveyor_jobs (queue, created_at, id);
-CREATE INDEX conveyor_jobs_list_queue_state ON conveyor_jobs (queue, state, created_at, id);
-CREATE INDEX conveyor_jobs_list_queue_type ON conveyor_jobs (queue, type, created_at, id);
+CREATE INDEX conveyor_jobs_list_state ON conveyor_jobs (queue, state, created_at, id);
+CREATE INDEX conveyor_jobs_list_type ON conveyor_jobs (queue, type, created_at, id);
 
 CREATE TABLE conveyor_counts (
   queue TEXT NOT NULL,
@@ -105,7 +105,8 @@ CREATE TABLE conveyor_schedules (
 ) WITHOUT ROWID;
 
 CREATE TABLE conveyor_executions (
-  id TEXT PRIMARY KEY,
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   job_id TEXT NOT NULL,
   queue TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -121,7 +122,6 @@ CREATE TABLE conveyor_executions (
 CREATE INDEX conveyor_executions_job ON conveyor_executions (job_id, started_at, id);
 CREATE INDEX conveyor_executions_recent ON conveyor_executions (started_at, id);
 CREATE INDEX conveyor_executions_queue ON conveyor_executions (queue, started_at, id);
-CREATE INDEX conveyor_executions_finished ON conveyor_executions (finished_at);
 
 CREATE TABLE conveyor_workers (
   id TEXT PRIMARY KEY,

@@ -387,36 +387,43 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       query.cursor !== undefined && query.cursor !== null
         ? decodeCursor(query.cursor, ['number', 'string'] as const)
         : null;
-    // One queue: one index range. INDEXED BY makes the plan a promise: SQLite refuses the statement rather than
-    // fall back to a scan. With a state, the type (if any) is filtered while walking that state's range.
-    const index =
-      query.state !== undefined
-        ? 'conveyor_jobs_list_queue_state'
-        : query.type !== undefined
-          ? 'conveyor_jobs_list_queue_type'
-          : 'conveyor_jobs_list_queue';
-    const where = ['queue = ?'];
-    if (query.state !== undefined) where.push('state = ?');
-    if (query.type !== undefined) where.push('type = ?');
+    // Each read below is one index range of one queue. INDEXED BY makes the plan a promise: SQLite refuses the
+    // statement rather than fall back to a scan. With a state, a type filter is applied while walking that range;
+    // with a type and no state, the type index serves; with neither, one range per state is merged.
+    const byType = query.state === undefined && query.type !== undefined;
+    const where = byType ? ['queue = ?', 'type = ?'] : ['queue = ?', 'state = ?'];
+    if (!byType && query.type !== undefined) where.push('type = ?');
     if (below !== null) where.push('(created_at, id) < (?, ?)');
-    const sql = `SELECT * FROM conveyor_jobs INDEXED BY ${index} WHERE ${where.join(' AND ')}
-      ORDER BY created_at DESC, id DESC LIMIT ?`;
-    const page = (queue: string): JobRow[] => {
-      const params: unknown[] = [queue];
-      if (query.state !== undefined) params.push(query.state);
-      if (query.type !== undefined) params.push(query.type);
-      if (below !== null) params.push(below[0], below[1]);
-      params.push(query.limit + 1);
-      return this.store.stmt(sql).all(...params) as JobRow[];
-    };
+    const sql = `SELECT * FROM conveyor_jobs INDEXED BY ${byType ? 'conveyor_jobs_list_type' : 'conveyor_jobs_list_state'}
+      WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const states: readonly (JobState | null)[] = byType
+      ? [null]
+      : query.state !== undefined
+        ? [query.state]
+        : JOB_STATES;
     const rows = this.store.read(() => {
-      if (query.queue !== undefined) return page(query.queue);
-      // Across queues: the first limit+1 rows of each queue, merged newest first (one read per queue).
+      const queues =
+        query.queue !== undefined
+          ? [query.queue]
+          : (this.store.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]);
+      const stmt = this.store.stmt(sql);
       const merged: JobRow[] = [];
-      for (const name of this.store.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]) {
-        merged.push(...page(name));
+      for (const queue of queues) {
+        for (const state of states) {
+          const params: unknown[] = [queue];
+          if (byType) params.push(query.type);
+          else {
+            params.push(state);
+            if (query.type !== undefined) params.push(query.type);
+          }
+          if (below !== null) params.push(below[0], below[1]);
+          params.push(query.limit + 1);
+          merged.push(...(stmt.all(...params) as JobRow[]));
+        }
       }
-      merged.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      if (queues.length * states.length > 1) {
+        merged.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      }
       return merged;
     });
     const more = rows.length > query.limit;

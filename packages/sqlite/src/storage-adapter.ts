@@ -219,7 +219,13 @@ export class SqliteStorageAdapter extends SqlitePart implements StorageAdapter {
     this.guard();
     if (typeof before !== 'number' || Number.isNaN(before)) throw validationError('before must be a time in ms.');
     return this.store.write(
-      () => this.store.stmt('DELETE FROM conveyor_executions WHERE finished_at < ?').run(before).changes,
+      // A record that finished before `before` started before it too: walk the startedAt index, check finishedAt.
+      () =>
+        this.store
+          .stmt(
+            'DELETE FROM conveyor_executions INDEXED BY conveyor_executions_recent WHERE started_at < ? AND finished_at < ?',
+          )
+          .run(before, before).changes,
     );
   }
 
