@@ -65,8 +65,11 @@ export interface ModelRegression {
   seed: number;
   /** The `path` (counterexample path) fast-check printed, e.g. "12:3:0". */
   path: string;
-  /** The `replayPath` fast-check printed for the command list, when it printed one (speeds up the replay). */
-  replayPath?: string;
+  /**
+   * The `replayPath` fast-check printed in the counterexample (`/*replayPath="…"*\/`). Required: without it
+   * fc.commands rebuilds its shrink tree from which commands happened to run, and the path can lead elsewhere.
+   */
+  replayPath: string;
   /** The `maxCommands` of the failing run, when not the default (50): the path only replays with the same value. */
   maxCommands?: number;
   /** What went wrong, in a sentence, and where it was fixed. */

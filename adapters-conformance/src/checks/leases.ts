@@ -202,7 +202,7 @@ export const leaseChecks = {
     },
   ),
 
-  updateProgressOnACancelledJobThrows: defineCheck(
+  cancelRevokesTheLease: defineCheck(
     'queue: leases',
     'cancelling an active job revokes its lease: heartbeat, progress and ack are refused afterwards',
     async ({ backend }) => {

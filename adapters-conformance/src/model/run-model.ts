@@ -22,7 +22,7 @@ export interface RunModelOptions {
   seed?: number;
   /** Replay: the counterexample path fast-check printed (needs `seed`). Runs that one case. */
   path?: string;
-  /** Replay: the commands' `replayPath` fast-check printed, when present. */
+  /** Replay: the commands' `replayPath` fast-check printed; needed with `path` for an exact replay. */
   replayPath?: string;
 }
 
