@@ -27,7 +27,14 @@ export interface BenchResult {
   jobs: number;
   concurrency?: number;
   batch?: number;
+  /** Size of one job's payload as JSON (the small one, or the realistic ~300-byte one). */
+  payloadBytes?: number;
   seconds: number;
   jobsPerSecond: number;
+  /**
+   * CPU time of the bench process during the scenario (user + system, every thread, GC included). On a shared
+   * machine `jobs / cpuSeconds` is steadier than wall time; it excludes work done by a separate server process.
+   */
+  cpuSeconds?: number;
   rssMb: number;
 }

@@ -1,0 +1,310 @@
+/**
+ * Side-by-side throughput of Conveyor adapters and the libraries they are measured against ("anchors").
+ *
+ *   npm run bench -- --adapter memory
+ *   npm run bench -- --adapter sqlite,redis --jobs 50000 --concurrency 100
+ *
+ * Each adapter brings its anchors into the same run (same machine, same moment, same payloads). See README.md for
+ * what each figure means. Timings are printed and written to bench/results/<adapters>.json; nothing here passes or
+ * fails.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRuntimeOnlyTarget } from './runtime-target';
+import type { BenchResult, BenchTarget, BenchTargetFactory } from './types';
+
+/** Which targets run for an `--adapter` name: Conveyor's own target first, then its anchors. */
+export const ANCHORS: Record<string, string[]> = {
+  memory: ['memory'],
+  sqlite: ['sqlite', 'plainjob'],
+  redis: ['redis', 'bullmq'],
+  postgres: ['postgres', 'graphile-worker', 'pg-boss'],
+  // Not a store: the runtime over a store that does nothing, to show the runtime's own ceiling.
+  runtime: ['runtime'],
+};
+
+/** Targets that live in this folder rather than in targets/<name>.ts. */
+const BUILT_IN: Record<string, BenchTargetFactory> = { runtime: createRuntimeOnlyTarget };
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** A small payload, and a realistic one of about 300 bytes of JSON (an e-mail job with some metadata). */
+const SMALL_PAYLOAD = { n: 1 };
+export const REALISTIC_PAYLOAD = {
+  to: 'ada.lovelace@example.com',
+  from: 'notifications@example.com',
+  template: 'weekly-digest',
+  locale: 'en-GB',
+  userId: 'usr_01HZY3W9QK7T8N4M2P5R6S7V8X',
+  variables: { firstName: 'Ada', unread: 12, plan: 'team', trialEndsAt: '2030-01-31T00:00:00.000Z' },
+  tags: ['digest', 'weekly', 'marketing-opt-in'],
+  attempt: { source: 'scheduler', requestId: 'req_7f3a9c2e41d8' },
+};
+
+interface Options {
+  adapters: string[];
+  jobs: number;
+  singleJobs: number;
+  concurrency: number;
+  batch: number;
+  parallel: number;
+  warmup: number;
+  timeoutS: number;
+  out: string | null;
+}
+
+interface Scenario {
+  scenario: BenchResult['scenario'];
+  payload: unknown;
+  payloadBytes: number;
+  jobs: (o: Options) => number;
+  run: (target: BenchTarget, n: number, o: Options) => Promise<void>;
+  describe: (o: Options) => Pick<BenchResult, 'concurrency' | 'batch'>;
+}
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+const SCENARIOS: Scenario[] = [
+  {
+    scenario: 'enqueue-single',
+    payload: SMALL_PAYLOAD,
+    payloadBytes: bytes(SMALL_PAYLOAD),
+    jobs: (o) => o.singleJobs,
+    run: (t, n, o) => t.enqueueSingle(n, SMALL_PAYLOAD, o.parallel),
+    describe: (o) => ({ concurrency: o.parallel }),
+  },
+  {
+    scenario: 'enqueue-bulk',
+    payload: SMALL_PAYLOAD,
+    payloadBytes: bytes(SMALL_PAYLOAD),
+    jobs: (o) => o.jobs,
+    run: (t, n, o) => t.enqueueBulk(n, SMALL_PAYLOAD, o.batch),
+    describe: (o) => ({ batch: o.batch }),
+  },
+  {
+    scenario: 'enqueue-bulk',
+    payload: REALISTIC_PAYLOAD,
+    payloadBytes: bytes(REALISTIC_PAYLOAD),
+    jobs: (o) => o.jobs,
+    run: (t, n, o) => t.enqueueBulk(n, REALISTIC_PAYLOAD, o.batch),
+    describe: (o) => ({ batch: o.batch }),
+  },
+  {
+    scenario: 'process',
+    payload: SMALL_PAYLOAD,
+    payloadBytes: bytes(SMALL_PAYLOAD),
+    jobs: (o) => o.jobs,
+    run: (t, n, o) => t.process(n, SMALL_PAYLOAD, o.concurrency),
+    describe: (o) => ({ concurrency: o.concurrency }),
+  },
+  {
+    scenario: 'process',
+    payload: REALISTIC_PAYLOAD,
+    payloadBytes: bytes(REALISTIC_PAYLOAD),
+    jobs: (o) => o.jobs,
+    run: (t, n, o) => t.process(n, REALISTIC_PAYLOAD, o.concurrency),
+    describe: (o) => ({ concurrency: o.concurrency }),
+  },
+];
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      adapter: { type: 'string', default: 'memory' },
+      jobs: { type: 'string', default: '100000' },
+      'single-jobs': { type: 'string' },
+      concurrency: { type: 'string', default: '100' },
+      batch: { type: 'string', default: '1000' },
+      parallel: { type: 'string', default: '16' },
+      warmup: { type: 'string', default: '2000' },
+      'timeout-s': { type: 'string', default: '600' },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench -- --adapter <memory|sqlite|redis|postgres|runtime>[,…] [--jobs N] [--single-jobs N]\n' +
+        '         [--concurrency C] [--batch B] [--parallel P] [--warmup N] [--timeout-s S] [--out file.json]',
+    );
+    process.exit(0);
+  }
+  const int = (name: string, text: string | undefined, min: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) {
+      throw new Error(`--${name} must be a whole number of at least ${min}, got ${String(text)}`);
+    }
+    return n;
+  };
+  const jobs = int('jobs', values.jobs, 1);
+  const adapters = (values.adapter ?? 'memory')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  for (const adapter of adapters) {
+    if (ANCHORS[adapter] === undefined) {
+      throw new Error(`unknown --adapter "${adapter}"; choose from ${Object.keys(ANCHORS).join(', ')}`);
+    }
+  }
+  return {
+    adapters,
+    jobs,
+    singleJobs:
+      values['single-jobs'] === undefined ? Math.min(jobs, 20_000) : int('single-jobs', values['single-jobs'], 1),
+    concurrency: int('concurrency', values.concurrency, 1),
+    batch: int('batch', values.batch, 1),
+    parallel: int('parallel', values.parallel, 1),
+    warmup: int('warmup', values.warmup, 0),
+    timeoutS: int('timeout-s', values['timeout-s'], 1),
+    out: values.out ?? null,
+  };
+}
+
+async function loadFactory(name: string): Promise<BenchTargetFactory | null> {
+  const builtIn = BUILT_IN[name];
+  if (builtIn !== undefined) return builtIn;
+  const file = join(here, 'targets', `${name}.ts`);
+  if (!existsSync(file)) {
+    console.log(`note: no bench target "${name}" (bench/src/targets/${name}.ts is missing); skipped.`);
+    return null;
+  }
+  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  if (typeof mod.default !== 'function') {
+    console.log(`note: bench/src/targets/${name}.ts has no default export factory; skipped.`);
+    return null;
+  }
+  return mod.default as BenchTargetFactory;
+}
+
+function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc === 'function') gc();
+}
+
+/** Run one scenario on a fresh setup; returns null when it failed (reported, not fatal). */
+async function measure(
+  factory: BenchTargetFactory,
+  scenario: Scenario,
+  n: number,
+  options: Options,
+): Promise<{ target: string; seconds: number; cpuSeconds: number } | null> {
+  const target = await factory();
+  try {
+    await withTimeout(target.setup(), options.timeoutS, `${target.name} setup`);
+    collectGarbage();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await withTimeout(scenario.run(target, n, options), options.timeoutS, `${target.name} ${scenario.scenario}`);
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    return { target: target.name, seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+  } catch (error) {
+    console.log(
+      `error: ${target.name} ${scenario.scenario}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return null;
+  } finally {
+    await withTimeout(target.teardown(), 60, `${target.name} teardown`).catch((error: unknown) => {
+      console.log(`error: ${target.name} teardown: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+}
+
+function formatRate(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function printTable(rows: BenchResult[]): void {
+  const header = ['target', 'scenario', 'payload B', 'jobs', 'conc/batch', 'seconds', 'jobs/s', 'jobs/cpu-s', 'rss MB'];
+  const lines = rows.map((r) => [
+    r.target,
+    r.scenario,
+    String(r.payloadBytes ?? ''),
+    r.jobs.toLocaleString('en-US'),
+    r.concurrency !== undefined ? `c=${r.concurrency}` : r.batch !== undefined ? `b=${r.batch}` : '',
+    r.seconds.toFixed(2),
+    formatRate(r.jobsPerSecond),
+    r.cpuSeconds !== undefined && r.cpuSeconds > 0 ? formatRate(r.jobs / r.cpuSeconds) : '',
+    String(r.rssMb),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const format = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log(format(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const line of lines) console.log(format(line));
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const names = [...new Set(options.adapters.flatMap((a) => ANCHORS[a] ?? []))];
+  const machine = {
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    nodeVersion: process.version,
+    platform: `${platform()} ${release()}`,
+    date: new Date().toISOString(),
+    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  console.log(
+    `conveyor bench: ${names.join(', ')} | ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.nodeVersion} | load ${machine.loadAverageAtStart.join(' ')}`,
+  );
+  const results: BenchResult[] = [];
+  for (const name of names) {
+    const factory = await loadFactory(name);
+    if (factory === null) continue;
+    for (const scenario of SCENARIOS) {
+      const n = scenario.jobs(options);
+      if (options.warmup > 0) await measure(factory, scenario, Math.min(options.warmup, n), options);
+      const outcome = await measure(factory, scenario, n, options);
+      if (outcome === null) continue;
+      const row: BenchResult = {
+        target: outcome.target,
+        scenario: scenario.scenario,
+        jobs: n,
+        ...scenario.describe(options),
+        payloadBytes: scenario.payloadBytes,
+        seconds: Math.round(outcome.seconds * 1000) / 1000,
+        jobsPerSecond: Math.round(n / outcome.seconds),
+        cpuSeconds: Math.round(outcome.cpuSeconds * 1000) / 1000,
+        rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      };
+      results.push(row);
+      console.log(
+        `  ${row.target} ${row.scenario} (${row.payloadBytes} B): ${formatRate(row.jobsPerSecond)} jobs/s over ${row.seconds} s`,
+      );
+    }
+  }
+  console.log('');
+  printTable(results);
+  const file = options.out ?? join(here, '..', 'results', `${options.adapters.join('+')}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `${JSON.stringify({ machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) }, options, results }, null, 2)}\n`,
+  );
+  console.log(`\nwrote ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
