@@ -23,11 +23,13 @@ import type {
 import { decodeCursor, encodeCursor } from '../util/cursor';
 import { buildJob, retentionRule, STALLED_ERROR } from '../util/job-defaults';
 import type { IndexedHeap } from './indexed-heap';
+import { jobFilter, mergeDescending } from './job-listing';
 import type { JobKey, JobRecord } from './job-record';
-import { isJobState, jobKeyOrder, readyOrder, toClaimed, toJob, toRecord, validateNewJob } from './job-record';
+import { isJobState, readyOrder, toClaimed, toJob, toRecord, validateNewJob } from './job-record';
 import type { MemoryAdapterOptions } from './options';
 import { COMPONENT, checkLimit, closedError, MEMORY_CAPABILITIES, validationError } from './options';
 import { QueueState, zeroCounts } from './queue-state';
+import { ScheduleStore } from './schedule-store';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
 const DEFAULT_CLEAN_LIMIT = 1000;
@@ -50,7 +52,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
   private readonly queues = new Map<string, QueueState>();
   /** Holder of each live unique key, keyed by queue + NUL + key: unique keys are scoped to their queue. */
   private readonly uniques = new Map<string, JobRecord>();
-  private readonly schedules = new Map<string, ScheduleDefinition>();
+  private readonly schedules = new ScheduleStore();
   private seq = 0;
   /** One counter for every job: a new token is greater than every earlier token, of this job and of any other. */
   private tokenSeq = 0;
@@ -487,37 +489,17 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   async upsertSchedule(schedule: Omit<ScheduleDefinition, 'lastFiredAt'>): Promise<ScheduleDefinition> {
     this.open();
-    if (typeof schedule.name !== 'string' || schedule.name.length === 0) {
-      throw validationError('a schedule needs a non-empty name.');
-    }
-    if (typeof schedule.cron !== 'string' || schedule.cron.trim().length === 0) {
-      throw validationError(`schedule ${schedule.name} needs a cron expression.`);
-    }
-    validateNewJob(schedule.job);
-    const previous = this.schedules.get(schedule.name);
-    const stored: ScheduleDefinition = {
-      name: schedule.name,
-      cron: schedule.cron,
-      timezone: schedule.timezone ?? 'UTC',
-      job: copyNewJob(schedule.job),
-      lastFiredAt: previous?.lastFiredAt ?? null,
-      nextRunAt: schedule.nextRunAt ?? null,
-      paused: schedule.paused ?? false,
-    };
-    this.schedules.set(stored.name, stored);
-    return copySchedule(stored);
+    return this.schedules.upsert(schedule);
   }
 
   async listSchedules(): Promise<ScheduleDefinition[]> {
     this.open();
-    return [...this.schedules.values()]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map(copySchedule);
+    return this.schedules.list();
   }
 
   async removeSchedule(name: string): Promise<boolean> {
     this.open();
-    return this.schedules.delete(name);
+    return this.schedules.remove(name);
   }
 
   async fireSchedule(
@@ -527,12 +509,9 @@ export class MemoryQueueAdapter implements QueueAdapter {
     job: NewJob,
   ): Promise<EnqueueResult | null> {
     this.open();
-    const schedule = this.schedules.get(name);
-    if (schedule === undefined) throw notFound(COMPONENT, `schedule ${name}`);
-    if (schedule.lastFiredAt !== null && schedule.lastFiredAt >= fireAt) return null;
     validateNewJob(job);
-    schedule.lastFiredAt = fireAt;
-    schedule.nextRunAt = nextRunAt;
+    // Checked and set in one synchronous step: of N racing schedulers, exactly one gets `true` for a tick.
+    if (!this.schedules.claimTick(name, fireAt, nextRunAt)) return null;
     return this.insert(job, this.clock());
   }
 
@@ -634,60 +613,4 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
 function uniqueSlot(queue: string, key: string): string {
   return `${queue}\u0000${key}`;
-}
-
-function copyNewJob(job: NewJob): NewJob {
-  const copy: NewJob = { ...job };
-  if (job.backoff) copy.backoff = { ...job.backoff };
-  if (job.meta) copy.meta = { ...job.meta };
-  return copy;
-}
-
-function copySchedule(s: ScheduleDefinition): ScheduleDefinition {
-  return { ...s, job: copyNewJob(s.job) };
-}
-
-/** The type and search filters of a list query as one predicate. */
-function jobFilter(type: string | undefined, search: string | undefined): (r: JobRecord) => boolean {
-  const needle = search === undefined || search === '' ? undefined : search.toLowerCase();
-  if (type === undefined && needle === undefined) return () => true;
-  return (r) => {
-    if (type !== undefined && r.type !== type) return false;
-    if (needle === undefined) return true;
-    if (r.id.toLowerCase().includes(needle) || r.type.toLowerCase().includes(needle)) return true;
-    return payloadText(r.payload).toLowerCase().includes(needle);
-  };
-}
-
-function payloadText(payload: unknown): string {
-  if (typeof payload === 'string') return payload;
-  try {
-    return JSON.stringify(payload) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-/** Merge iterators that each yield descending (createdAt, id) into one descending stream. */
-function* mergeDescending(sources: Iterator<JobRecord>[]): Generator<JobRecord, void, undefined> {
-  if (sources.length === 1) {
-    const only = sources[0] as Iterator<JobRecord>;
-    for (let n = only.next(); !n.done; n = only.next()) yield n.value;
-    return;
-  }
-  const heads: (JobRecord | undefined)[] = sources.map((s) => {
-    const n = s.next();
-    return n.done ? undefined : n.value;
-  });
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i];
-      if (h !== undefined && (best < 0 || jobKeyOrder(h, heads[best] as JobRecord) > 0)) best = i;
-    }
-    if (best < 0) return;
-    yield heads[best] as JobRecord;
-    const n = (sources[best] as Iterator<JobRecord>).next();
-    heads[best] = n.done ? undefined : n.value;
-  }
 }
