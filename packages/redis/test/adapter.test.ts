@@ -1,0 +1,187 @@
+import type { ConveyorEvent, Logger } from '@conveyor/core';
+import { closeBackend, initBackend, isConveyorError } from '@conveyor/core';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisBackend, RedisQueueAdapter } from '../src/index';
+import { deleteKeys, REDIS_URL, redisAvailable, skippedTitle, testPrefix } from './helpers';
+
+const availability = await redisAvailable();
+
+function recordingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, debug() {}, info() {}, error() {}, warn: (m) => warnings.push(m) };
+}
+
+/** A real client whose CONFIG GET answers with `policy`, so no test ever changes the shared server's config. */
+function clientReporting(policy: string): Redis {
+  const client = new Redis(REDIS_URL);
+  const config = async () => ['maxmemory-policy', policy];
+  Object.assign(client, { config });
+  return client;
+}
+
+function event(n: number): ConveyorEvent {
+  return { id: `e-${n}`, type: 'job.progress', timestamp: new Date(0).toISOString(), queue: 'q', data: { n } };
+}
+
+describe.runIf(availability.ok)('redis adapter specifics', () => {
+  const prefix = testPrefix('adapter');
+  let n = 0;
+  const fresh = () => `${prefix}-${++n}`;
+  afterAll(() => deleteKeys(prefix).then(() => undefined));
+
+  it('warns when maxmemory-policy may evict keys, and refuses with requireNoEviction', async () => {
+    const client = clientReporting('allkeys-lru');
+    try {
+      const logger = recordingLogger();
+      const lenient = new RedisQueueAdapter({ connection: client, prefix: fresh(), logger });
+      await lenient.init();
+      expect(logger.warnings.some((w) => w.includes('allkeys-lru') && w.includes('noeviction'))).toBe(true);
+      await lenient.close();
+      const strict = new RedisQueueAdapter({ connection: client, prefix: fresh(), requireNoEviction: true });
+      const error = await strict.init().catch((e: unknown) => e);
+      expect(isConveyorError(error, 'CONFIG_INVALID')).toBe(true);
+      await strict.close();
+      // A client passed in stays open: the caller owns it.
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('takes every time from the Redis server when no clock is injected', async () => {
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: fresh() });
+    const admin = new Redis(REDIS_URL);
+    try {
+      await initBackend(backend);
+      const serverMs = async () => {
+        const [s, us] = await admin.time();
+        return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+      };
+      const before = await serverMs();
+      const { job } = await backend.queue.enqueue({ queue: 'clock', type: 't', payload: 1, delayMs: 60_000 });
+      const [claimed] = await backend.queue.claim({ queues: ['clock'], workerId: 'w', limit: 1, leaseMs: 1000 });
+      const after = await serverMs();
+      expect(job.createdAt).toBeGreaterThanOrEqual(before);
+      expect(job.createdAt).toBeLessThanOrEqual(after);
+      expect(job.runAt).toBe(job.createdAt + 60_000);
+      expect(job.state).toBe('scheduled');
+      expect(claimed).toBeUndefined(); // not due by the server's clock
+      const now = await backend.queue.now();
+      expect(now).toBeGreaterThanOrEqual(before);
+    } finally {
+      admin.disconnect();
+      await closeBackend(backend);
+    }
+  });
+
+  it('puts every key of a queue under one {prefix:queue} hash tag and the rest under {prefix}', async () => {
+    const p = fresh();
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    const admin = new Redis(REDIS_URL);
+    try {
+      await initBackend(backend);
+      await backend.queue.enqueueMany([
+        { queue: 'alpha', type: 'a', payload: 1, uniqueKey: 'u' },
+        { queue: 'beta', type: 'b', payload: 2, delayMs: 10_000 },
+      ]);
+      const [job] = await backend.queue.claim({ queues: ['alpha'], workerId: 'w', limit: 1, leaseMs: 1000 });
+      await backend.queue.complete([{ jobId: job?.id as string, token: job?.token as number, result: 'ok' }]);
+      await backend.queue.pause('beta');
+      await backend.metrics.record([{ kind: 'completed', queue: 'alpha', type: 'a', at: Date.now(), durationMs: 3 }]);
+      await backend.events.publish([event(1)]);
+      await backend.storage.registerWorker({
+        id: 'w',
+        host: 'h',
+        pid: 1,
+        queues: ['alpha'],
+        concurrency: 1,
+        startedAt: 0,
+      });
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await admin.scan(cursor, 'MATCH', `{${p}*`, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      expect(keys.length).toBeGreaterThan(10);
+      const tags = new Set(keys.map((k) => /^\{([^}]*)\}/.exec(k)?.[1]));
+      expect([...tags].sort()).toEqual([p, `${p}:alpha`, `${p}:beta`]);
+    } finally {
+      admin.disconnect();
+      await closeBackend(backend);
+    }
+  });
+
+  it('answers dashboard reads (counts, queues, pages) without KEYS or SCAN', async () => {
+    const p = fresh();
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    const monitor = new Redis(REDIS_URL);
+    const seen: string[] = [];
+    try {
+      await initBackend(backend);
+      await backend.queue.enqueueMany(
+        Array.from({ length: 50 }, (_, i) => ({ queue: `q${i % 3}`, type: `t${i % 2}`, payload: i })),
+      );
+      const mon = await monitor.monitor();
+      mon.on('monitor', (_time: string, args: string[]) => seen.push(args.join(' ').toLowerCase()));
+      await backend.queue.counts();
+      await backend.queue.listQueues();
+      await backend.queue.listJobs({ limit: 10, state: 'waiting' });
+      await backend.queue.listJobs({ limit: 10, queue: 'q1', type: 't1' });
+      await new Promise((r) => setTimeout(r, 100));
+      mon.disconnect();
+      const ours = seen.filter((line) => line.includes(p.toLowerCase()) || line.startsWith('evalsha'));
+      expect(ours.length).toBeGreaterThan(0);
+      expect(ours.filter((line) => /^(keys|scan)\b/.test(line))).toEqual([]);
+    } finally {
+      monitor.disconnect();
+      await closeBackend(backend);
+    }
+  });
+
+  it('delivers events across processes-worth of connections and resumes after a Last-Event-ID', async () => {
+    const p = fresh();
+    const publisher = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    const subscriber = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    try {
+      await initBackend(publisher);
+      await initBackend(subscriber);
+      const live: ConveyorEvent[] = [];
+      const off = subscriber.events.subscribe((e) => live.push(e));
+      await publisher.events.publish([event(1), event(2)]);
+      await waitFor(() => live.length === 2);
+      off();
+      // Missed while disconnected: published with nobody listening, then a batch larger than one stream entry.
+      await publisher.events.publish([event(3)]);
+      await publisher.events.publish(Array.from({ length: 150 }, (_, i) => event(4 + i)));
+      const resumed: ConveyorEvent[] = [];
+      const offResumed = subscriber.events.subscribe((e) => resumed.push(e), { lastEventId: 'e-2' });
+      await publisher.events.publish([event(999)]);
+      await waitFor(() => resumed.length === 152);
+      expect(resumed.map((e) => e.id)).toEqual([
+        'e-3',
+        ...Array.from({ length: 150 }, (_, i) => `e-${4 + i}`),
+        'e-999',
+      ]);
+      offResumed();
+      expect(subscriber.events.listenerCount()).toBe(0);
+    } finally {
+      await closeBackend(publisher);
+      await closeBackend(subscriber);
+    }
+  });
+});
+
+async function waitFor(probe: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe.runIf(!availability.ok)(skippedTitle('redis adapter specifics', availability.reason), () => {
+  it.skip('adapter tests', () => {});
+});
