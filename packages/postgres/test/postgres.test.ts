@@ -1,0 +1,259 @@
+import { type ConveyorEvent, closeBackend, initBackend, isConveyorError, silentLogger } from '@conveyor/core';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresBackend, migrate, type PostgresBackend, packEvents, SCHEMA_VERSION } from '../src/index';
+import { DATABASE_URL, describePg, dropSchema, testSchema } from './helpers';
+
+const waitFor = async (probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('packEvents', () => {
+  const event = (n: number, size: number): ConveyorEvent => ({
+    id: String(n),
+    type: 'job.completed',
+    timestamp: new Date(0).toISOString(),
+    data: { blob: 'x'.repeat(size) },
+  });
+
+  it('packs events into NOTIFY payloads under 8000 bytes, in order, and sets oversized ones apart', () => {
+    const events = [event(1, 3000), event(2, 3000), event(3, 3000), event(4, 9000), event(5, 10)];
+    const { payloads, oversized } = packEvents(events, 'origin');
+    for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThan(8000);
+    const ids = payloads.flatMap((p) => (JSON.parse(p) as { e: ConveyorEvent[] }).e.map((e) => e.id));
+    expect(ids).toEqual(['1', '2', '3', '5']);
+    expect(oversized.map((o) => (JSON.parse(o) as ConveyorEvent).id)).toEqual(['4']);
+  });
+});
+
+describePg('postgres specifics', () => {
+  describe('migrations', () => {
+    const schema = testSchema('migrate');
+    afterAll(() => dropSchema(schema));
+
+    it('five pools migrating the same schema at once end with one schema at the current version', async () => {
+      const pools = Array.from({ length: 5 }, () => new pg.Pool({ connectionString: DATABASE_URL, max: 2 }));
+      try {
+        await Promise.all(pools.map((pool) => migrate(pool, schema, silentLogger)));
+        const { rows } = await (pools[0] as pg.Pool).query<{ version: number }>(
+          `SELECT version FROM "${schema}".migrations ORDER BY version`,
+        );
+        expect(rows.map((r) => r.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+        // And again, from five fresh backends initialising together: the fast path, nothing re-applied.
+        const backends = Array.from({ length: 5 }, () =>
+          createPostgresBackend({ connectionString: DATABASE_URL, schema, poolSize: 2 }),
+        );
+        await Promise.all(backends.map((b) => initBackend(b)));
+        await Promise.all(backends.map((b) => closeBackend(b)));
+      } finally {
+        await Promise.all(pools.map((p) => p.end()));
+      }
+    });
+
+    it('refuses a schema migrated by a newer version', async () => {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+      try {
+        await pool.query(`INSERT INTO "${schema}".migrations (version, description) VALUES (9999, 'future')`);
+        const error = await migrate(pool, schema, silentLogger).catch((e: unknown) => e);
+        expect(isConveyorError(error, 'CONFIG_INVALID')).toBe(true);
+      } finally {
+        await pool.query(`DELETE FROM "${schema}".migrations WHERE version = 9999`);
+        await pool.end();
+      }
+    });
+  });
+
+  describe('with a backend', () => {
+    const schema = testSchema('specifics');
+    let backend: PostgresBackend;
+    let other: PostgresBackend;
+    let admin: pg.Pool;
+
+    beforeAll(async () => {
+      backend = createPostgresBackend({ connectionString: DATABASE_URL, schema, poolSize: 3 });
+      other = createPostgresBackend({ connectionString: DATABASE_URL, schema, poolSize: 2 });
+      await initBackend(backend);
+      await initBackend(other);
+      admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+    });
+
+    afterAll(async () => {
+      await closeBackend(backend);
+      await closeBackend(other);
+      await admin.end();
+      await dropSchema(schema);
+    });
+
+    it('a job enqueued in the caller transaction exists only once it commits, and its event arrives then', async () => {
+      const seen: ConveyorEvent[] = [];
+      const stop = other.events.subscribe((e) => {
+        if (e.type === 'job.enqueued') seen.push(e);
+      });
+      const client = await admin.connect();
+      try {
+        await client.query('BEGIN');
+        const { job } = await backend.queue.withClient(client).enqueue({ queue: 'tx', type: 'commit', payload: 1 });
+        expect(await backend.queue.getJob(job.id)).toBeNull();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(seen).toHaveLength(0);
+        await client.query('COMMIT');
+        expect((await backend.queue.getJob(job.id))?.state).toBe('waiting');
+        await waitFor(() => seen.some((e) => e.jobId === job.id), 'the job.enqueued event after commit');
+      } finally {
+        client.release();
+        stop();
+      }
+    });
+
+    it('a job enqueued in a transaction that rolls back never exists and sends no event', async () => {
+      const seen: ConveyorEvent[] = [];
+      const stop = other.events.subscribe((e) => seen.push(e));
+      const client = await admin.connect();
+      try {
+        await client.query('BEGIN');
+        const [a, b] = await backend.queue.enqueueMany(
+          [
+            { queue: 'tx', type: 'rollback', payload: 1 },
+            { queue: 'tx', type: 'rollback', payload: 2 },
+          ],
+          { client },
+        );
+        await client.query('ROLLBACK');
+        expect(await backend.queue.getJob(a?.job.id as string)).toBeNull();
+        expect(await backend.queue.getJob(b?.job.id as string)).toBeNull();
+        // A later event from the same bus arrives; nothing from the rolled-back transaction came before it.
+        await backend.events.publish([
+          { id: 'marker', type: 'queue.paused', timestamp: new Date().toISOString(), queue: 'tx', data: {} },
+        ]);
+        await waitFor(() => seen.some((e) => e.id === 'marker'), 'the marker event');
+        expect(seen.filter((e) => e.type === 'job.enqueued')).toHaveLength(0);
+        expect((await backend.queue.counts('tx'))['tx']?.waiting).toBe(1);
+      } finally {
+        client.release();
+        stop();
+      }
+    });
+
+    it('events cross processes (two pools), and an event over 8000 bytes goes through the overflow table', async () => {
+      const seen: ConveyorEvent[] = [];
+      const stop = other.events.subscribe((e) => seen.push(e));
+      const big = 'y'.repeat(20_000);
+      await backend.events.publish([
+        { id: 'small', type: 'job.progress', timestamp: new Date().toISOString(), data: { n: 1 } },
+        { id: 'large', type: 'job.progress', timestamp: new Date().toISOString(), data: { big } },
+      ]);
+      await waitFor(() => seen.length >= 2, 'both events');
+      expect(seen.map((e) => e.id)).toEqual(['small', 'large']);
+      expect(seen[1]?.data['big']).toBe(big);
+      stop();
+    });
+
+    it('the LISTEN connection reconnects by itself after pg_terminate_backend, and events flow again', async () => {
+      const seen: string[] = [];
+      const stop = other.events.subscribe((e) => seen.push(e.id));
+      const pid = other.events.listenerPid();
+      expect(pid).not.toBeNull();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await waitFor(() => {
+        const now = other.events.listenerPid();
+        return now !== null && now !== pid;
+      }, 'a new LISTEN connection');
+      await waitFor(async () => {
+        await backend.events.publish([
+          { id: `after-${Date.now()}`, type: 'job.progress', timestamp: new Date().toISOString(), data: {} },
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return seen.some((id) => id.startsWith('after-'));
+      }, 'an event after the reconnect');
+      stop();
+    });
+  });
+
+  describe('cost at scale', () => {
+    const schema = testSchema('plans');
+    const ROWS = 200_000;
+    let backend: PostgresBackend;
+    let admin: pg.Pool;
+
+    beforeAll(async () => {
+      backend = createPostgresBackend({ connectionString: DATABASE_URL, schema, poolSize: 2 });
+      await initBackend(backend);
+      admin = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+      // Bulk-load straight into the table (the triggers keep the counters), spread over states and two queues.
+      await admin.query(
+        `INSERT INTO "${schema}".jobs (id, queue, type, state, priority, max_attempts, created_at, run_at,
+           finished_at, finish_seq, payload, remove_on_complete, remove_on_fail)
+         SELECT 'j' || g, CASE WHEN g % 10 = 0 THEN 'b' ELSE 'a' END, 'bulk',
+           (ARRAY['waiting','completed','completed','failed','scheduled'])[1 + g % 5], 0, 3, g, g,
+           CASE WHEN g % 5 IN (1, 2, 3) THEN g END, CASE WHEN g % 5 IN (1, 2, 3) THEN g END,
+           '{"n":1}', 'false', 'false'
+         FROM generate_series(1, ${ROWS}) AS g`,
+      );
+      await admin.query(`ANALYZE "${schema}".jobs`);
+    }, 120_000);
+
+    afterAll(async () => {
+      await closeBackend(backend);
+      await admin.end();
+      await dropSchema(schema);
+    });
+
+    async function plan(sql: string, values: unknown[] = []): Promise<string> {
+      const { rows } = await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, values);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    }
+
+    it(`counts read the counter rows, never the ${ROWS}-row jobs table`, async () => {
+      const counts = await backend.queue.counts();
+      expect(counts['a']?.waiting).toBe(20_000);
+      expect(counts['b']?.waiting).toBe(20_000);
+      expect(counts['a']?.completed).toBe(80_000);
+      expect(counts['a']?.failed).toBe(40_000);
+      const text = await plan(
+        `SELECT queue, state, sum(n) FROM (SELECT queue, state, n FROM "${schema}".queue_counts
+         UNION ALL SELECT queue, state, delta FROM "${schema}".count_deltas) x GROUP BY queue, state`,
+      );
+      expect(text).not.toMatch(/jobs/);
+    });
+
+    it('a dashboard page (queue + state, newest first) is an index range scan with a limit', async () => {
+      const text = await plan(
+        `SELECT id FROM "${schema}".jobs j WHERE j.queue = 'a' AND j.state = 'completed'
+         ORDER BY j.created_at DESC, j.id DESC LIMIT 51`,
+      );
+      expect(text).toMatch(/Index (Only )?Scan using jobs_list/);
+      expect(text).not.toMatch(/Seq Scan on jobs/);
+      const page = await backend.queue.listJobs({ queue: 'a', state: 'completed', limit: 50 });
+      expect(page.items).toHaveLength(50);
+      const next = await backend.queue.listJobs({ queue: 'a', state: 'completed', limit: 50, cursor: page.nextCursor });
+      expect(next.items[0]?.createdAt).toBeLessThan(page.items[49]?.createdAt as number);
+    });
+
+    it('the claim finds ready jobs through the partial ready index, not a scan', async () => {
+      const text = await plan(
+        `SELECT id FROM "${schema}".jobs j WHERE j.queue = 'a' AND j.state = 'waiting'
+         ORDER BY j.priority DESC, j.run_at, j.seq LIMIT 100 FOR UPDATE SKIP LOCKED`,
+      );
+      expect(text).toMatch(/Index Scan using jobs_ready/);
+      const due = await plan(
+        `SELECT id FROM "${schema}".jobs j WHERE j.queue = 'a' AND j.state IN ('scheduled','retrying')
+         AND j.run_at <= 1000 ORDER BY j.run_at, j.seq LIMIT 1000`,
+      );
+      expect(due).toMatch(/Index Scan using jobs_delayed/);
+    });
+
+    it('retention and clean delete in short batches through the finished index', async () => {
+      const text = await plan(
+        `SELECT id FROM "${schema}".jobs WHERE queue = 'a' AND state = 'completed' AND finished_at <= 1000000
+         ORDER BY finish_seq LIMIT 1000`,
+      );
+      expect(text).toMatch(/Index Scan using jobs_finished/);
+      const removed = await backend.queue.clean({ queue: 'a', state: 'failed', limit: 2500 });
+      expect(removed).toBe(2500);
+    });
+  });
+});
