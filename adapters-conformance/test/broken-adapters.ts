@@ -105,6 +105,33 @@ export const recoverResurrectsCompleted = brokenBackend((inner, now) => {
   };
 });
 
+/** extendLeases() that renews whatever lease it last saw for the job, whatever token it was given. */
+export const heartbeatIgnoresToken = brokenBackend((inner) => {
+  const { leases, claim } = trackLeases(inner);
+  return {
+    claim,
+    extendLeases: (refs, leaseMs) =>
+      inner.extendLeases(
+        refs.map((r) => ({ ...r, token: leases.get(r.jobId)?.token ?? r.token })),
+        leaseMs,
+      ),
+  };
+});
+
+/**
+ * fireSchedule() as check-then-act: read lastFiredAt, await, then enqueue if the read said "not fired yet" — even
+ * when another instance fired the tick in between.
+ */
+export const fireScheduleCheckThenAct = brokenBackend((inner) => ({
+  async fireSchedule(name, fireAt, nextRunAt, job) {
+    const before = (await inner.listSchedules()).find((s) => s.name === name);
+    if (!before || (before.lastFiredAt !== null && before.lastFiredAt >= fireAt)) return null;
+    await tick();
+    const fired = await inner.fireSchedule(name, fireAt, nextRunAt, job);
+    return fired ?? inner.enqueue(job);
+  },
+}));
+
 /** counts() with an off-by-one in the waiting counter of every queue. */
 export const countsOffByOne = brokenBackend((inner) => ({
   async counts(queue) {

@@ -3,7 +3,9 @@ import { checks, runCheck, runModel } from '../src/index';
 import {
   completeIgnoresToken,
   countsOffByOne,
+  fireScheduleCheckThenAct,
   healthy,
+  heartbeatIgnoresToken,
   nonAtomicClaim,
   recoverResurrectsCompleted,
 } from './broken-adapters';
@@ -34,6 +36,23 @@ describe('a recoverStalled that resurrects completed jobs', () => {
     );
     await expect(runModel(recoverResurrectsCompleted, { runs: MODEL_RUNS })).rejects.toThrow();
     await expect(runCheck(checks.recoveryLeavesCompletedJobsAlone, healthy)).resolves.toBeUndefined();
+  });
+});
+
+describe('a heartbeat that ignores the fencing token', () => {
+  it('fails the heartbeat and stale-token checks and the model', async () => {
+    await expect(runCheck(checks.heartbeatsExtendLeases, heartbeatIgnoresToken)).rejects.toThrow(/in input order/);
+    await expect(runCheck(checks.staleTokensAreRefused, heartbeatIgnoresToken)).rejects.toThrow(/extend/);
+    await expect(runModel(heartbeatIgnoresToken, { runs: MODEL_RUNS })).rejects.toThrow(/extend/);
+  });
+});
+
+describe('a fireSchedule that checks, awaits, then acts', () => {
+  it('fails the concurrent-fire check but passes the sequential one', async () => {
+    await expect(runCheck(checks.concurrentFireScheduleEnqueuesOnce, fireScheduleCheckThenAct)).rejects.toThrow(
+      /exactly one/,
+    );
+    await expect(runCheck(checks.fireScheduleEnqueuesOncePerTick, fireScheduleCheckThenAct)).resolves.toBeUndefined();
   });
 });
 
