@@ -1,5 +1,5 @@
-import { startExample } from '@conveyor-examples/shared';
 import { createMemoryBackend } from '@conveyor/core';
+import { startExample } from '@conveyor-examples/shared';
 import { describe, expect, it } from 'vitest';
 import { mountExpress } from '../express/src/app';
 import { mountFastify } from '../fastify/src/app';

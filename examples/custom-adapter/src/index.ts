@@ -6,8 +6,8 @@ import {
   type ConveyorEvent,
   decodeCursor,
   type EventBus,
-  encodeCursor,
   type ExecutionRecord,
+  encodeCursor,
   type Job,
   type ListJobsQuery,
   type MetricEvent,
@@ -53,7 +53,8 @@ class Namespace {
   job = <T extends { queue: string }>(job: T): T => ({ ...job, queue: this.out(job.queue) });
   newJob = (job: NewJob): NewJob => ({ ...job, queue: this.in(job.queue) });
   /** A job of another namespace is, for this one, a job that does not exist. */
-  jobOrNull = <T extends { queue: string }>(job: T | null): T | null => (job && this.owns(job.queue) ? this.job(job) : null);
+  jobOrNull = <T extends { queue: string }>(job: T | null): T | null =>
+    job && this.owns(job.queue) ? this.job(job) : null;
 }
 
 function namespacedQueue(q: QueueAdapter, ns: Namespace): QueueAdapter {
@@ -85,7 +86,11 @@ function namespacedQueue(q: QueueAdapter, ns: Namespace): QueueAdapter {
     listJobs: (query) => listOwnJobs(q, ns, query),
     counts: async (queue) => {
       const all = await q.counts(queue === undefined ? undefined : ns.in(queue));
-      return Object.fromEntries(Object.entries(all).filter(([name]) => ns.owns(name)).map(([n, c]) => [ns.out(n), c]));
+      return Object.fromEntries(
+        Object.entries(all)
+          .filter(([name]) => ns.owns(name))
+          .map(([n, c]) => [ns.out(n), c]),
+      );
     },
     listQueues: async () =>
       (await q.listQueues()).filter((i) => ns.owns(i.name)).map((i): QueueInfo => ({ ...i, name: ns.out(i.name) })),
@@ -155,10 +160,14 @@ function namespacedStorage(s: StorageAdapter, ns: Namespace): StorageAdapter {
     },
     summarizeExecutions: (jobId) => s.summarizeExecutions(jobId),
     recentExecutions: async (query) => {
-      if (query.queue !== undefined) return (await s.recentExecutions({ ...query, queue: ns.in(query.queue) })).map(ns.job);
+      if (query.queue !== undefined)
+        return (await s.recentExecutions({ ...query, queue: ns.in(query.queue) })).map(ns.job);
       // No cursor here: over-fetch up to the contract's maximum and keep ours.
       const rows: ExecutionRecord[] = await s.recentExecutions({ ...query, limit: 1000 });
-      return rows.filter((r) => ns.owns(r.queue)).slice(0, query.limit).map(ns.job);
+      return rows
+        .filter((r) => ns.owns(r.queue))
+        .slice(0, query.limit)
+        .map(ns.job);
     },
     cleanupExecutions: (before) => s.cleanupExecutions(before),
     registerWorker: (info: WorkerInfo) => s.registerWorker({ ...info, queues: info.queues.map(ns.in) }),

@@ -10,7 +10,16 @@ function add<T extends Omit<MetricBucket, 'start'>>(into: T, from: Omit<MetricBu
 }
 
 function zero() {
-  return { enqueued: 0, started: 0, completed: 0, failed: 0, retried: 0, stalled: 0, duration: emptyHistogram(), wait: emptyHistogram() };
+  return {
+    enqueued: 0,
+    started: 0,
+    completed: 0,
+    failed: 0,
+    retried: 0,
+    stalled: 0,
+    duration: emptyHistogram(),
+    wait: emptyHistogram(),
+  };
 }
 
 /** Sum several series bucket by bucket (histograms merge because their bounds are fixed). */

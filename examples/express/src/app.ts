@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import type { MountFn } from '@conveyor-examples/shared';
 import { attachConveyorWebSocket, conveyorExpress } from '@conveyor/express';
+import type { MountFn } from '@conveyor-examples/shared';
 import express from 'express';
 
 /** An Express app with its own routes and the dashboard at /dashboard. */

@@ -1,5 +1,5 @@
-import type { MountFn } from '@conveyor-examples/shared';
 import { conveyorFastify } from '@conveyor/fastify';
+import type { MountFn } from '@conveyor-examples/shared';
 import Fastify from 'fastify';
 
 /** A Fastify app with its own routes and the dashboard (and its WebSocket) under /dashboard. */

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import type { MountFn } from '@conveyor-examples/shared';
 import { attachConveyorWebSocket, conveyorHono } from '@conveyor/hono';
+import type { MountFn } from '@conveyor-examples/shared';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
+import { attachConveyorWebSocket, conveyorKoa } from '@conveyor/koa';
 import type { MountFn } from '@conveyor-examples/shared';
 import { bodyParser } from '@koa/bodyparser';
-import { attachConveyorWebSocket, conveyorKoa } from '@conveyor/koa';
 import Koa from 'koa';
 
 /** A Koa app with a body parser, its own routes and the dashboard at /dashboard. */

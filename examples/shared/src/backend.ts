@@ -14,7 +14,10 @@ export async function exampleBackend(kind = process.env.CONVEYOR_BACKEND ?? 'sql
       break;
     case 'redis': {
       const { createRedisBackend } = await import('@conveyor/redis');
-      backend = createRedisBackend({ connection: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: 'conveyor-example' });
+      backend = createRedisBackend({
+        connection: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        prefix: 'conveyor-example',
+      });
       break;
     }
     case 'postgres': {

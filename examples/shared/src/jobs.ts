@@ -1,17 +1,17 @@
 import { type Backend, type JobHandler, Queue, Scheduler, UnrecoverableError, Worker } from '@conveyor/core';
 
 /** The job types of the examples, by queue: what a small SaaS sends through a queue every day. */
-export interface EmailJobs {
+export type EmailJobs = {
   'send-welcome': { to: string; name: string };
   'send-invoice': { to: string; invoiceId: string; amountCents: number };
-}
-export interface ReportJobs {
+};
+export type ReportJobs = {
   'generate-report': { accountId: string; month: string; rows: number };
   'nightly-cleanup': { olderThanDays: number };
-}
-export interface WebhookJobs {
+};
+export type WebhookJobs = {
   'deliver-webhook': { url: string; event: string; body: Record<string, unknown> };
-}
+};
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
