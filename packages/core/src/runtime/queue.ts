@@ -149,7 +149,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
     for (const result of results) {
       if (result.deduplicated) continue;
       const { job } = result;
-      this.recorder.metrics.push({ kind: 'enqueued', queue: job.queue, type: job.type, at: job.createdAt });
+      this.recorder.metrics.observe('enqueued', job.queue, job.type, job.createdAt);
       events.push(this.enqueuedEvent(job));
     }
     if (events.length > 0) {
@@ -335,8 +335,8 @@ export class Queue<Jobs extends JobMap = JobMap> {
         makeEvent('job.progress', Date.now(), job.queue, job.id, undefined, { type: job.type, progress, inline: true }),
       );
     });
-    this.recorder.metrics.push({ kind: 'enqueued', queue: job.queue, type: job.type, at: now });
-    this.recorder.metrics.push({ kind: 'started', queue: job.queue, type: job.type, at: now, waitMs: 0 });
+    this.recorder.metrics.observe('enqueued', job.queue, job.type, now);
+    this.recorder.metrics.observe('started', job.queue, job.type, now, undefined, 0);
     this.recorder.events.push(
       makeEvent('job.started', now, job.queue, job.id, undefined, {
         type: job.type,
@@ -401,13 +401,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
       result: job.result,
       error,
     });
-    this.recorder.metrics.push({
-      kind: outcome.ok ? 'completed' : 'failed',
-      queue: job.queue,
-      type: job.type,
-      at: finishedAt,
-      durationMs,
-    });
+    this.recorder.metrics.observe(outcome.ok ? 'completed' : 'failed', job.queue, job.type, finishedAt, durationMs);
     this.recorder.events.push(
       makeEvent(outcome.ok ? 'job.completed' : 'job.failed', finishedAt, job.queue, job.id, undefined, {
         type: job.type,
@@ -496,7 +490,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
   }
 
   private recordEnqueued(job: Job): void {
-    this.recorder.metrics.push({ kind: 'enqueued', queue: job.queue, type: job.type, at: job.createdAt });
+    this.recorder.metrics.observe('enqueued', job.queue, job.type, job.createdAt);
     this.recorder.events.push(this.enqueuedEvent(job));
   }
 

@@ -1,7 +1,7 @@
 import type { Backend } from '../contracts/backend';
 import type { ConveyorEvent, EventBus } from '../contracts/events';
 import type { Logger } from '../contracts/logger';
-import type { MetricEvent } from '../contracts/metrics-adapter';
+import type { MetricEvent, MetricKind } from '../contracts/metrics-adapter';
 import type { ExecutionRecord } from '../contracts/storage-adapter';
 import { Flusher, type FlusherOptions } from './flusher';
 
@@ -71,13 +71,15 @@ export class Recorder {
 }
 
 /**
- * Metric events, merged on the way in: observations with the same kind, queue, type, second, duration and wait
- * become one event with a `count`. Bucket placement and histogram sums are exactly as if each were recorded alone,
- * and a burst of similar jobs costs the metrics store one entry instead of thousands.
+ * Metric events, merged on the way in: observations with the same kind, queue, type, second and duration (or
+ * wait) become one event with a `count`. Bucket placement and histogram sums are exactly as if each were recorded
+ * alone, and a burst of similar jobs costs the metrics store one entry instead of thousands. An observation that
+ * merges allocates nothing.
  */
 export class MetricBatcher {
   private readonly flusher: Flusher<MetricEvent>;
-  private pending = new Map<string, MetricEvent>();
+  /** queue → type → the events of the current second that can still absorb observations. */
+  private open = new Map<string, Map<string, MergeSlot>>();
 
   constructor(options: FlusherOptions<MetricEvent>) {
     const write = options.write;
@@ -85,7 +87,7 @@ export class MetricBatcher {
       ...options,
       write: (items) => {
         // The batch leaves now: later observations must not add to events already handed to the store.
-        this.pending = new Map();
+        this.open = new Map();
         return write(items);
       },
     });
@@ -96,15 +98,53 @@ export class MetricBatcher {
     return this.flusher.size;
   }
 
-  /** Record one observation (or add it to an identical one still buffered). */
+  /** Record one event as given (no merging). */
   push(event: MetricEvent): void {
-    const key = `${event.kind}|${event.queue}|${event.type}|${Math.floor(event.at / 1000)}|${event.durationMs ?? ''}|${event.waitMs ?? ''}`;
-    const existing = this.pending.get(key);
-    if (existing !== undefined) {
-      existing.count = (existing.count ?? 1) + (event.count ?? 1);
+    this.flusher.push(event);
+  }
+
+  /**
+   * Record one observation of `kind`, with a duration or a wait (whole milliseconds merge; anything else is
+   * recorded as its own event).
+   */
+  observe(kind: MetricKind, queue: string, type: string, at: number, durationMs?: number, waitMs?: number): void {
+    const value = durationMs === undefined ? waitMs : waitMs === undefined ? durationMs : -1;
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value < MAX_MERGED_VALUE)) {
+      this.flusher.push(metricEvent(kind, queue, type, at, durationMs, waitMs));
       return;
     }
-    this.pending.set(key, event);
+    let byType = this.open.get(queue);
+    if (byType === undefined) {
+      byType = new Map();
+      this.open.set(queue, byType);
+    }
+    let slot = byType.get(type);
+    const second = Math.floor(at / 1000);
+    if (slot === undefined) {
+      slot = { second, events: new Map(), seconds: new Map() };
+      slot.seconds.set(second, slot.events);
+      byType.set(type, slot);
+    } else if (slot.second !== second) {
+      // Time moves forward in practice, so the last second is cached; older seconds stay mergeable too.
+      let events = slot.seconds.get(second);
+      if (events === undefined) {
+        events = new Map();
+        slot.seconds.set(second, events);
+      }
+      slot.second = second;
+      slot.events = events;
+    }
+    const key =
+      KIND_INDEX[kind] * MAX_MERGED_VALUE * 2 +
+      (value === undefined ? 0 : value + 1) * 2 +
+      (waitMs === undefined ? 0 : 1);
+    const existing = slot.events.get(key);
+    if (existing !== undefined) {
+      existing.count = (existing.count ?? 1) + 1;
+      return;
+    }
+    const event = metricEvent(kind, queue, type, at, durationMs, waitMs);
+    slot.events.set(key, event);
     this.flusher.push(event);
   }
 
@@ -115,6 +155,38 @@ export class MetricBatcher {
   close(): Promise<void> {
     return this.flusher.close();
   }
+}
+
+interface MergeSlot {
+  /** The second last observed, and its events (a cache of `seconds.get(second)`). */
+  second: number;
+  events: Map<number, MetricEvent>;
+  seconds: Map<number, Map<number, MetricEvent>>;
+}
+
+/** Durations and waits under ~4.6 hours merge (keys stay small integers); longer ones are recorded one by one. */
+const MAX_MERGED_VALUE = 2 ** 24;
+const KIND_INDEX: Record<MetricKind, number> = {
+  enqueued: 0,
+  started: 1,
+  completed: 2,
+  failed: 3,
+  retried: 4,
+  stalled: 5,
+};
+
+function metricEvent(
+  kind: MetricKind,
+  queue: string,
+  type: string,
+  at: number,
+  durationMs: number | undefined,
+  waitMs: number | undefined,
+): MetricEvent {
+  const event: MetricEvent = { kind, queue, type, at, count: 1 };
+  if (durationMs !== undefined) event.durationMs = durationMs;
+  if (waitMs !== undefined) event.waitMs = waitMs;
+  return event;
 }
 
 const internal = new WeakMap<EventBus, number>();

@@ -253,12 +253,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> {
         if (result !== null && !result.deduplicated) {
           fired++;
           const stored = result.job;
-          this.recorder.metrics.push({
-            kind: 'enqueued',
-            queue: stored.queue,
-            type: stored.type,
-            at: stored.createdAt,
-          });
+          this.recorder.metrics.observe('enqueued', stored.queue, stored.type, stored.createdAt);
           this.recorder.events.push(
             makeEvent('job.enqueued', stored.createdAt, stored.queue, stored.id, undefined, {
               type: stored.type,

@@ -511,13 +511,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     this.running++;
     this.undecided++;
     const at = attempt.startedAt;
-    this.recorder.metrics.push({
-      kind: 'started',
-      queue: job.queue,
-      type: job.type,
-      at,
-      waitMs: at > job.runAt ? at - job.runAt : 0,
-    });
+    this.recorder.metrics.observe('started', job.queue, job.type, at, undefined, at > job.runAt ? at - job.runAt : 0);
     if (this.jobEvents) {
       this.publish('job.started', at, job.queue, job.id, {
         type: job.type,
@@ -744,7 +738,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       result: attempt.result,
       error: null,
     });
-    this.recorder.metrics.push({ kind: 'completed', queue: job.queue, type: job.type, at: finishedAt, durationMs });
+    this.recorder.metrics.observe('completed', job.queue, job.type, finishedAt, durationMs);
     if (this.jobEvents) {
       this.publish('job.completed', finishedAt, job.queue, job.id, {
         type: job.type,
@@ -781,13 +775,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       result: null,
       error,
     });
-    this.recorder.metrics.push({
-      kind: willRetry ? 'retried' : 'failed',
-      queue: job.queue,
-      type: job.type,
-      at: finishedAt,
-      durationMs,
-    });
+    this.recorder.metrics.observe(willRetry ? 'retried' : 'failed', job.queue, job.type, finishedAt, durationMs);
     const data: Record<string, unknown> = {
       type: job.type,
       attempt: job.attempt,
@@ -954,7 +942,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       result: null,
       error: { ...STALLED_ERROR },
     });
-    this.recorder.metrics.push({ kind: 'stalled', queue: job.queue, type: job.type, at: now, durationMs });
+    this.recorder.metrics.observe('stalled', job.queue, job.type, now, durationMs);
     const data = {
       type: job.type,
       attempt: item.attempt,

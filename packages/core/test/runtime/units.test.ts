@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { buildJob, computeBackoff, DEFAULT_BACKOFF, Flusher } from '../../src/index';
+import {
+  buildJob,
+  computeBackoff,
+  DEFAULT_BACKOFF,
+  Flusher,
+  MemoryMetricsAdapter,
+  type MetricEvent,
+} from '../../src/index';
+import { MetricBatcher } from '../../src/runtime/recorder';
 import { recordingLogger } from './helpers';
 
 const job = buildJob({ queue: 'q', type: 't', payload: null }, 0);
@@ -125,5 +133,54 @@ describe('Flusher', () => {
     await flusher.close();
     expect(flusher.size).toBe(0);
     expect(logger.messages('error').some((m) => /dropped \d+ events on close/.test(m))).toBe(true);
+  });
+});
+
+describe('MetricBatcher', () => {
+  it('merges identical observations without changing any total, histogram or bucket', async () => {
+    const merged = new MemoryMetricsAdapter();
+    const direct = new MemoryMetricsAdapter();
+    const written: MetricEvent[][] = [];
+    const batcher = new MetricBatcher({
+      name: 'metrics',
+      write: async (items) => {
+        written.push(items.map((e) => ({ ...e })));
+        await merged.record(items);
+      },
+      maxSize: 10_000,
+      logger: recordingLogger(),
+    });
+    const base = Date.UTC(2030, 0, 1, 0, 0, 58);
+    const one: MetricEvent[] = [];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const at = base + Math.floor(random() * 4000); // spans two minutes
+      const kind = (['started', 'completed', 'retried', 'enqueued'] as const)[i % 4] as MetricEvent['kind'];
+      const value = Math.floor(random() * 5) * (random() < 0.01 ? 10_000_000 : 1) + (random() < 0.01 ? 0.5 : 0);
+      const event: MetricEvent =
+        kind === 'started'
+          ? { kind, queue: 'q', type: i % 3 === 0 ? 'a' : 'b', at, waitMs: value }
+          : kind === 'enqueued'
+            ? { kind, queue: 'q', type: 'a', at }
+            : { kind, queue: i % 5 === 0 ? 'r' : 'q', type: 'a', at, durationMs: value };
+      one.push(event);
+      batcher.observe(event.kind, event.queue, event.type, event.at, event.durationMs, event.waitMs);
+    }
+    await batcher.close();
+    await direct.record(one);
+    const storedEvents = written.flat().length;
+    expect(storedEvents).toBeLessThan(one.length / 4);
+    for (const granularity of ['minute', 'hour'] as const) {
+      for (const groupBy of [undefined, 'queue', 'type'] as const) {
+        const query = { granularity, from: base - 120_000, to: base + 120_000, ...(groupBy ? { groupBy } : {}) };
+        expect(await merged.totals(query)).toEqual(await direct.totals(query));
+      }
+      const series = { granularity, from: base - 120_000, to: base + 120_000 };
+      expect(await merged.series(series)).toEqual(await direct.series(series));
+    }
   });
 });
