@@ -1,5 +1,5 @@
-import type { EnqueueResult, NewJob } from '@conveyor/core';
-import { ConveyorError, conveyorMessage, PENDING_STATES } from '@conveyor/core';
+import type { EnqueueResult, Job, JobState, NewJob } from '@conveyor/core';
+import { buildJob, ConveyorError, conveyorMessage, PENDING_STATES } from '@conveyor/core';
 import type { PgContext, Queryable } from './context';
 import { COMPONENT, validationError } from './options';
 import type { InsertRow, JobRow } from './rows';
@@ -29,7 +29,7 @@ SELECT id, queue, type, CASE WHEN due > now THEN 'scheduled' ELSE 'waiting' END,
   now, due, unique_key, timeout_ms, payload, backoff, remove_on_complete, remove_on_fail, meta
 FROM input ORDER BY ord
 ON CONFLICT DO NOTHING
-RETURNING ${JOB_COLUMNS}`;
+RETURNING id, state, created_at, run_at`;
 }
 
 function lookupSql(S: string): string {
@@ -39,6 +39,18 @@ SELECT ${JOB_COLUMNS} FROM ${S}.jobs WHERE id = ANY($1::text[])
 UNION ALL
 SELECT ${JOB_COLUMNS} FROM ${S}.jobs
 WHERE (queue, unique_key) IN (SELECT q, k FROM unnest($2::text[], $3::text[]) AS u(q, k)) AND state IN (${pending})`;
+}
+
+interface InsertedRow {
+  id: string;
+  state: JobState;
+  created_at: number;
+  run_at: number;
+}
+
+/** Whether a batch can clash with stored jobs at all: only caller-chosen ids and unique keys can. */
+export function canClash(inputs: NewJob[]): boolean {
+  return inputs.some((j) => j.id !== undefined || (j.uniqueKey !== undefined && j.uniqueKey !== null));
 }
 
 function uniqueSlot(queue: string, key: string): string {
@@ -63,12 +75,25 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
   const insertText = insertSql(ctx.s);
   let todo = rows;
   for (let round = 0; round < MAX_ROUNDS && todo.length > 0; round++) {
-    const inserted = await ctx.query<JobRow>(insertText, [ctx.nowParam(), serialise(todo)], 'enqueueing jobs', client);
-    const byId = new Map<string, JobRow>();
-    const byKey = new Map<string, JobRow>();
+    const inserted = await ctx.query<InsertedRow>(
+      insertText,
+      [ctx.nowParam(), serialise(todo)],
+      'enqueueing jobs',
+      client,
+    );
+    // The stored job is rebuilt from its input and the store's times (buildJob, like every adapter), so the
+    // payload does not travel back from the server.
+    const todoById = new Map<string, InsertRow & { ord: number }>();
+    for (const row of todo) if (!todoById.has(row.id)) todoById.set(row.id, row);
+    const byId = new Map<string, Job>();
+    const byKey = new Map<string, Job>();
     for (const r of inserted) {
-      byId.set(r.id, r);
-      if (r.unique_key !== null) byKey.set(uniqueSlot(r.queue, r.unique_key), r);
+      const source = todoById.get(r.id) as InsertRow & { ord: number };
+      const job = buildJob(inputs[source.ord] as NewJob, r.created_at, r.id);
+      job.state = r.state;
+      job.runAt = r.run_at;
+      byId.set(r.id, job);
+      if (job.uniqueKey !== null) byKey.set(uniqueSlot(job.queue, job.uniqueKey), job);
     }
     // Inserted rows go to the first input that asked for them; later inputs with the same id are duplicates.
     const claimed = new Set<string>();
@@ -77,7 +102,7 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
       const own = byId.get(row.id);
       if (own !== undefined && !claimed.has(row.id)) {
         claimed.add(row.id);
-        results[row.ord] = { job: toJob(own), deduplicated: false };
+        results[row.ord] = { job: own, deduplicated: false };
       } else {
         unresolved.push(row);
       }
@@ -95,12 +120,13 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
       }
     }
     const existing = await ctx.query<JobRow>(lookupSql(ctx.s), [ids, keyQueues, keys], 'enqueueing jobs', client);
-    const foundById = new Map<string, JobRow>(byId);
-    const foundByKey = new Map<string, JobRow>(byKey);
+    const foundById = new Map<string, Job>(byId);
+    const foundByKey = new Map<string, Job>(byKey);
     for (const r of existing) {
-      if (!foundById.has(r.id)) foundById.set(r.id, r);
+      const job = toJob(r);
+      if (!foundById.has(r.id)) foundById.set(r.id, job);
       if (r.unique_key !== null && !foundByKey.has(uniqueSlot(r.queue, r.unique_key))) {
-        foundByKey.set(uniqueSlot(r.queue, r.unique_key), r);
+        foundByKey.set(uniqueSlot(r.queue, r.unique_key), job);
       }
     }
     const retry: (InsertRow & { ord: number })[] = [];
@@ -108,7 +134,7 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
       const match =
         foundById.get(row.id) ??
         (row.unique_key === null ? undefined : foundByKey.get(uniqueSlot(row.queue, row.unique_key)));
-      if (match !== undefined) results[row.ord] = { job: toJob(match), deduplicated: true };
+      if (match !== undefined) results[row.ord] = { job: structuredClone(match), deduplicated: true };
       // The job it clashed with finished or was removed in between: store it on the next round.
       else retry.push(row);
     }

@@ -100,6 +100,7 @@ export class PostgresEventBus implements EventBus {
   readonly capabilities: AdapterCapabilities = POSTGRES_CAPABILITIES;
   /** Identifies this bus's notifications, so it does not deliver its own events twice. */
   readonly origin = randomUUID();
+  private readonly echoPrefix = `{"o":${JSON.stringify(this.origin)},`;
   private readonly ctx: PgContext;
   private readonly listeners = new Set<EventListener>();
   private closed = false;
@@ -166,6 +167,8 @@ export class PostgresEventBus implements EventBus {
   }
 
   private receive(payload: string): void {
+    // Our own echo: already delivered at publish. Recognised by its prefix, without parsing it.
+    if (payload.startsWith(this.echoPrefix)) return;
     let envelope: Envelope;
     try {
       envelope = JSON.parse(payload) as Envelope;

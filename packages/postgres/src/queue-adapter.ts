@@ -34,7 +34,7 @@ import {
 } from '@conveyor/core';
 import type { Queryable } from './context';
 import { PgContext } from './context';
-import { insertJobs } from './enqueue';
+import { canClash, insertJobs } from './enqueue';
 import { notifyEvents } from './event-bus';
 import type { PostgresOptions } from './options';
 import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
@@ -195,7 +195,8 @@ export class PostgresQueueAdapter implements QueueAdapter {
       if (events.length > 0) await notifyEvents(this.ctx, events, 'transaction', client);
       return results;
     }
-    if (jobs.length === 1) return insertJobs(this.ctx, jobs);
+    // One statement is atomic on its own; a transaction is needed only when a clash may call for a second look.
+    if (jobs.length === 1 || !canClash(jobs)) return insertJobs(this.ctx, jobs);
     return this.ctx.transaction('enqueueing jobs', (tx) => insertJobs(this.ctx, jobs, tx));
   }
 
