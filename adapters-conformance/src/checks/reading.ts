@@ -89,6 +89,8 @@ export const readingChecks = {
     },
   ),
 
+  // Gated on capabilities.search: substring search is optional because some stores could only do it by scanning
+  // every job; such adapters must refuse it loudly (SEARCH_UNSUPPORTED) instead, so exactly one of these two runs.
   searchFindsSubstrings: defineCheck(
     'queue: reading',
     'listJobs({search}) finds jobs by a substring of id, type or payload',

@@ -194,6 +194,26 @@ export class HeartbeatCommand extends LeaseCommand {
   }
 }
 
+export class ProgressCommand extends LeaseCommand {
+  async run(m: Model, r: Real) {
+    const t = await this.target(m, r);
+    const progress = { step: t.attempt, at: m.now };
+    try {
+      await r.backend.queue.updateProgress({ jobId: t.id, token: t.token as number }, progress);
+    } catch (error) {
+      ensure(
+        !leaseIsLive(t, m.now) && error instanceof LeaseLostError,
+        `updateProgress on the live lease of ${t.id} must be accepted, got ${String(error)}`,
+      );
+      return;
+    }
+    assert.deepEqual((await r.backend.queue.getJob(t.id))?.progress, progress, `progress of ${t.id} is stored`);
+  }
+  toString() {
+    return `progress(active#${this.index})`;
+  }
+}
+
 export class CompleteCommand extends LeaseCommand {
   async run(m: Model, r: Real) {
     const t = await this.target(m, r);
