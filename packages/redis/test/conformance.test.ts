@@ -5,7 +5,7 @@ import { deleteKeys, REDIS_URL, redisAvailable, skippedTitle, testPrefix } from 
 
 /**
  * The shared suite, unchanged. Every backend gets its own key prefix on the shared Redis (so checks never see each
- * other's keys) and the suite's hand-moved clock. 100 model runs keep this file near a minute on the shared
+ * other's keys) and the suite's hand-moved clock. 200 model runs (as the memory reference runs) keep this file well under a minute on the shared
  * 2-core machine; every key is deleted afterwards.
  */
 const availability = await redisAvailable();
@@ -23,7 +23,7 @@ if (availability.ok) {
         clock: clock.now,
         connectionName: 'conveyor-test-conformance',
       }),
-    modelRuns: 100,
+    modelRuns: 200,
     timeoutMs: 60_000,
   });
 } else {
