@@ -35,7 +35,7 @@ export function createRuntimeOnlyTarget(): BenchTarget {
     },
     async process(n, payload, concurrency) {
       backend.load(n, payload);
-      await processWith(backend, n, concurrency);
+      return processWith(backend, n, concurrency);
     },
     async teardown() {
       await queue.close();

@@ -11,10 +11,23 @@ export interface BenchTarget {
   enqueueSingle(n: number, payload: unknown, parallel: number): Promise<void>;
   /** Enqueue `n` jobs in bulk calls of `batch`. */
   enqueueBulk(n: number, payload: unknown, batch: number): Promise<void>;
-  /** Pre-load `n` jobs, then process them with a no-op handler at `concurrency`; resolves when all are done. */
-  process(n: number, payload: unknown, concurrency: number): Promise<void>;
+  /**
+   * Pre-load `n` jobs, then process them with a no-op handler at `concurrency`; resolves when all are done. A
+   * target that can time the processing phase alone (without the pre-load) returns that timing, and the harness
+   * reports it instead of the whole call.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: targets written before ProcessTiming return Promise<void>.
+  process(n: number, payload: unknown, concurrency: number): Promise<void | ProcessTiming>;
   /** Remove what setup created, close connections. */
   teardown(): Promise<void>;
+}
+
+/** The processing phase alone, as measured by a target (see {@link BenchTarget.process}). */
+export interface ProcessTiming {
+  /** Wall time from the worker's start to the last completion. */
+  seconds: number;
+  /** CPU time of this process over the same span (user + system). */
+  cpuSeconds?: number;
 }
 
 /** A target module's default export. */

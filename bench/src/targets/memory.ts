@@ -1,5 +1,5 @@
 import { closeBackend, createMemoryBackend, initBackend, type MemoryBackend, Queue, Worker } from '@conveyor/core';
-import type { BenchTarget, BenchTargetFactory } from '../types';
+import type { BenchTarget, BenchTargetFactory, ProcessTiming } from '../types';
 
 const QUEUE = 'bench';
 const TYPE = 'noop';
@@ -48,13 +48,13 @@ class ConveyorMemoryTarget implements BenchTarget {
     }
   }
 
-  async process(n: number, payload: unknown, concurrency: number): Promise<void> {
+  async process(n: number, payload: unknown, concurrency: number): Promise<ProcessTiming> {
     const { backend } = this.parts();
     for (let done = 0; done < n; done += PRELOAD_BATCH) {
       const size = Math.min(PRELOAD_BATCH, n - done);
       await backend.queue.enqueueMany(Array.from({ length: size }, () => ({ queue: QUEUE, type: TYPE, payload })));
     }
-    await processWith(backend, n, concurrency);
+    return processWith(backend, n, concurrency);
   }
 
   async teardown(): Promise<void> {
@@ -65,12 +65,12 @@ class ConveyorMemoryTarget implements BenchTarget {
   }
 }
 
-/** Run a Worker with a no-op handler until `n` jobs completed. */
+/** Run a Worker with a no-op handler until `n` jobs completed; returns the timing of that phase alone. */
 export async function processWith(
   backend: ConstructorParameters<typeof Worker>[2]['backend'],
   n: number,
   concurrency: number,
-): Promise<void> {
+): Promise<ProcessTiming> {
   let completed = 0;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => {
@@ -80,9 +80,14 @@ export async function processWith(
   worker.on('completed', () => {
     if (++completed === n) finish();
   });
+  const cpu = process.cpuUsage();
+  const started = performance.now();
   await worker.start();
   await finished;
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await worker.close();
+  return { seconds, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 const factory: BenchTargetFactory = () => new ConveyorMemoryTarget();
