@@ -90,6 +90,9 @@ export interface MetricsAdapter {
   series(query: MetricsQuery): Promise<MetricBucket[]>;
   /** Sums over [from, to): one row overall, or one per queue/type with `groupBy`. */
   totals(query: MetricsQuery & { groupBy?: 'queue' | 'type' }): Promise<MetricsTotals[]>;
-  /** Drop buckets past their granularity's retention (relative to `now`). Returns how many. */
+  /**
+   * Drop buckets whose start is older than `now - retentionMs` of their granularity. Returns how many bucket rows
+   * (one per granularity × start × queue × type) were dropped.
+   */
   prune(now: number): Promise<number>;
 }

@@ -33,7 +33,8 @@ export interface FailRequest extends LeaseRef {
   error: JobError;
   /**
    * Delay before the next attempt (`retrying` state), or null to fail the job for good (`failed`). The runtime
-   * decides, from attempts left, the backoff and `UnrecoverableError`.
+   * decides, from attempts left, the backoff and `UnrecoverableError`; the adapter obeys it even when no attempts
+   * are left.
    */
   retryDelayMs: number | null;
 }
@@ -115,6 +116,19 @@ export interface ScheduleDefinition {
  *
  * Errors: methods that take an id throw `ConveyorError('NOT_FOUND')` for an unknown job and
  * `ConveyorError('INVALID_STATE')` when the job's state does not allow the operation; nothing is changed then.
+ *
+ * Readings every adapter shares (the conformance suite pins them):
+ * - A lease stays valid until another claim, a recovery, a cancel or a removal replaces its token: a heartbeat or
+ *   ack that arrives after `leaseExpiresAt` but before the job was recovered is accepted. A lease whose
+ *   `leaseExpiresAt` equals store-now has not expired yet.
+ * - A job with `runAt` equal to store-now is ready. A `scheduled` or `retrying` job whose time has come keeps its
+ *   state (and its count) until it is claimed or promoted; time alone changes no state.
+ * - Unique keys are scoped to their queue. `retryFailed` skips a failed job whose key is now held by another
+ *   live job (what `retry` does then is not yet pinned by the suite).
+ * - Acks and `updateProgress` for an unknown job answer as for a stale token (`LEASE_LOST`).
+ * - Retention rules (`removeOnComplete`/`removeOnFail` as a count or age) are applied, when a job finishes, to the
+ *   finished jobs of that state in its queue (the rule of the finishing job decides), as in BullMQ.
+ * - After `close()`, every method of every contract rejects with `ADAPTER_CLOSED`.
  */
 export interface QueueAdapter {
   /** What this adapter supports beyond the contract. */
@@ -153,12 +167,15 @@ export interface QueueAdapter {
    * Take back `active` jobs whose lease expired before store-now: to `waiting` when attempts remain, else to
    * `failed` with a `STALLED` error. Conditional: a job completed or re-leased between scan and update is untouched.
    */
-  recoverStalled(options?: { limit?: number }): Promise<RecoveredJob[]>;
+  recoverStalled(options?: { limit?: number }): Promise<RecoveredJob[]>; // limit @default 1000
 
   getJob(id: string): Promise<Job | null>;
   /** Newest first (by `createdAt`, then id) within the filter. */
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
-  /** Counts by state for each queue, from counters or indexes, never a scan of jobs. Keyed by queue name. */
+  /**
+   * Counts by state for each queue, from counters or indexes, never a scan of jobs. Keyed by queue name; with a
+   * `queue` that was never seen, that queue's counts are all zero.
+   */
   counts(queue?: string): Promise<Record<string, StateCounts>>;
   /** Every known queue (seen in an enqueue or paused), with its counts. */
   listQueues(): Promise<QueueInfo[]>;

@@ -106,7 +106,7 @@ export interface StorageAdapter {
 
   /** Add or replace a worker; sets `lastSeenAt` to now and stats to zero. */
   registerWorker(info: WorkerInfo): Promise<void>;
-  /** Refresh `lastSeenAt` and stats. Re-registers a worker that was removed meanwhile is not required: ignore it. */
+  /** Refresh `lastSeenAt` and stats. A heartbeat for a worker that is not registered (pruned meanwhile) is ignored. */
   heartbeatWorker(id: string, stats: WorkerStats): Promise<void>;
   /** Every registered worker. Callers derive `active`/`stale` from `lastSeenAt`. */
   listWorkers(): Promise<WorkerRecord[]>;
