@@ -689,3 +689,31 @@ describe('Worker: registry and events', () => {
     expect(logger.messages('error').some((m) => /a "completed" listener threw/.test(m))).toBe(true);
   });
 });
+
+describe('the README snippet', () => {
+  it('works as written: a typed queue, a typed worker, a graceful close', async () => {
+    const backend = memoryBackend();
+    type EmailJobs = { welcome: { to: string } };
+    const sent: string[] = [];
+    const sendEmail = async (to: string, { signal }: { signal: AbortSignal }) => {
+      if (!signal.aborted) sent.push(to);
+    };
+    const emails = new Queue<EmailJobs>('emails', { backend });
+    queues.push(emails as unknown as Queue);
+    const { job } = await emails.enqueue('welcome', { to: 'ada@example.com' }, { maxAttempts: 5, delayMs: 50 });
+    const worker = new Worker<EmailJobs>(
+      'emails',
+      {
+        welcome: async (job, { signal }) => {
+          await sendEmail(job.payload.to, { signal });
+        },
+      },
+      { backend, concurrency: 10, pollIntervalMs: 20 },
+    );
+    workers.push(worker as unknown as Worker);
+    await worker.start();
+    await waitForState(backend, job.id, 'completed');
+    await worker.close({ timeoutMs: 10_000 });
+    expect(sent).toEqual(['ada@example.com']);
+  });
+});
