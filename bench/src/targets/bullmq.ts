@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { BenchTarget, BenchTargetFactory } from '../types';
+import type { BenchTarget, BenchTargetFactory, ProcessTiming } from '../types';
 import { deleteByPattern } from './redis';
 
 const QUEUE = 'bench';
@@ -53,7 +53,7 @@ class BullmqTarget implements BenchTarget {
     }
   }
 
-  async process(n: number, payload: unknown, concurrency: number): Promise<void> {
+  async process(n: number, payload: unknown, concurrency: number): Promise<ProcessTiming> {
     const queue = this.q();
     for (let done = 0; done < n; done += PRELOAD_BATCH) {
       const size = Math.min(PRELOAD_BATCH, n - done);
@@ -64,6 +64,9 @@ class BullmqTarget implements BenchTarget {
     const finished = new Promise<void>((resolve) => {
       finish = resolve;
     });
+    // Timed from here: the processing phase alone, measured the same way for both targets.
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     const workerConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const worker = new Worker(QUEUE, async (_job: Job) => {}, {
       connection: workerConnection,
@@ -75,8 +78,11 @@ class BullmqTarget implements BenchTarget {
     });
     await worker.waitUntilReady();
     await finished;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     await worker.close();
     workerConnection.disconnect();
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   }
 
   async teardown(): Promise<void> {
