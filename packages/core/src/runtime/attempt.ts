@@ -61,7 +61,14 @@ export class Attempt extends LazyAbort implements JobContext {
     return this.startedAt + this.durationMs;
   }
 
-  updateProgress(progress: unknown): Promise<void> {
-    return this.host.reportProgress(this, progress);
+  private boundUpdateProgress: ((progress: unknown) => Promise<void>) | null = null;
+
+  /**
+   * Bound on first read, so handlers may destructure it (`async (job, { updateProgress }) => …`) while attempts
+   * that never touch it allocate nothing.
+   */
+  get updateProgress(): (progress: unknown) => Promise<void> {
+    this.boundUpdateProgress ??= (progress: unknown) => this.host.reportProgress(this, progress);
+    return this.boundUpdateProgress;
   }
 }

@@ -536,7 +536,8 @@ class InlineContext extends LazyAbort implements JobContext {
     super();
   }
 
-  async updateProgress(progress: unknown): Promise<void> {
+  /** An own property, so handlers may destructure it. */
+  readonly updateProgress = async (progress: unknown): Promise<void> => {
     this.onProgress(progress);
-  }
+  };
 }
