@@ -28,6 +28,82 @@ export interface JobRow {
   worker_id: string | null;
   lease_expires_at: number | null;
   token: number;
+  finish_seq: number | null;
+}
+
+const COLUMN_NAMES = [
+  'seq',
+  'id',
+  'queue',
+  'type',
+  'payload',
+  'state',
+  'priority',
+  'attempt',
+  'max_attempts',
+  'backoff',
+  'timeout_ms',
+  'unique_key',
+  'remove_on_complete',
+  'remove_on_fail',
+  'meta',
+  'created_at',
+  'run_at',
+  'started_at',
+  'finished_at',
+  'result',
+  'last_error',
+  'progress',
+  'worker_id',
+  'lease_expires_at',
+  'token',
+  'finish_seq',
+] as const satisfies readonly (keyof JobRow)[];
+
+/** The column list every job read selects, in the order {@link fromRaw} expects. */
+export const JOB_COLUMNS = COLUMN_NAMES.join(', ');
+
+/**
+ * A row read in raw (array) mode as a {@link JobRow}. better-sqlite3 builds a 26-key result object through the V8
+ * API at several times the cost of an array; building the object here in JS is nearly free (measured: a full row
+ * read went from ~50 µs to ~18 µs on the 2-core bench machine).
+ */
+export function fromRaw(a: unknown[]): JobRow {
+  return {
+    seq: a[0] as number,
+    id: a[1] as string,
+    queue: a[2] as string,
+    type: a[3] as string,
+    payload: a[4] as string,
+    state: a[5] as JobState,
+    priority: a[6] as number,
+    attempt: a[7] as number,
+    max_attempts: a[8] as number,
+    backoff: a[9] as string | null,
+    timeout_ms: a[10] as number | null,
+    unique_key: a[11] as string | null,
+    remove_on_complete: a[12] as string,
+    remove_on_fail: a[13] as string,
+    meta: a[14] as string | null,
+    created_at: a[15] as number,
+    run_at: a[16] as number,
+    started_at: a[17] as number | null,
+    finished_at: a[18] as number | null,
+    result: a[19] as string | null,
+    last_error: a[20] as string | null,
+    progress: a[21] as string | null,
+    worker_id: a[22] as string | null,
+    lease_expires_at: a[23] as number | null,
+    token: a[24] as number,
+    finish_seq: a[25] as number | null,
+  };
+}
+
+/** Parse a retention option; the two common values skip JSON.parse. */
+export function parseRetention(text: string): RetentionOption {
+  if (text === 'false') return false;
+  if (text === 'true') return true;
+  return JSON.parse(text) as RetentionOption;
 }
 
 /** JSON text of a value; `undefined` is stored as `null` (what a networked store would do too). */
@@ -53,8 +129,8 @@ export function rowToJob(r: JobRow): Job {
     backoff: parseOrNull<BackoffOptions>(r.backoff),
     timeoutMs: r.timeout_ms,
     uniqueKey: r.unique_key,
-    removeOnComplete: JSON.parse(r.remove_on_complete) as RetentionOption,
-    removeOnFail: JSON.parse(r.remove_on_fail) as RetentionOption,
+    removeOnComplete: parseRetention(r.remove_on_complete),
+    removeOnFail: parseRetention(r.remove_on_fail),
     meta: parseOrNull<Record<string, unknown>>(r.meta),
     createdAt: r.created_at,
     runAt: r.run_at,

@@ -15,7 +15,6 @@ export interface Migration {
  * scan the table:
  * - `conveyor_jobs_ready`: claim order among claimable jobs, per queue (partial: only pending, not active).
  * - `conveyor_jobs_waiting`: the oldest waiting job of a queue (`QueueInfo.oldestWaitingAt`).
- * - `conveyor_jobs_lease`: expired leases, for the stalled sweep (partial: only active jobs).
  * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
  *   finished state: with a single index over the three, SQLite sorts instead of walking it in order).
  * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
@@ -68,7 +67,6 @@ CREATE TABLE conveyor_jobs (
 CREATE INDEX conveyor_jobs_ready ON conveyor_jobs (queue, priority DESC, run_at, seq)
   WHERE state IN ('waiting', 'scheduled', 'retrying');
 CREATE INDEX conveyor_jobs_waiting ON conveyor_jobs (queue, run_at) WHERE state = 'waiting';
-CREATE INDEX conveyor_jobs_lease ON conveyor_jobs (lease_expires_at) WHERE state = 'active';
 CREATE INDEX conveyor_jobs_completed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'completed';
 CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'failed';
 CREATE INDEX conveyor_jobs_cancelled ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'cancelled';

@@ -36,7 +36,16 @@ import { SQLITE_CAPABILITIES } from './capabilities';
 import { COMPONENT, checkLimit, sqliteMessage, validationError } from './errors';
 import { timeOrderedId } from './ids';
 import type { JobRow } from './job-row';
-import { INSERT_JOB_SQL, jobInsertParams, rowToClaimed, rowToJob, toJson, validateNewJob } from './job-row';
+import {
+  INSERT_JOB_SQL,
+  JOB_COLUMNS,
+  jobInsertParams,
+  parseRetention,
+  rowToClaimed,
+  rowToJob,
+  toJson,
+  validateNewJob,
+} from './job-row';
 import { finishedFrom, nextSeq, RetentionPass } from './retention';
 import type { SqliteBackendOptions, SqliteStore } from './store';
 import { SqlitePart } from './store';
@@ -131,13 +140,15 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   private insertOne(input: NewJob, now: number, addedQueues: string[]): EnqueueResult {
     const s = this.store;
     if (input.id !== undefined) {
-      const existing = s.stmt('SELECT * FROM conveyor_jobs WHERE id = ?').get(input.id) as JobRow | undefined;
+      const existing = s.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE id = ?`).get(input.id) as
+        | JobRow
+        | undefined;
       if (existing !== undefined) return { job: rowToJob(existing), deduplicated: true };
     }
     if (input.uniqueKey !== undefined && input.uniqueKey !== null) {
       const live = s
-        .stmt(
-          `SELECT * FROM conveyor_jobs WHERE queue = ? AND unique_key = ? AND unique_key IS NOT NULL AND ${PENDING_TERM}`,
+        .jobStmt(
+          `SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE queue = ? AND unique_key = ? AND unique_key IS NOT NULL AND ${PENDING_TERM}`,
         )
         .get(input.queue, input.uniqueKey) as JobRow | undefined;
       if (live !== undefined) return { job: rowToJob(live), deduplicated: true };
@@ -182,9 +193,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       }
       // Tokens come from one store-wide counter: strictly increasing per job even if a job id is removed and reused.
       let token = nextSeq(s, picked.length) - 1;
-      const update = s.stmt(
+      const update = s.jobStmt(
         `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = ?, worker_id = ?, started_at = ?,
-          lease_expires_at = ?, finished_at = NULL WHERE seq = ? RETURNING *`,
+          lease_expires_at = ?, finished_at = NULL WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
       );
       const expires = now + leaseMs;
       return picked.map((c) => {
@@ -228,9 +239,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (requests.length === 0) return [];
     return this.store.write(() => {
       const now = this.store.now();
-      const update = this.store.stmt(
+      const update = this.store.jobStmt(
         `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
       );
       const pass = new RetentionPass(this.store);
       let order = nextSeq(this.store, requests.length);
@@ -239,12 +250,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         const row = update.get(now, resultJson, order++, jobId, token) as JobRow | undefined;
         if (row === undefined) return { jobId, row: null } as Done;
         this.moved(row.queue, 'active', 'completed');
-        const kept = pass.add(
-          row.seq,
-          row.queue,
-          'completed',
-          JSON.parse(row.remove_on_complete) as Job['removeOnComplete'],
-        );
+        const kept = pass.add(row.seq, row.queue, 'completed', parseRetention(row.remove_on_complete));
         return { jobId, row, removed: !kept };
       });
       return this.acks(done, pass.apply(now));
@@ -256,13 +262,13 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (requests.length === 0) return [];
     return this.store.write(() => {
       const now = this.store.now();
-      const toFailed = this.store.stmt(
+      const toFailed = this.store.jobStmt(
         `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
       );
-      const toRetrying = this.store.stmt(
+      const toRetrying = this.store.jobStmt(
         `UPDATE conveyor_jobs SET state = 'retrying', run_at = ?, last_error = ?, lease_expires_at = NULL
-          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+          WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
       );
       const pass = new RetentionPass(this.store);
       let order = nextSeq(this.store, requests.length);
@@ -276,7 +282,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         const row = toFailed.get(now, errorJson, order++, jobId, token) as JobRow | undefined;
         if (row === undefined) return { jobId, row: null } as Done;
         this.moved(row.queue, 'active', 'failed');
-        const kept = pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
+        const kept = pass.add(row.seq, row.queue, 'failed', parseRetention(row.remove_on_fail));
         return { jobId, row, removed: !kept };
       });
       return this.acks(done, pass.apply(now));
@@ -296,9 +302,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     this.guard();
     if (leases.length === 0) return [];
     return this.store.write(() => {
-      const update = this.store.stmt(
+      const update = this.store.jobStmt(
         `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL
-          WHERE id = ? AND token = ? AND state = 'active' RETURNING *`,
+          WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
       );
       return leases.map(({ jobId, token }): AckResult => {
         const row = update.get(jobId, token) as JobRow | undefined;
@@ -316,23 +322,28 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return this.store.write(() => {
       const s = this.store;
       const now = s.now();
-      const expired = s
-        .stmt(
-          `SELECT seq, token FROM conveyor_jobs INDEXED BY conveyor_jobs_lease
-            WHERE state = 'active' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
-        )
-        .all(now, limit) as Array<{ seq: number; token: number }>;
+      // Active jobs are few (bounded by the workers' total concurrency): walk each queue's active range instead of
+      // keeping a lease index that every claim and every ack would have to update.
+      const activeOf = s.stmt(
+        `SELECT seq, token, lease_expires_at AS expires FROM conveyor_jobs INDEXED BY conveyor_jobs_list_state
+          WHERE queue = ? AND state = 'active' AND lease_expires_at < ?`,
+      );
+      let expired: Array<{ seq: number; token: number; expires: number }> = [];
+      for (const queue of s.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]) {
+        expired.push(...(activeOf.all(queue, now) as Array<{ seq: number; token: number; expires: number }>));
+      }
+      if (expired.length > limit) expired = expired.sort((a, b) => a.expires - b.expires).slice(0, limit);
       if (expired.length === 0) return [];
       const stalledError = JSON.stringify(STALLED_ERROR);
       const before = s.stmt('SELECT worker_id, attempt, started_at FROM conveyor_jobs WHERE seq = ?');
       // Conditional on the token and the expiry: a job completed or re-leased in between is left alone.
-      const toWaiting = s.stmt(
+      const toWaiting = s.jobStmt(
         `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL, last_error = ?
-          WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? AND attempt < max_attempts RETURNING *`,
+          WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? AND attempt < max_attempts RETURNING ${JOB_COLUMNS}`,
       );
-      const toFailed = s.stmt(
+      const toFailed = s.jobStmt(
         `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? RETURNING *`,
+          finish_seq = ? WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? RETURNING ${JOB_COLUMNS}`,
       );
       let order = nextSeq(s, expired.length);
       const pass = new RetentionPass(s);
@@ -348,7 +359,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           row = toFailed.get(now, stalledError, order++, seq, token, now) as JobRow | undefined;
           if (row === undefined) continue;
           this.moved(row.queue, 'active', 'failed');
-          pass.add(row.seq, row.queue, 'failed', JSON.parse(row.remove_on_fail) as Job['removeOnFail']);
+          pass.add(row.seq, row.queue, 'failed', parseRetention(row.remove_on_fail));
         }
         out.push({ row, prior });
       }
@@ -365,7 +376,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   async getJob(id: string): Promise<Job | null> {
     this.guard();
     this.store.ensureReady();
-    const row = this.store.stmt('SELECT * FROM conveyor_jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.store.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE id = ?`).get(id) as
+      | JobRow
+      | undefined;
     return row === undefined ? null : rowToJob(row);
   }
 
@@ -394,7 +407,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const where = byType ? ['queue = ?', 'type = ?'] : ['queue = ?', 'state = ?'];
     if (!byType && query.type !== undefined) where.push('type = ?');
     if (below !== null) where.push('(created_at, id) < (?, ?)');
-    const sql = `SELECT * FROM conveyor_jobs INDEXED BY ${byType ? 'conveyor_jobs_list_type' : 'conveyor_jobs_list_state'}
+    const sql = `SELECT ${JOB_COLUMNS} FROM conveyor_jobs INDEXED BY ${byType ? 'conveyor_jobs_list_type' : 'conveyor_jobs_list_state'}
       WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const states: readonly (JobState | null)[] = byType
       ? [null]
@@ -406,7 +419,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         query.queue !== undefined
           ? [query.queue]
           : (this.store.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]);
-      const stmt = this.store.stmt(sql);
+      const stmt = this.store.jobStmt(sql);
       const merged: JobRow[] = [];
       for (const queue of queues) {
         for (const state of states) {
@@ -493,7 +506,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
 
   /** The row of `id`, or NOT_FOUND. */
   private rowOf(id: string): JobRow {
-    const row = this.store.stmt('SELECT * FROM conveyor_jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.store.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE id = ?`).get(id) as
+      | JobRow
+      | undefined;
     if (row === undefined) throw notFound(COMPONENT, `job ${id}`);
     return row;
   }
@@ -531,9 +546,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   private toWaitingAgain(row: JobRow, now: number): JobRow {
     this.moved(row.queue, row.state, 'waiting');
     return this.store
-      .stmt(
+      .jobStmt(
         `UPDATE conveyor_jobs SET state = 'waiting', run_at = ?, finished_at = NULL, finish_seq = NULL, result = NULL,
-          lease_expires_at = NULL, max_attempts = max(max_attempts, attempt + 1) WHERE seq = ? RETURNING *`,
+          lease_expires_at = NULL, max_attempts = max(max_attempts, attempt + 1) WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
       )
       .get(now, row.seq) as JobRow;
   }
@@ -551,7 +566,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return this.store.write(() => {
       const now = this.store.now();
       const rows = this.store
-        .stmt(`SELECT * FROM ${finishedFrom('failed')} ORDER BY finished_at, finish_seq LIMIT ?`)
+        .jobStmt(`SELECT ${JOB_COLUMNS} FROM ${finishedFrom('failed')} ORDER BY finished_at, finish_seq LIMIT ?`)
         .all(queue, limit) as JobRow[];
       let moved = 0;
       for (const row of rows) {
@@ -574,7 +589,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       this.moved(row.queue, row.state, 'waiting');
       return rowToJob(
         this.store
-          .stmt("UPDATE conveyor_jobs SET state = 'waiting', run_at = min(run_at, ?) WHERE seq = ? RETURNING *")
+          .jobStmt(
+            `UPDATE conveyor_jobs SET state = 'waiting', run_at = min(run_at, ?) WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
+          )
           .get(now, row.seq) as JobRow,
       );
     });
@@ -591,9 +608,9 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       this.moved(row.queue, row.state, 'cancelled');
       return rowToJob(
         this.store
-          .stmt(
+          .jobStmt(
             `UPDATE conveyor_jobs SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL, finish_seq = ?
-              WHERE seq = ? RETURNING *`,
+              WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
           )
           .get(this.store.now(), nextSeq(this.store, 1), row.seq) as JobRow,
       );

@@ -3,6 +3,8 @@ import type { Clock, JobState, Logger } from '@conveyor/core';
 import { ConveyorError, silentLogger } from '@conveyor/core';
 import Database from 'better-sqlite3';
 import { closedError, sqliteMessage, translateError } from './errors';
+import type { JobRow } from './job-row';
+import { fromRaw } from './job-row';
 import { migrate, SCHEMA_VERSION } from './migrations';
 
 /** Options of {@link createSqliteBackend} and of every adapter class. */
@@ -52,6 +54,20 @@ export interface SqliteBackendOptions {
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** A prepared statement returning job rows (raw arrays turned into {@link JobRow}s). */
+export class JobStatement {
+  constructor(private readonly statement: Statement) {}
+
+  get(...params: unknown[]): JobRow | undefined {
+    const a = this.statement.get(...params) as unknown[] | undefined;
+    return a === undefined ? undefined : fromRaw(a);
+  }
+
+  all(...params: unknown[]): JobRow[] {
+    return (this.statement.all(...params) as unknown[][]).map(fromRaw);
+  }
+}
+
 /**
  * One connection shared by the four adapters of a backend: the statement cache, the transaction helpers, the clock
  * and the migrations. The adapters open it (`acquire`) and close it (`release`); the connection closes when the last
@@ -67,6 +83,7 @@ export class SqliteStore {
   private readonly ownsConnection: boolean;
   private readonly clock: Clock | undefined;
   private readonly statements = new Map<string, Statement>();
+  private readonly jobStatements = new Map<string, JobStatement>();
   /** Count changes of the running write transaction: queue → state → delta. */
   private readonly deltas = new Map<string, Map<JobState, number>>();
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
@@ -139,6 +156,16 @@ export class SqliteStore {
     if (s === undefined) {
       s = this.db.prepare(sql);
       this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** A cached statement that reads job rows (it must select {@link JOB_COLUMNS}), in raw mode. */
+  jobStmt(sql: string): JobStatement {
+    let s = this.jobStatements.get(sql);
+    if (s === undefined) {
+      s = new JobStatement(this.db.prepare(sql).raw(true));
+      this.jobStatements.set(sql, s);
     }
     return s;
   }
@@ -236,6 +263,7 @@ export class SqliteStore {
     if (this.holders === 0 && !this.closed) {
       this.closed = true;
       this.statements.clear();
+      this.jobStatements.clear();
       if (this.ownsConnection && this.db.open) this.db.close();
     }
   }
