@@ -62,7 +62,7 @@ class ConveyorPostgresTarget implements BenchTarget {
     }
   }
 
-  async process(n: number, payload: unknown, concurrency: number): Promise<void> {
+  async process(n: number, payload: unknown, concurrency: number): Promise<{ seconds: number; cpuSeconds: number }> {
     const { backend } = this.parts();
     for (let done = 0; done < n; done += PRELOAD_BATCH) {
       const size = Math.min(PRELOAD_BATCH, n - done);
@@ -73,6 +73,9 @@ class ConveyorPostgresTarget implements BenchTarget {
     const finished = new Promise<void>((resolve) => {
       finish = resolve;
     });
+    // Timed from here: the pre-load above is not part of the processing rate.
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
     const worker = new Worker(QUEUE, { [TYPE]: async () => {} }, { backend, concurrency });
     worker.on('completed', () => {
       if (++completed === n) finish();
@@ -80,6 +83,8 @@ class ConveyorPostgresTarget implements BenchTarget {
     await worker.start();
     await finished;
     await worker.close();
+    const used = process.cpuUsage(cpu);
+    return { seconds: (performance.now() - wall) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
   }
 
   async teardown(): Promise<void> {
