@@ -9,6 +9,13 @@ interface EventRow {
   event: string;
 }
 
+/** How often a subscribed connection refreshes its presence row. */
+const PRESENCE_REFRESH_MS = 2000;
+/** A presence row older than this belongs to a connection that died; publishers ignore it. */
+const PRESENCE_STALE_MS = 30_000;
+/** SQLite's clock in ms: presence is about real time even when a test replaces the store's clock. */
+const SQL_NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+
 /** Rows written between two prunes: pruning once per this many keeps the table near `eventRetention` rows. */
 const PRUNE_EVERY = 256;
 
@@ -19,6 +26,11 @@ const PRUNE_EVERY = 256;
  * connection committed, so an idle poll costs one pragma. Cross-process latency is therefore at most `eventPollMs`
  * (50 ms by default) plus the time a writer holds the lock. The table is capped at about `eventRetention` rows; a
  * process that falls further behind skips what was pruned (and logs how many).
+ *
+ * A subscribed connection keeps a presence row in `conveyor_subscribers` (refreshed every 2 s, ignored after 30 s
+ * without refresh). `publish` writes rows to the shared table only while another connection is present, so a
+ * single process pays nothing for the table. Presence is written before the subscriber reads its starting point,
+ * and both are writes under the same lock as `publish`, so no event published after `subscribe` returns is missed.
  */
 export class SqliteEventBus extends SqlitePart implements EventBus {
   readonly capabilities: AdapterCapabilities = SQLITE_CAPABILITIES;
@@ -27,6 +39,7 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
   private lastSeq = 0;
   private lastDataVersion = -1;
   private written = 0;
+  private presenceAt = 0;
 
   constructor(source?: SqliteStore | SqliteBackendOptions) {
     super(source, 'event bus');
@@ -38,6 +51,10 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
     if (events.length === 0) return;
     const s = this.store;
     s.write(() => {
+      const listening = s
+        .stmt(`SELECT 1 FROM conveyor_subscribers WHERE seen_at > ${SQL_NOW} - ? AND origin <> ? LIMIT 1`)
+        .get(PRESENCE_STALE_MS, s.origin);
+      if (listening === undefined) return;
       const insert = s.stmt('INSERT INTO conveyor_events (origin, event) VALUES (?, ?)');
       for (const e of events) insert.run(s.origin, JSON.stringify(e));
       this.written += events.length;
@@ -87,17 +104,41 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
   }
 
   private startPolling(): void {
-    this.store.ensureReady();
-    // "From now on": start after the newest row present at subscription time.
-    this.lastSeq = (this.store.stmt('SELECT coalesce(max(seq), 0) FROM conveyor_events').pluck().get() as number) ?? 0;
+    const s = this.store;
+    // "From now on": announce presence and read the starting point in one write, ordered with every publish.
+    this.lastSeq = s.write(() => {
+      this.touchPresence();
+      return s.stmt('SELECT coalesce(max(seq), 0) FROM conveyor_events').pluck().get() as number;
+    });
+    this.presenceAt = Date.now();
     this.lastDataVersion = this.store.db.pragma('data_version', { simple: true }) as number;
     this.timer = setInterval(() => this.poll(), this.store.eventPollMs);
     this.timer.unref();
   }
 
   private stopPolling(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer === null) return;
+    clearInterval(this.timer);
     this.timer = null;
+    try {
+      if (!this.store.isClosed) {
+        const s = this.store;
+        s.write(() => s.stmt('DELETE FROM conveyor_subscribers WHERE origin = ?').run(s.origin));
+      }
+    } catch (error) {
+      // Stale presence only makes other publishers write rows for up to 30 s; nothing to do.
+      this.store.logger.debug('[conveyor] [sqlite] could not remove the event subscriber row', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  private touchPresence(): void {
+    const s = this.store;
+    s.stmt(
+      `INSERT INTO conveyor_subscribers (origin, seen_at) VALUES (?, ${SQL_NOW})
+        ON CONFLICT (origin) DO UPDATE SET seen_at = excluded.seen_at`,
+    ).run(s.origin);
   }
 
   /** One tick: skip unless another connection committed, then deliver foreign rows after `lastSeq`. */
@@ -107,6 +148,10 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
       return;
     }
     try {
+      if (Date.now() - this.presenceAt >= PRESENCE_REFRESH_MS) {
+        this.presenceAt = Date.now();
+        this.store.write(() => this.touchPresence());
+      }
       const version = this.store.db.pragma('data_version', { simple: true }) as number;
       if (version === this.lastDataVersion) return;
       this.lastDataVersion = version;

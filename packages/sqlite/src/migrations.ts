@@ -147,6 +147,16 @@ CREATE TABLE conveyor_events (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'event subscribers: publish writes shared rows only while another connection listens',
+    sql: `
+CREATE TABLE conveyor_subscribers (
+  origin TEXT PRIMARY KEY,
+  seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 /**

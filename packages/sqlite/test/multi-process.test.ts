@@ -41,19 +41,36 @@ describe('several connections and processes on one file', () => {
     }
   });
 
-  it('keeps the events table near its cap', async () => {
-    const backend = createSqliteBackend({ connection: tmp.file('cap.db'), eventRetention: 100 });
+  it('keeps the events table near its cap while another connection listens, and writes nothing when none does', async () => {
+    const file = tmp.file('cap.db');
+    const backend = createSqliteBackend({ connection: file, eventRetention: 100 });
     await backend.events.init();
+    const { Database } = await import('./sqlite-handle');
+    const rowsNow = () => {
+      const db = new Database(file, { readonly: true });
+      const n = db.prepare('SELECT count(*) FROM conveyor_events').pluck().get() as number;
+      db.close();
+      return n;
+    };
+    // Alone (only this connection's own listener): events reach local listeners, no shared rows are written.
+    const local: string[] = [];
+    const unsubscribe = backend.events.subscribe((e) => local.push(e.id));
+    await backend.events.publish([event('alone', 'job.started')]);
+    expect(local).toEqual(['alone']);
+    expect(rowsNow()).toBe(0);
+    unsubscribe();
+
+    const listener = createSqliteBackend({ connection: file });
+    const stop = listener.events.subscribe(() => {});
     for (let i = 0; i < 10; i++) {
       await backend.events.publish(Array.from({ length: 100 }, (_, j) => event(`c${i}-${j}`, 'job.started')));
     }
-    const { Database } = await import('./sqlite-handle');
-    const db = new Database(tmp.file('cap.db'), { readonly: true });
-    const rows = db.prepare('SELECT count(*) FROM conveyor_events').pluck().get() as number;
-    db.close();
+    const rows = rowsNow();
     // Pruned every 256 rows down to the newest 100: never more than 100 + 256 rows.
     expect(rows).toBeLessThanOrEqual(356);
     expect(rows).toBeGreaterThanOrEqual(100);
+    stop();
+    await closeBackend(listener);
     await closeBackend(backend);
   });
 
