@@ -23,30 +23,69 @@ export class SortedIndex<T extends K, K = T> {
     return this.count;
   }
 
-  insert(item: T): void {
+  /**
+   * Add an item; returns false (and changes nothing) when an item with an equal key is already present, so a key
+   * written twice is kept once.
+   */
+  insert(item: T): boolean {
     const { chunks, maxes, order } = this;
-    this.count++;
     const lastIndex = chunks.length - 1;
     if (lastIndex < 0) {
       chunks.push([item]);
       maxes.push(item);
-      return;
+      this.count++;
+      return true;
     }
     // Fast path: keys that only grow (createdAt of new jobs, startedAt of new executions) append to the last chunk.
-    if (order(item, maxes[lastIndex] as T) > 0) {
+    const vsMax = order(item, maxes[lastIndex] as T);
+    if (vsMax > 0) {
       const last = chunks[lastIndex] as T[];
       last.push(item);
       maxes[lastIndex] = item;
+      this.count++;
       if (last.length > 2 * CHUNK) this.split(lastIndex);
-      return;
+      return true;
     }
+    if (vsMax === 0) return false;
     // Near-append (keys that tie on time and differ in a random id) lands in the last chunk: skip the chunk search.
     const lastChunk = chunks[lastIndex] as T[];
     const ci = order(item, lastChunk[0] as T) > 0 ? lastIndex : this.chunkFor(item);
     const chunk = chunks[ci] as T[];
-    chunk.splice(lowerBound(chunk, item, order), 0, item);
+    const pos = lowerBound(chunk, item, order);
+    if (pos < chunk.length && order(chunk[pos] as T, item) === 0) return false;
+    chunk.splice(pos, 0, item);
+    this.count++;
     maxes[ci] = chunk[chunk.length - 1] as T;
     if (chunk.length > 2 * CHUNK) this.split(ci);
+    return true;
+  }
+
+  /**
+   * Remove the `n` smallest items (all of them when `n` >= size) and hand each to `removed`, smallest first. Costs
+   * one splice per chunk touched, so trimming the oldest end of a bounded history is cheap.
+   */
+  dropFirst(n: number, removed?: (item: T) => void): void {
+    let left = Math.min(n, this.count);
+    if (left <= 0) return;
+    this.count -= left;
+    const { chunks } = this;
+    let whole = 0;
+    while (left > 0) {
+      const chunk = chunks[whole] as T[];
+      if (chunk.length <= left) {
+        if (removed !== undefined) for (const item of chunk) removed(item);
+        left -= chunk.length;
+        whole++;
+      } else {
+        const gone = chunk.splice(0, left);
+        if (removed !== undefined) for (const item of gone) removed(item);
+        left = 0;
+      }
+    }
+    if (whole > 0) {
+      chunks.splice(0, whole);
+      this.maxes.splice(0, whole);
+    }
   }
 
   /** Remove the item with this key; returns false when absent. */

@@ -22,8 +22,9 @@ import { SortedIndex } from './sorted-index';
 /** Options of {@link MemoryStorageAdapter}. */
 export interface MemoryStorageOptions extends MemoryAdapterOptions {
   /**
-   * Most execution records kept; past it the oldest written are dropped, so a long-running process stays bounded
-   * even if nobody calls `cleanupExecutions`. `Infinity` keeps everything.
+   * Most execution records kept; past it the oldest (by `startedAt`, then id: the end `recentExecutions` reaches
+   * last) are dropped, so a long-running process stays bounded even if nobody calls `cleanupExecutions`.
+   * `Infinity` keeps everything.
    * @default 100_000
    */
   maxExecutions?: number;
@@ -40,6 +41,9 @@ function executionOrder(a: ExecutionKey, b: ExecutionKey): number {
 }
 
 const STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
+
+/** The per-job index is dropped after this long without a per-job read, so writes stop paying for it. */
+const JOB_INDEX_IDLE_MS = 60_000;
 
 function copyRecord(r: ExecutionRecord): ExecutionRecord {
   return {
@@ -62,9 +66,16 @@ function copyRecord(r: ExecutionRecord): ExecutionRecord {
 }
 
 /**
- * The reference {@link StorageAdapter}: execution history and the worker registry in memory. A job's history and
- * the "recent" list are ordered indexes, so pages resume at their cursor without sorting. Results stored in records
- * are shared by reference and must be treated as immutable.
+ * The reference {@link StorageAdapter}: execution history and the worker registry in memory.
+ *
+ * The history is one ordered index by (startedAt, id), the order every read wants (newest first). Records arrive
+ * nearly in that order, so a write is an append to the last chunk; the `maxExecutions` bound trims the oldest end
+ * one splice per batch; a record id written twice is found at its own position and kept once. Nothing else is
+ * maintained per write unless someone reads per job: the (jobId → records) index that `listExecutions` and
+ * `summarizeExecutions` use is built on the first such read, kept up to date while reads continue, and dropped
+ * after {@link JOB_INDEX_IDLE_MS} without one (a worker-only process pays nothing for it).
+ *
+ * Records are copied in and out; results are shared by reference and must be treated as immutable.
  */
 export class MemoryStorageAdapter implements StorageAdapter {
   /** @inheritdoc */
@@ -73,13 +84,26 @@ export class MemoryStorageAdapter implements StorageAdapter {
   private readonly logger: Logger;
   private readonly maxExecutions: number;
   private closed = false;
-  /** Every record by id, in the order written (the oldest is evicted first). */
-  private readonly records = new Map<string, ExecutionRecord>();
-  /** Each job's records in ascending (startedAt, id) order: a handful per job, so a plain array. */
-  private readonly byJob = new Map<string, ExecutionRecord[]>();
-  private readonly recent = new SortedIndex<ExecutionRecord, ExecutionKey>(executionOrder);
+  /** Every record, ascending (startedAt, id). */
+  private readonly history = new SortedIndex<ExecutionRecord, ExecutionKey>(executionOrder);
+  /** Each job's records in ascending (startedAt, id) order, while per-job reads keep it alive; else null. */
+  private byJob: Map<string, ExecutionRecord[]> | null = null;
+  /** Clock time of the last per-job read. */
+  private byJobReadAt = 0;
   private readonly workers = new Map<string, WorkerRecord>();
   private evicted = 0;
+  /** Bound once: called for every evicted record while the per-job index exists. */
+  private readonly unindex = (r: ExecutionRecord): void => {
+    const byJob = this.byJob;
+    if (byJob === null) return;
+    const list = byJob.get(r.jobId);
+    if (list === undefined) return;
+    // The oldest records go first, so the victim is nearly always its job's first.
+    const at = list[0] === r ? 0 : list.indexOf(r);
+    if (at === 0) list.shift();
+    else if (at > 0) list.splice(at, 1);
+    if (list.length === 0) byJob.delete(r.jobId);
+  };
 
   constructor(options: MemoryStorageOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -101,9 +125,8 @@ export class MemoryStorageAdapter implements StorageAdapter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.records.clear();
-    this.byJob.clear();
-    this.recent.clear();
+    this.history.clear();
+    this.byJob = null;
     this.workers.clear();
   }
 
@@ -113,16 +136,19 @@ export class MemoryStorageAdapter implements StorageAdapter {
     this.open();
     // Validate the batch before writing any of it.
     for (let i = 0; i < records.length; i++) validateRecord(records[i] as ExecutionRecord, i);
-    for (const input of records) {
-      if (this.records.has(input.id)) continue;
-      const r = copyRecord(input);
-      this.records.set(r.id, r);
-      this.recent.insert(r);
-      const list = this.byJob.get(r.jobId);
-      if (list === undefined) this.byJob.set(r.jobId, [r]);
-      else insertSorted(list, r);
+    const history = this.history;
+    let byJob = this.byJob;
+    if (byJob !== null && this.clock() - this.byJobReadAt > JOB_INDEX_IDLE_MS) {
+      this.byJob = null;
+      byJob = null;
     }
-    if (this.records.size > this.maxExecutions) this.evict(this.records.size - this.maxExecutions);
+    for (let i = 0; i < records.length; i++) {
+      const r = copyRecord(records[i] as ExecutionRecord);
+      if (!history.insert(r)) continue; // the same record written again
+      if (byJob !== null) addToJob(byJob, r);
+    }
+    const excess = history.size - this.maxExecutions;
+    if (excess > 0) this.evict(excess);
   }
 
   async listExecutions(jobId: string, query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
@@ -136,7 +162,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
       const [startedAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
       below = { startedAt, id };
     }
-    const list = this.byJob.get(jobId) ?? [];
+    const list = this.jobIndex().get(jobId) ?? [];
     const items: ExecutionRecord[] = [];
     let more = false;
     let i = list.length - 1;
@@ -176,7 +202,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
       firstExecution: null,
       lastExecution: null,
     };
-    const list = this.byJob.get(jobId);
+    const list = this.jobIndex().get(jobId);
     if (list === undefined) return s;
     let sum = 0;
     for (const r of list) {
@@ -204,7 +230,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     this.open();
     checkLimit(query.limit);
     const out: ExecutionRecord[] = [];
-    for (const r of this.recent.descending()) {
+    for (const r of this.history.descending()) {
       if (query.queue !== undefined && r.queue !== query.queue) continue;
       if (query.type !== undefined && r.type !== query.type) continue;
       if (query.status !== undefined && r.status !== query.status) continue;
@@ -216,10 +242,15 @@ export class MemoryStorageAdapter implements StorageAdapter {
 
   async cleanupExecutions(before: number): Promise<number> {
     this.open();
-    const doomed: ExecutionRecord[] = [];
-    for (const r of this.records.values()) if (r.finishedAt < before) doomed.push(r);
-    for (const r of doomed) this.forget(r);
-    return doomed.length;
+    const kept: ExecutionRecord[] = [];
+    for (const r of this.history.ascending()) if (!(r.finishedAt < before)) kept.push(r);
+    const removed = this.history.size - kept.length;
+    if (removed > 0) {
+      this.history.load(kept);
+      // Rebuilt on the next per-job read: a cleanup is rare, a rebuild is one pass.
+      this.byJob = null;
+    }
+    return removed;
   }
 
   // ---------------------------------------------------------------- workers
@@ -286,23 +317,21 @@ export class MemoryStorageAdapter implements StorageAdapter {
     if (this.closed) throw closedError('memory storage adapter');
   }
 
-  private forget(r: ExecutionRecord): void {
-    this.records.delete(r.id);
-    this.recent.delete(r);
-    const list = this.byJob.get(r.jobId);
-    if (list !== undefined) {
-      const at = list.indexOf(r);
-      if (at >= 0) list.splice(at, 1);
-      if (list.length === 0) this.byJob.delete(r.jobId);
+  /** The per-job index, built now if nobody read per job lately. */
+  private jobIndex(): Map<string, ExecutionRecord[]> {
+    this.byJobReadAt = this.clock();
+    let byJob = this.byJob;
+    if (byJob === null) {
+      byJob = new Map();
+      // Ascending, so every job's list comes out sorted without comparisons.
+      for (const r of this.history.ascending()) addToJob(byJob, r);
+      this.byJob = byJob;
     }
+    return byJob;
   }
 
   private evict(n: number): void {
-    let left = n;
-    for (const r of this.records.values()) {
-      if (left-- <= 0) break;
-      this.forget(r);
-    }
+    this.history.dropFirst(n, this.byJob === null ? undefined : this.unindex);
     if (this.evicted === 0) {
       this.logger.info(
         conveyorMessage(
@@ -327,10 +356,15 @@ function lowerBound(list: ExecutionRecord[], key: ExecutionKey): number {
   return lo;
 }
 
-/** Insert keeping ascending order; attempts arrive in order, so this is nearly always an append. */
-function insertSorted(list: ExecutionRecord[], r: ExecutionRecord): void {
-  const last = list[list.length - 1];
-  if (last === undefined || executionOrder(last, r) < 0) list.push(r);
+/** Add to its job's list keeping ascending order; attempts arrive in order, so this is nearly always an append. */
+function addToJob(byJob: Map<string, ExecutionRecord[]>, r: ExecutionRecord): void {
+  const list = byJob.get(r.jobId);
+  if (list === undefined) {
+    byJob.set(r.jobId, [r]);
+    return;
+  }
+  const last = list[list.length - 1] as ExecutionRecord;
+  if (executionOrder(last, r) < 0) list.push(r);
   else list.splice(lowerBound(list, r), 0, r);
 }
 
