@@ -50,11 +50,20 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
     if (!Array.isArray(events)) throw validationError('publish takes an array of events.');
     if (events.length === 0) return;
     const s = this.store;
+    s.ensureReady();
+    const listening = s.stmt(
+      `SELECT 1 FROM conveyor_subscribers WHERE seen_at > ${SQL_NOW} - ? AND origin <> ? LIMIT 1`,
+    );
+    // Read first, outside any write: with nobody else listening, publishing costs no transaction at all. A
+    // subscriber that commits its presence after this read subscribed after this publish.
+    if (listening.get(PRESENCE_STALE_MS, s.origin) !== undefined) this.writeShared(events);
+    for (const e of events) this.deliver(e);
+  }
+
+  /** Append a batch to the shared table (and prune it now and then) in one transaction. */
+  private writeShared(events: ConveyorEvent[]): void {
+    const s = this.store;
     s.write(() => {
-      const listening = s
-        .stmt(`SELECT 1 FROM conveyor_subscribers WHERE seen_at > ${SQL_NOW} - ? AND origin <> ? LIMIT 1`)
-        .get(PRESENCE_STALE_MS, s.origin);
-      if (listening === undefined) return;
       const insert = s.stmt('INSERT INTO conveyor_events (origin, event) VALUES (?, ?)');
       for (const e of events) insert.run(s.origin, JSON.stringify(e));
       this.written += events.length;
@@ -65,7 +74,6 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
         );
       }
     });
-    for (const e of events) this.deliver(e);
   }
 
   subscribe(listener: EventListener): () => void {
