@@ -17,14 +17,19 @@ const DAY = 86_400_000;
 /** Day buckets are kept 366 days; counters sum what is retained. */
 const COUNTER_WINDOW_MS = 366 * DAY;
 
+const LABEL_SPECIALS = /[\\"\n]/;
+
 /** Escape a label value: backslash, double quote and line feed. */
 export function escapeLabel(value: string): string {
+  if (!LABEL_SPECIALS.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-function labels(pairs: Record<string, string>): string {
-  const parts = Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+/** `k="v",k2="v2"` with values escaped, without braces: rendered once per series, reused for every sample. */
+function labelList(pairs: Record<string, string>): string {
+  let out = '';
+  for (const key in pairs) out += `${out === '' ? '' : ','}${key}="${escapeLabel(pairs[key] as string)}"`;
+  return out;
 }
 
 /** A number as the format writes it. */
@@ -35,31 +40,39 @@ function num(value: number): string {
   return String(value);
 }
 
+/** The `le` label of each histogram bound (seconds), rendered once. */
+const LE_LABELS: readonly string[] = HISTOGRAM_BOUNDS_MS.map((ms) => `le="${num(ms / 1000)}"`);
+
+/** Lines of the exposition, built as strings: a scrape renders thousands of samples. */
 class Exposition {
   private readonly lines: string[] = [];
   family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   }
-  sample(name: string, labelPairs: Record<string, string>, value: number): void {
-    this.lines.push(`${name}${labels(labelPairs)} ${num(value)}`);
+  /** One sample; `labelText` is a {@link labelList} (empty for none). */
+  sample(name: string, labelText: string, value: number): void {
+    this.lines.push(labelText === '' ? `${name} ${num(value)}` : `${name}{${labelText}} ${num(value)}`);
   }
-  histogram(name: string, labelPairs: Record<string, string>, h: Histogram): void {
+  histogram(name: string, labelText: string, h: Histogram): void {
+    const bucket = `${name}_bucket{${labelText === '' ? '' : `${labelText},`}`;
     let cumulative = 0;
-    for (let i = 0; i < HISTOGRAM_BOUNDS_MS.length; i++) {
+    for (let i = 0; i < LE_LABELS.length; i++) {
       cumulative += h.counts[i] ?? 0;
-      const le = num((HISTOGRAM_BOUNDS_MS[i] as number) / 1000);
-      this.sample(`${name}_bucket`, { ...labelPairs, le }, cumulative);
+      this.lines.push(`${bucket}${LE_LABELS[i] as string}} ${num(cumulative)}`);
     }
-    this.sample(`${name}_bucket`, { ...labelPairs, le: '+Inf' }, h.count);
-    this.sample(`${name}_sum`, labelPairs, h.sum / 1000);
-    this.sample(`${name}_count`, labelPairs, h.count);
+    this.lines.push(`${bucket}le="+Inf"} ${num(h.count)}`);
+    this.sample(`${name}_sum`, labelText, h.sum / 1000);
+    this.sample(`${name}_count`, labelText, h.count);
   }
   toString(): string {
     return `${this.lines.join('\n')}\n`;
   }
 }
 
-/** Render the exposition: one `totals` call per queue (grouped by type), plus counters and the worker registry. */
+/**
+ * Render the exposition: one `totals` call per queue (grouped by type, run concurrently), plus counters and the
+ * worker registry. Each series' label text is escaped once and reused for all of its samples.
+ */
 export async function renderPrometheus(options: ResolvedOptions): Promise<string> {
   const { queue, storage, metrics } = options.backend;
   const now = await queue.now();
@@ -71,56 +84,55 @@ export async function renderPrometheus(options: ResolvedOptions): Promise<string
       rows: await metrics.totals({ granularity: 'day', from, to: now + DAY, queue: info.name, groupBy: 'type' }),
     })),
   );
-  const pairs: Array<{ queue: string; row: MetricsTotals & { key: string } }> = [];
+  /** Each (queue, type) row with its rendered `queue="…",type="…"` labels. */
+  const pairs: Array<{ labels: string; row: MetricsTotals }> = [];
   for (const { queue: name, rows } of perQueue) {
     for (const row of rows)
-      if (row.key !== null) pairs.push({ queue: name, row: row as MetricsTotals & { key: string } });
+      if (row.key !== null) pairs.push({ labels: labelList({ queue: name, type: row.key }), row });
   }
 
   const out = new Exposition();
   out.family('conveyor_jobs_enqueued_total', 'counter', 'Jobs enqueued, by queue and type.');
-  for (const { queue: q, row } of pairs)
-    out.sample('conveyor_jobs_enqueued_total', { queue: q, type: row.key }, row.enqueued);
+  for (const { labels, row } of pairs) out.sample('conveyor_jobs_enqueued_total', labels, row.enqueued);
 
   out.family(
     'conveyor_jobs_processed_total',
     'counter',
     'Finished executions by queue, type and status (success, failed = failed for good, retried = failed and retried, stalled).',
   );
-  for (const { queue: q, row } of pairs) {
-    const base = { queue: q, type: row.key };
-    out.sample('conveyor_jobs_processed_total', { ...base, status: 'success' }, row.completed);
-    out.sample('conveyor_jobs_processed_total', { ...base, status: 'failed' }, row.failed);
-    out.sample('conveyor_jobs_processed_total', { ...base, status: 'retried' }, row.retried);
-    out.sample('conveyor_jobs_processed_total', { ...base, status: 'stalled' }, row.stalled);
+  for (const { labels, row } of pairs) {
+    out.sample('conveyor_jobs_processed_total', `${labels},status="success"`, row.completed);
+    out.sample('conveyor_jobs_processed_total', `${labels},status="failed"`, row.failed);
+    out.sample('conveyor_jobs_processed_total', `${labels},status="retried"`, row.retried);
+    out.sample('conveyor_jobs_processed_total', `${labels},status="stalled"`, row.stalled);
   }
 
   out.family('conveyor_job_duration_seconds', 'histogram', 'Execution duration, by queue and type.');
-  for (const { queue: q, row } of pairs)
-    out.histogram('conveyor_job_duration_seconds', { queue: q, type: row.key }, row.duration);
+  for (const { labels, row } of pairs) out.histogram('conveyor_job_duration_seconds', labels, row.duration);
 
   out.family('conveyor_job_wait_seconds', 'histogram', 'Time from a job being ready (runAt) to being claimed.');
-  for (const { queue: q, row } of pairs)
-    out.histogram('conveyor_job_wait_seconds', { queue: q, type: row.key }, row.wait);
+  for (const { labels, row } of pairs) out.histogram('conveyor_job_wait_seconds', labels, row.wait);
 
   out.family('conveyor_jobs', 'gauge', 'Jobs by queue and state, now.');
-  for (const info of queues) {
-    for (const [state, count] of Object.entries(info.counts))
-      out.sample('conveyor_jobs', { queue: info.name, state }, count);
-  }
+  const queueLabels = queues.map((info) => labelList({ queue: info.name }));
+  queues.forEach((info, i) => {
+    for (const [state, count] of Object.entries(info.counts)) {
+      out.sample('conveyor_jobs', `${queueLabels[i] as string},${labelList({ state })}`, count);
+    }
+  });
 
   out.family('conveyor_queue_latency_seconds', 'gauge', 'Age of the oldest waiting job of each queue (0 when none).');
-  for (const info of queues) {
+  queues.forEach((info, i) => {
     const age = info.oldestWaitingAt === null ? 0 : Math.max(0, now - info.oldestWaitingAt) / 1000;
-    out.sample('conveyor_queue_latency_seconds', { queue: info.name }, age);
-  }
+    out.sample('conveyor_queue_latency_seconds', queueLabels[i] as string, age);
+  });
 
   out.family('conveyor_workers', 'gauge', 'Registered workers by status (stale: not seen within staleWorkerMs).');
   const live = workers.filter((w) => isLiveWorker(w, now, options.staleWorkerMs)).length;
-  out.sample('conveyor_workers', { status: 'active' }, live);
-  out.sample('conveyor_workers', { status: 'stale' }, workers.length - live);
+  out.sample('conveyor_workers', 'status="active"', live);
+  out.sample('conveyor_workers', 'status="stale"', workers.length - live);
 
   out.family('conveyor_up', 'gauge', '1 when the dashboard could read the backend.');
-  out.sample('conveyor_up', {}, 1);
+  out.sample('conveyor_up', '', 1);
   return out.toString();
 }
