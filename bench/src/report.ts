@@ -1,0 +1,101 @@
+/**
+ * `npx tsx bench/src/report.ts` — turn every `bench/results/*.json` written by `run.ts` into docs/benchmarks.md:
+ * one table per results file, each target beside its anchors, with the machine, the date and the load average
+ * the run saw (figures from a loaded machine are not comparable with a quiet one; figures within one table are).
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+interface ResultRow {
+  target: string;
+  scenario: string;
+  jobs: number;
+  concurrency?: number;
+  batch?: number;
+  payloadBytes?: number;
+  seconds: number;
+  jobsPerSecond: number;
+  cpuSeconds?: number;
+  rssMb: number;
+}
+
+interface ResultsFile {
+  machine: {
+    cpuModel: string;
+    cores: number;
+    memoryGb: number;
+    nodeVersion: string;
+    date: string;
+    loadAverageAtStart?: number[];
+    loadAverageAtEnd?: number[];
+  };
+  options: { adapters: string[]; jobs: number; concurrency: number };
+  results: ResultRow[];
+}
+
+const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
+const docPath = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const scenarioName = (r: ResultRow) =>
+  `${r.scenario}${r.payloadBytes !== undefined ? ` (${r.payloadBytes} B payload)` : ''}${r.concurrency !== undefined && r.scenario === 'process' ? `, c=${r.concurrency}` : ''}`;
+
+function table(file: ResultsFile): string {
+  const targets = [...new Set(file.results.map((r) => r.target))];
+  const scenarios = [...new Set(file.results.map(scenarioName))];
+  const head = `| scenario | ${targets.join(' | ')} |`;
+  const sep = `|---|${targets.map(() => '---:').join('|')}|`;
+  const rows = scenarios.map((s) => {
+    const cells = targets.map((t) => {
+      const r = file.results.find((x) => x.target === t && scenarioName(x) === s);
+      if (!r) return '—';
+      const perCpu = r.cpuSeconds ? ` (${fmt(r.jobs / r.cpuSeconds)}/CPU-s)` : '';
+      return `${fmt(r.jobsPerSecond)}${perCpu}`;
+    });
+    return `| ${s} | ${cells.join(' | ')} |`;
+  });
+  const m = file.machine;
+  const load = m.loadAverageAtStart ? `; load average ${m.loadAverageAtStart[0]} at start` : '';
+  return [
+    `### ${file.options.adapters.join(' + ')}`,
+    '',
+    `${m.date.slice(0, 10)} · ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB · Node ${m.nodeVersion}${load} · ${fmt(file.options.jobs)} jobs`,
+    '',
+    head,
+    sep,
+    ...rows,
+  ].join('\n');
+}
+
+const files = readdirSync(resultsDir)
+  .filter((f) => f.endsWith('.json') && !f.endsWith('.tmp.json'))
+  .sort();
+const sections = files.map((f) => table(JSON.parse(readFileSync(`${resultsDir}${f}`, 'utf8')) as ResultsFile));
+
+writeFileSync(
+  docPath,
+  `# Benchmarks
+
+Produced by \`npx tsx bench/src/report.ts\` from the JSON that \`npm run bench -- --adapter <name>\` writes to
+\`bench/results/\`. Each table is one run: Conveyor on one backend **side by side with the incumbent on the same
+store, same concurrency, same payload, in the same process run** (BullMQ on Redis; graphile-worker and pg-boss on
+Postgres; plainjob on SQLite). Figures are jobs per second of wall-clock time, with jobs per CPU-second of the
+benchmark process in brackets where measured. \`process\` times the processing phase only (jobs are pre-loaded),
+with a no-op handler.
+
+Read the load average: these runs were made on a shared 2-core machine while other work was running, so absolute
+figures are low and noisy, and only the ratios inside one table compare like with like. Re-run on a quiet
+machine before quoting absolute numbers:
+
+\`\`\`sh
+npm run bench -- --adapter redis --jobs 50000 --concurrency 50
+npx tsx bench/src/report.ts
+\`\`\`
+
+${sections.join('\n\n')}
+
+Dashboard read latency at scale (p50/p95 of each endpoint with 1M jobs in the store) is in
+[bench/results/dashboard-reads.md](../bench/results/dashboard-reads.md).
+`,
+);
+process.stdout.write(`wrote ${docPath} from ${files.length} result file(s)\n`);
