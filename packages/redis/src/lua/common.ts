@@ -78,11 +78,16 @@ local function release_unique(q, uk, id)
   if uk and redis.call('HGET', Q(q) .. 'uk', uk) == id then redis.call('HDEL', Q(q) .. 'uk', uk) end
 end
 
--- Enter a finished state: finish order, finishedAt, the per-state finished set.
-local function finish(q, jk, id, s)
+-- Enter a finished state: finish order, finishedAt, the per-state finished set. An extra (field, value) pair, when
+-- given, goes into the same HSET.
+local function finish(q, jk, id, s, xf, xv)
   local fs = redis.call('INCR', K_SEQ)
   redis.call('ZADD', Q(q) .. 'f:' .. s, NOW, pad(fs) .. id)
-  redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs)
+  if xf then
+    redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs, xf, xv)
+  else
+    redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs)
+  end
   redis.call('HDEL', jk, 'l')
 end
 
@@ -121,6 +126,8 @@ local function retain(q, s, id, imm, count, age)
       drop(q, string.sub(m, 16))
     end
   end
+  -- Without a count or an age rule nothing was dropped, so the job is still there (no EXISTS on the hot path).
+  if not count and not age then return false end
   return redis.call('EXISTS', JK(q, id)) == 0
 end
 

@@ -81,11 +81,12 @@ if #picked > 0 then
     local src = pk[1]
     local q, id = src.q, string.sub(pk[2], 31)
     local jk = JK(q, id)
-    local v = redis.call('HMGET', jk, 's', 'c')
+    local v = redis.call('HMGET', jk, 's', 'c', 'a')
     if v[1] == 'waiting' then redis.call('ZREM', Q(q) .. 'w', id) end
     move_index(q, src.t, v[2], id, v[1], 'active')
-    redis.call('HINCRBY', jk, 'a', 1)
-    redis.call('HSET', jk, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fmt(expires))
+    -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
+    redis.call('HSET', jk, 'a', (tonumber(v[3]) or 0) + 1, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker,
+      'l', fmt(expires))
     redis.call('ZADD', Q(q) .. 'l', expires, id)
     out[i] = redis.call('HGETALL', jk)
   end
@@ -135,17 +136,22 @@ export const COMPLETE = luaScript(
 local out = {}
 for i = 3, #ARGV, 3 do
   local id = ARGV[i]
-  local q, jk = held(id, ARGV[i + 1])
+  -- The lease check reads the fields the completion needs in the same HMGET (one read per job, not two).
+  local q = redis.call('HGET', K_IDS, id)
+  local jk, v
+  if q then
+    jk = JK(q, id)
+    v = redis.call('HMGET', jk, 's', 'tk', 't', 'c', 'uk', 'rci', 'rcc', 'rca')
+    if v[1] ~= 'active' or v[2] ~= ARGV[i + 1] then q = nil end
+  end
   if not q then
     out[#out + 1] = 0
   else
-    local v = redis.call('HMGET', jk, 't', 'c', 'uk', 'rci', 'rcc', 'rca')
     redis.call('ZREM', Q(q) .. 'l', id)
-    move_index(q, v[1], v[2], id, 'active', 'completed')
-    redis.call('HSET', jk, 'res', ARGV[i + 2])
-    finish(q, jk, id, 'completed')
-    release_unique(q, v[3], id)
-    if retain(q, 'completed', id, v[4], v[5], v[6]) then
+    move_index(q, v[3], v[4], id, 'active', 'completed')
+    finish(q, jk, id, 'completed', 'res', ARGV[i + 2])
+    release_unique(q, v[5], id)
+    if retain(q, 'completed', id, v[6], v[7], v[8]) then
       out[#out + 1] = { 1 }
     else
       out[#out + 1] = { 1, redis.call('HGETALL', jk) }
