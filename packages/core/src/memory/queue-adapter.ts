@@ -22,13 +22,13 @@ import type {
 } from '../contracts/queue-adapter';
 import { decodeCursor, encodeCursor } from '../util/cursor';
 import { buildJob, retentionRule, STALLED_ERROR } from '../util/job-defaults';
-import type { IndexedHeap } from './indexed-heap';
 import { jobFilter, mergeDescending } from './job-listing';
 import type { JobKey, JobRecord } from './job-record';
 import { isJobState, readyOrder, toClaimed, toJob, toRecord, validateNewJob } from './job-record';
 import type { MemoryAdapterOptions } from './options';
 import { COMPONENT, checkLimit, closedError, MEMORY_CAPABILITIES, validationError } from './options';
 import { QueueState, zeroCounts } from './queue-state';
+import type { ReadyQueue } from './ready-queue';
 import { ScheduleStore } from './schedule-store';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
@@ -49,6 +49,8 @@ export class MemoryQueueAdapter implements QueueAdapter {
   private readonly logger: Logger;
   private closed = false;
   private readonly jobs = new Map<string, JobRecord>();
+  /** Active jobs by their current token (maintained by {@link QueueState.enter}/`leave`). */
+  private readonly leases = new Map<number, JobRecord>();
   private readonly queues = new Map<string, QueueState>();
   /** Holder of each live unique key, keyed by queue + NUL + key: unique keys are scoped to their queue. */
   private readonly uniques = new Map<string, JobRecord>();
@@ -71,6 +73,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     this.closed = true;
     this.logger.debug(conveyorMessage(COMPONENT, 'queue adapter closed.'), { jobs: this.jobs.size });
     this.jobs.clear();
+    this.leases.clear();
     this.queues.clear();
     this.uniques.clear();
     this.schedules.clear();
@@ -135,7 +138,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw validationError('claim needs `leaseMs` > 0.');
     if (!(limit >= 1)) return [];
     const now = this.clock();
-    const heaps: IndexedHeap<JobRecord>[] = [];
+    const heaps: ReadyQueue<JobRecord>[] = [];
     const seen = new Set<string>();
     for (const name of request.queues) {
       if (seen.has(name)) continue;
@@ -158,7 +161,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     const expires = now + leaseMs;
     while (claimed.length < limit) {
       // Merge the heads of the candidate heaps (one per queue and type; few in practice).
-      let best: IndexedHeap<JobRecord> | undefined;
+      let best: ReadyQueue<JobRecord> | undefined;
       let bestTop: JobRecord | undefined;
       for (const heap of heaps) {
         const top = heap.peek();
@@ -524,7 +527,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
   private queue(name: string): QueueState {
     let q = this.queues.get(name);
     if (q === undefined) {
-      q = new QueueState(name);
+      q = new QueueState(name, this.leases);
       this.queues.set(name, q);
     }
     return q;
@@ -538,8 +541,9 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   /** The job when `token` is its current lease, else undefined. An expired lease not yet recovered still holds. */
   private held(jobId: string, token: number): JobRecord | undefined {
-    const r = this.jobs.get(jobId);
-    return r !== undefined && r.state === 'active' && r.token === token ? r : undefined;
+    // Tokens are unique store-wide, so the token finds the lease; the id must match too (a token of another job).
+    const r = this.leases.get(token);
+    return r !== undefined && r.id === jobId && r.state === 'active' ? r : undefined;
   }
 
   private uniqueTaken(r: JobRecord): boolean {

@@ -4,6 +4,7 @@ import type { StateCounts } from '../contracts/queue-adapter';
 import { IndexedHeap } from './indexed-heap';
 import type { JobKey, JobRecord } from './job-record';
 import { delayedOrder, jobKeyOrder, readyOrder } from './job-record';
+import { ReadyQueue } from './ready-queue';
 import { SortedIndex } from './sorted-index';
 import { StateList } from './state-list';
 
@@ -31,8 +32,8 @@ export class QueueState {
   readonly counts: StateCounts = zeroCounts();
   /** Jobs per state in the order they entered it: the oldest finished job first, for retention and clean. */
   readonly members = {} as Record<JobState, StateList<JobRecord>>;
-  /** Claimable jobs per type. One heap per type lets a claim filtered by type skip the others without a scan. */
-  readonly ready = new Map<string, IndexedHeap<JobRecord>>();
+  /** Claimable jobs per type. One queue per type lets a claim filtered by type skip the others without a scan. */
+  readonly ready = new Map<string, ReadyQueue<JobRecord>>();
   /** `scheduled` and `retrying` jobs not yet moved to a ready heap, earliest `runAt` first. */
   readonly delayed = new IndexedHeap<JobRecord>(delayedOrder);
   /** Materialised (createdAt, id) indexes, per state, and when each was last read. */
@@ -41,14 +42,21 @@ export class QueueState {
   private oldestWaiting: number | null = null;
   private oldestWaitingDirty = false;
 
-  constructor(readonly name: string) {
+  /**
+   * @param leases the store-wide map of held leases (token → job), shared by every queue: a job is in it exactly
+   * while it is `active`, so acknowledging a lease is a lookup in a map as small as the work in flight.
+   */
+  constructor(
+    readonly name: string,
+    private readonly leases: Map<number, JobRecord> = new Map(),
+  ) {
     for (const state of JOB_STATES) this.members[state] = new StateList<JobRecord>();
   }
 
-  readyHeap(type: string): IndexedHeap<JobRecord> {
+  readyHeap(type: string): ReadyQueue<JobRecord> {
     let heap = this.ready.get(type);
     if (heap === undefined) {
-      heap = new IndexedHeap<JobRecord>(readyOrder);
+      heap = new ReadyQueue<JobRecord>(readyOrder);
       this.ready.set(type, heap);
     }
     return heap;
@@ -57,6 +65,7 @@ export class QueueState {
   /** Put a job into the structures of `state` (its current `state` field is overwritten). */
   enter(r: JobRecord, state: JobState): void {
     r.state = state;
+    if (state === 'active') this.leases.set(r.token, r);
     this.counts[state]++;
     this.members[state].push(r);
     if (this.indexes.size > 0) this.indexes.get(state)?.index.insert(r);
@@ -68,6 +77,7 @@ export class QueueState {
   /** Take a job out of the structures of its current state. */
   leave(r: JobRecord): void {
     const state = r.state;
+    if (state === 'active') this.leases.delete(r.token);
     this.counts[state]--;
     this.members[state].remove(r);
     if (this.indexes.size > 0) this.indexes.get(state)?.index.delete(r);
@@ -103,7 +113,7 @@ export class QueueState {
 
   /** Take a job out of whichever heap holds it. */
   unschedule(r: JobRecord): void {
-    if (r.heapIndex < 0) return;
+    if (r.heapIndex === -1) return;
     if (!this.delayed.remove(r)) this.ready.get(r.type)?.remove(r);
   }
 
