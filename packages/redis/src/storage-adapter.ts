@@ -17,7 +17,6 @@ import { RedisConnection } from './connection';
 import {
   CLEANUP_EXECUTIONS,
   HEARTBEAT_WORKER,
-  JOB_EXECUTIONS,
   LIST_WORKERS,
   RECENT_EXECUTIONS,
   RECORD_EXECUTIONS,
@@ -31,6 +30,12 @@ const STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
 /** Records `recentExecutions` looks at, at most, to fill a filtered page. */
 const RECENT_EXAMINE = 20_000;
 const CLEANUP_BATCH = 1000;
+const UNIT_SEPARATOR = '\u001f';
+
+/** Newest first: startedAt descending, then id descending. */
+function newestFirst(a: ExecutionRecord, b: ExecutionRecord): number {
+  return b.startedAt - a.startedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
 
 function validateRecord(r: ExecutionRecord, i: number): void {
   const fail = (sentence: string): never => {
@@ -39,6 +44,8 @@ function validateRecord(r: ExecutionRecord, i: number): void {
   if (typeof r !== 'object' || r === null) fail('a record must be an object.');
   if (typeof r.id !== 'string' || r.id.length === 0) fail('id must be a non-empty string.');
   if (typeof r.jobId !== 'string' || r.jobId.length === 0) fail('jobId must be a non-empty string.');
+  // The indexes join record id and job id with U+001F.
+  if (r.id.includes(UNIT_SEPARATOR)) fail('id must not contain U+001F.');
   if (!STATUS_SET.has(r.status as ExecutionStatus)) fail(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
   if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
     fail('startedAt and finishedAt must be times in ms.');
@@ -65,8 +72,8 @@ function emptySummary(): ExecutionSummary {
 }
 
 /**
- * {@link StorageAdapter} on Redis: one JSON value per execution record plus sorted-set indexes per job, per queue,
- * overall (by start) and by finish time (for cleanup); the worker registry is two hashes and a last-seen sorted
+ * {@link StorageAdapter} on Redis: a small hash per job (record id → JSON) plus two start-time sorted sets, per
+ * queue and overall (recent executions, cleanup), so a record costs three writes; the worker registry is two hashes and a last-seen sorted
  * set. Writes are one script per batch. `lastSeenAt` comes from the server clock.
  */
 export class RedisStorageAdapter implements StorageAdapter {
@@ -114,14 +121,15 @@ export class RedisStorageAdapter implements StorageAdapter {
         result: r.result === undefined ? null : r.result,
         error: r.error ?? null,
       };
-      args.push(r.id, r.jobId, r.queue, String(r.startedAt), String(r.finishedAt), toJson(stored, 'execution record'));
+      args.push(r.id, r.jobId, r.queue, String(r.startedAt), toJson(stored, 'execution record'));
     }
     await this.conn.run(RECORD_EXECUTIONS, args);
   }
 
-  private async jobRecords(jobId: string, max = '+inf', min = '-inf'): Promise<ExecutionRecord[]> {
-    const rows = (await this.conn.run(JOB_EXECUTIONS, [jobId, max, min])) as string[];
-    return rows.map((r) => JSON.parse(r) as ExecutionRecord);
+  /** A job's records (one per attempt, so few), newest first. */
+  private async jobRecords(jobId: string): Promise<ExecutionRecord[]> {
+    const rows = await this.conn.client.hvals(`{${this.conn.prefix}}:xh:${jobId}`);
+    return rows.map((r) => JSON.parse(r) as ExecutionRecord).sort(newestFirst);
   }
 
   async listExecutions(jobId: string, query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
@@ -135,14 +143,14 @@ export class RedisStorageAdapter implements StorageAdapter {
       const [startedAt, id] = decodeCursor(query.cursor, ['number', 'string'] as const);
       below = { startedAt, id };
     }
-    let max = query.to === undefined ? '+inf' : `(${query.to}`;
-    if (below !== undefined && (query.to === undefined || below.startedAt < query.to)) max = String(below.startedAt);
-    const min = query.from === undefined ? '-inf' : String(query.from);
-    // A job has one record per attempt, so its whole range is small; the page is cut here.
-    const records = await this.jobRecords(jobId, max, min);
+    const { from, to } = query;
+    // A job has one record per attempt, so its whole history is small; range and page are cut here.
+    const records = await this.jobRecords(jobId);
     const items: ExecutionRecord[] = [];
     let more = false;
     for (const r of records) {
+      if ((to !== undefined && !(r.startedAt < to)) || (from !== undefined && !(r.startedAt >= from))) continue;
+      if (below !== undefined && r.startedAt > below.startedAt) continue;
       if (below !== undefined && r.startedAt === below.startedAt && !(r.id < below.id)) continue;
       if (query.status !== undefined && r.status !== query.status) continue;
       if (items.length === query.limit) {
@@ -197,10 +205,17 @@ export class RedisStorageAdapter implements StorageAdapter {
     this.open();
     if (!Number.isFinite(before)) throw validationError('cleanupExecutions needs `before`, a time in ms.');
     let total = 0;
+    let offset = 0;
     for (;;) {
-      const n = Number(await this.conn.run(CLEANUP_EXECUTIONS, [String(before), CLEANUP_BATCH]));
-      total += n;
-      if (n < CLEANUP_BATCH) return total;
+      const [deleted, examined] = (await this.conn.run(CLEANUP_EXECUTIONS, [
+        String(before),
+        offset,
+        CLEANUP_BATCH,
+      ])) as [number, number];
+      total += deleted;
+      // Records kept (started before `before` but finished after it) stay ahead of the next batch: skip them.
+      offset += examined - deleted;
+      if (examined < CLEANUP_BATCH) return total;
     }
   }
 

@@ -2,14 +2,14 @@ import { luaScript } from '../connection';
 
 /**
  * Scripts of the execution history, worker registry and metrics. Global keys, all under the `{prefix}` hash tag:
- *   {p}:x             execution id -> record JSON
- *   {p}:xj:<jobId>    a job's executions: score startedAt, member id
- *   {p}:xq:<queue>    a queue's executions: score startedAt, member id
- *   {p}:xr            every execution: score startedAt, member id (recent)
- *   {p}:xf            every execution: score finishedAt, member id (cleanup)
+ *   {p}:xh:<jobId>    a job's executions: record id -> record JSON (a handful of fields: a small listpack hash)
+ *   {p}:xq:<queue>    a queue's executions: score startedAt, member id US jobId
+ *   {p}:xt            every execution: score startedAt, member id US jobId (recent, and cleanup)
  *   {p}:w:info, {p}:w:stats   worker id -> JSON;  {p}:w:seen  score lastSeenAt
  *   {p}:m:<g>         bucket index of granularity g: score bucket start, member start US queue US type
  *   {p}:m:<g>:<member>  one bucket of one (queue, type): counters and histogram slots
+ * A record costs three writes (no global record hash, no finish-time index): members carry the job id, so a record
+ * is found from either index with one HGET. Equal start times order by member, i.e. by record id, as before.
  * ARGV[1] is the prefix and ARGV[2] the time ('' → server TIME), as for the queue scripts.
  */
 const HEAD = `
@@ -21,41 +21,25 @@ else
   local t = redis.call('TIME')
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function member_job(m)
+  local at = string.find(m, '\\31', 1, true)
+  return string.sub(m, 1, at - 1), string.sub(m, at + 1)
+end
 `;
 
-/** ARGV: (id, jobId, queue, startedAt, finishedAt, json)... Writing an id twice keeps the first record. */
+/** ARGV: (id, jobId, queue, startedAt, json)... Writing an id twice keeps the first record. */
 export const RECORD_EXECUTIONS = luaScript(
   'record-executions',
   `${HEAD}
-for i = 3, #ARGV, 6 do
-  local id = ARGV[i]
-  if redis.call('HSETNX', G .. 'x', id, ARGV[i + 5]) == 1 then
-    local started = ARGV[i + 3]
-    redis.call('ZADD', G .. 'xj:' .. ARGV[i + 1], started, id)
-    redis.call('ZADD', G .. 'xq:' .. ARGV[i + 2], started, id)
-    redis.call('ZADD', G .. 'xr', started, id)
-    redis.call('ZADD', G .. 'xf', ARGV[i + 4], id)
+for i = 3, #ARGV, 5 do
+  local id, job = ARGV[i], ARGV[i + 1]
+  if redis.call('HSETNX', G .. 'xh:' .. job, id, ARGV[i + 4]) == 1 then
+    local m = id .. '\\31' .. job
+    redis.call('ZADD', G .. 'xq:' .. ARGV[i + 2], ARGV[i + 3], m)
+    redis.call('ZADD', G .. 'xt', ARGV[i + 3], m)
   end
 end
 return 1
-`,
-);
-
-/** ARGV: jobId, max startedAt ('+inf' or a number), min startedAt ('-inf' or a number). Newest first. */
-export const JOB_EXECUTIONS = luaScript(
-  'job-executions',
-  `${HEAD}
-local ids = redis.call('ZREVRANGEBYSCORE', G .. 'xj:' .. ARGV[3], ARGV[4], ARGV[5])
-if #ids == 0 then return {} end
-local out = {}
-for i = 1, #ids, 500 do
-  local chunk = {}
-  for j = i, math.min(i + 499, #ids) do chunk[#chunk + 1] = ids[j] end
-  for _, r in ipairs(redis.call('HMGET', G .. 'x', unpack(chunk))) do
-    if r then out[#out + 1] = r end
-  end
-end
-return out
 `,
 );
 
@@ -67,14 +51,16 @@ export const RECENT_EXECUTIONS = luaScript(
   'recent-executions',
   `${HEAD}
 local q, ty, st, limit, examine = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
-local key = G .. 'xr'
+local key = G .. 'xt'
 if q ~= '' then key = G .. 'xq:' .. q end
 local out, offset = {}, 0
 while #out < limit and offset < examine do
-  local ids = redis.call('ZREVRANGE', key, offset, offset + 199)
-  if #ids == 0 then break end
-  offset = offset + #ids
-  for _, r in ipairs(redis.call('HMGET', G .. 'x', unpack(ids))) do
+  local ms = redis.call('ZREVRANGE', key, offset, offset + 199)
+  if #ms == 0 then break end
+  offset = offset + #ms
+  for _, m in ipairs(ms) do
+    local id, job = member_job(m)
+    local r = redis.call('HGET', G .. 'xh:' .. job, id)
     if r then
       local keep = true
       if ty ~= '' or st ~= '' then
@@ -92,23 +78,37 @@ return out
 `,
 );
 
-/** ARGV: before, batch. Deletes up to \`batch\` records that finished before \`before\`; returns how many. */
+/**
+ * ARGV: before, offset, batch. Looks at up to \`batch\` records that started before \`before\` (from \`offset\` in
+ * start order) and deletes those that also finished before it. Returns { deleted, examined }; the caller moves
+ * \`offset\` past the kept ones (records still running at \`before\` are few: long attempts).
+ */
 export const CLEANUP_EXECUTIONS = luaScript(
   'cleanup-executions',
   `${HEAD}
-local ids = redis.call('ZRANGEBYSCORE', G .. 'xf', '-inf', '(' .. ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
-for _, id in ipairs(ids) do
-  local r = redis.call('HGET', G .. 'x', id)
+local before = tonumber(ARGV[3])
+local ms = redis.call('ZRANGEBYSCORE', G .. 'xt', '-inf', '(' .. ARGV[3], 'LIMIT', tonumber(ARGV[4]), tonumber(ARGV[5]))
+local n = 0
+for _, m in ipairs(ms) do
+  local id, job = member_job(m)
+  local hk = G .. 'xh:' .. job
+  local r = redis.call('HGET', hk, id)
+  local doomed = true
+  local rec
   if r then
-    local rec = cjson.decode(r)
-    redis.call('ZREM', G .. 'xj:' .. rec.jobId, id)
-    redis.call('ZREM', G .. 'xq:' .. rec.queue, id)
-    redis.call('HDEL', G .. 'x', id)
+    rec = cjson.decode(r)
+    doomed = tonumber(rec.finishedAt) < before
   end
-  redis.call('ZREM', G .. 'xr', id)
-  redis.call('ZREM', G .. 'xf', id)
+  if doomed then
+    if rec then
+      redis.call('ZREM', G .. 'xq:' .. rec.queue, m)
+      redis.call('HDEL', hk, id)
+    end
+    redis.call('ZREM', G .. 'xt', m)
+    n = n + 1
+  end
 end
-return #ids
+return { n, #ms }
 `,
 );
 
