@@ -151,9 +151,9 @@ export function rowToClaimed(r: JobRow): ClaimedJob {
   return job;
 }
 
-/** Parameters of the insert statement, in column order. */
-export function jobInsertParams(job: Job, payloadJson: string): unknown[] {
-  return [
+/** Parameters of the insert statement, in column order, appended to `into` (a new array when not given). */
+export function jobInsertParams(job: Job, payloadJson: string, into: unknown[] = []): unknown[] {
+  into.push(
     job.id,
     job.queue,
     job.type,
@@ -165,17 +165,42 @@ export function jobInsertParams(job: Job, payloadJson: string): unknown[] {
     job.backoff === null ? null : JSON.stringify(job.backoff),
     job.timeoutMs,
     job.uniqueKey,
-    JSON.stringify(job.removeOnComplete),
-    JSON.stringify(job.removeOnFail),
+    retentionText(job.removeOnComplete),
+    retentionText(job.removeOnFail),
     job.meta === null ? null : JSON.stringify(job.meta),
     job.createdAt,
     job.runAt,
-  ];
+  );
+  return into;
 }
 
-export const INSERT_JOB_SQL = `INSERT INTO conveyor_jobs (id, queue, type, payload, state, priority, attempt, max_attempts,
-  backoff, timeout_ms, unique_key, remove_on_complete, remove_on_fail, meta, created_at, run_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+function retentionText(option: RetentionOption): string {
+  if (option === false) return 'false';
+  if (option === true) return 'true';
+  return JSON.stringify(option);
+}
+
+const INSERT_COLUMNS = `INSERT INTO conveyor_jobs (id, queue, type, payload, state, priority, attempt, max_attempts,
+  backoff, timeout_ms, unique_key, remove_on_complete, remove_on_fail, meta, created_at, run_at)`;
+const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+export const INSERT_JOB_SQL = `${INSERT_COLUMNS}
+  VALUES ${ROW_PLACEHOLDERS}`;
+
+/**
+ * Rows per multi-row INSERT of a bulk enqueue (16 parameters a row: 1,024 per statement, far below SQLite's limit of
+ * 32,766). Measured on the bench machine: one statement of 64 rows costs a fraction of 64 one-row statements, and
+ * larger chunks gain nothing more.
+ */
+export const INSERT_CHUNK = 64;
+
+/** The INSERT of `n` rows (n <= INSERT_CHUNK; the store caches one prepared statement per size). */
+export function insertJobsSql(n: number): string {
+  return n === 1
+    ? INSERT_JOB_SQL
+    : `${INSERT_COLUMNS}
+  VALUES ${Array.from({ length: n }, () => ROW_PLACEHOLDERS).join(', ')}`;
+}
 
 function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);

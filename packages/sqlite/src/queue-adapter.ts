@@ -37,7 +37,9 @@ import { COMPONENT, checkLimit, sqliteMessage, validationError } from './errors'
 import { timeOrderedId } from './ids';
 import type { JobRow } from './job-row';
 import {
+  INSERT_CHUNK,
   INSERT_JOB_SQL,
+  insertJobsSql,
   JOB_COLUMNS,
   jobInsertParams,
   parseRetention,
@@ -79,11 +81,12 @@ function rowToSchedule(r: ScheduleRow): ScheduleDefinition {
   };
 }
 
-/** One acked request: the updated row (null: stale token), and whether retention deleted it at once. */
-interface Done {
-  jobId: string;
-  row: JobRow | null;
-  removed?: boolean;
+/** What complete and fail read back from a row they finished: enough to count it and apply its retention rule. */
+interface Acked {
+  seq: number;
+  queue: string;
+  /** Its `remove_on_complete` or `remove_on_fail`, whichever applies. */
+  rule: string;
 }
 
 /** Candidate of a claim before the final merge across queues. */
@@ -130,10 +133,48 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const added: string[] = [];
     const results = this.store.write(() => {
       const now = this.store.now();
-      return jobs.map((job) => this.insertOne(job, now, added));
+      const out: EnqueueResult[] = [];
+      // Jobs without an id or a unique key cannot be deduplicated: they are collected and written by multi-row
+      // INSERTs (one statement per INSERT_CHUNK rows costs a fraction of one statement per row). A job that may be
+      // deduplicated first flushes what was collected, so its lookups see every earlier job of the batch.
+      let plain: Job[] = [];
+      for (const input of jobs) {
+        if (input.id === undefined && (input.uniqueKey === undefined || input.uniqueKey === null)) {
+          const job = buildJob(input, now, timeOrderedId(now));
+          plain.push(job);
+          out.push({ job, deduplicated: false });
+          continue;
+        }
+        if (plain.length > 0) {
+          this.insertPlain(plain, added);
+          plain = [];
+        }
+        out.push(this.insertOne(input, now, added));
+      }
+      if (plain.length > 0) this.insertPlain(plain, added);
+      return out;
     });
     for (const q of added) this.knownQueues.add(q);
     return results;
+  }
+
+  /** Insert jobs known to be new (generated ids, no unique key), INSERT_CHUNK rows per statement. */
+  private insertPlain(jobs: Job[], addedQueues: string[]): void {
+    const s = this.store;
+    for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
+      const end = Math.min(jobs.length, start + INSERT_CHUNK);
+      const params: unknown[] = [];
+      for (let i = start; i < end; i++) {
+        const job = jobs[i] as Job;
+        jobInsertParams(job, toJson(job.payload), params);
+        s.count(job.queue, job.state, 1);
+        if (!this.knownQueues.has(job.queue) && !addedQueues.includes(job.queue)) {
+          s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
+          addedQueues.push(job.queue);
+        }
+      }
+      s.stmt(insertJobsSql(end - start)).run(...params);
+    }
   }
 
   /** Insert one job inside the caller's transaction, deduplicating by id, then by live unique key. */
@@ -234,26 +275,29 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (changed === 0) throw new LeaseLostError(lease.jobId, COMPONENT);
   }
 
+  // complete and fail answer `job: null` (the contract allows it; the runtime keeps the job it claimed): reading
+  // the whole row back and parsing its JSON columns cost more than the update itself on the processing path.
   async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
     this.guard();
     if (requests.length === 0) return [];
     return this.store.write(() => {
       const now = this.store.now();
-      const update = this.store.jobStmt(
+      const update = this.store.stmt(
         `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
+          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING seq, queue, remove_on_complete AS rule`,
       );
       const pass = new RetentionPass(this.store);
       let order = nextSeq(this.store, requests.length);
-      const done = requests.map(({ jobId, token, result }) => {
+      const acks = requests.map(({ jobId, token, result }): AckResult => {
         const resultJson = result === undefined ? null : toJson(result);
-        const row = update.get(now, resultJson, order++, jobId, token) as JobRow | undefined;
-        if (row === undefined) return { jobId, row: null } as Done;
+        const row = update.get(now, resultJson, order++, jobId, token) as Acked | undefined;
+        if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
         this.moved(row.queue, 'active', 'completed');
-        const kept = pass.add(row.seq, row.queue, 'completed', parseRetention(row.remove_on_complete));
-        return { jobId, row, removed: !kept };
+        pass.add(row.seq, row.queue, 'completed', parseRetention(row.rule));
+        return { jobId, ok: true, job: null };
       });
-      return this.acks(done, pass.apply(now));
+      pass.apply(now);
+      return acks;
     });
   }
 
@@ -262,39 +306,34 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (requests.length === 0) return [];
     return this.store.write(() => {
       const now = this.store.now();
-      const toFailed = this.store.jobStmt(
+      const toFailed = this.store.stmt(
         `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
+          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING seq, queue, remove_on_fail AS rule`,
       );
-      const toRetrying = this.store.jobStmt(
+      const toRetrying = this.store.stmt(
         `UPDATE conveyor_jobs SET state = 'retrying', run_at = ?, last_error = ?, lease_expires_at = NULL
-          WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
+          WHERE id = ? AND token = ? AND state = 'active' RETURNING queue`,
       );
       const pass = new RetentionPass(this.store);
       let order = nextSeq(this.store, requests.length);
-      const done = requests.map(({ jobId, token, error, retryDelayMs }) => {
+      const acks = requests.map(({ jobId, token, error, retryDelayMs }): AckResult => {
         const errorJson = JSON.stringify(error);
         if (retryDelayMs !== null && retryDelayMs !== undefined) {
-          const row = toRetrying.get(now + Math.max(0, retryDelayMs), errorJson, jobId, token) as JobRow | undefined;
-          if (row !== undefined) this.moved(row.queue, 'active', 'retrying');
-          return { jobId, row: row ?? null } as Done;
+          const row = toRetrying.get(now + Math.max(0, retryDelayMs), errorJson, jobId, token) as
+            | { queue: string }
+            | undefined;
+          if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
+          this.moved(row.queue, 'active', 'retrying');
+          return { jobId, ok: true, job: null };
         }
-        const row = toFailed.get(now, errorJson, order++, jobId, token) as JobRow | undefined;
-        if (row === undefined) return { jobId, row: null } as Done;
+        const row = toFailed.get(now, errorJson, order++, jobId, token) as Acked | undefined;
+        if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
         this.moved(row.queue, 'active', 'failed');
-        const kept = pass.add(row.seq, row.queue, 'failed', parseRetention(row.remove_on_fail));
-        return { jobId, row, removed: !kept };
+        pass.add(row.seq, row.queue, 'failed', parseRetention(row.rule));
+        return { jobId, ok: true, job: null };
       });
-      return this.acks(done, pass.apply(now));
-    });
-  }
-
-  /** Build ack results: `ok:false` for stale tokens, `job:null` for jobs a retention rule removed. */
-  private acks(done: Done[], removedSeqs: Set<number>): AckResult[] {
-    return done.map(({ jobId, row, removed }): AckResult => {
-      if (removed === true) return { jobId, ok: true, job: null };
-      if (row === null) return { jobId, ok: false, code: 'LEASE_LOST' };
-      return { jobId, ok: true, job: removedSeqs.has(row.seq) ? null : rowToJob(row) };
+      pass.apply(now);
+      return acks;
     });
   }
 

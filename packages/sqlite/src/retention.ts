@@ -21,8 +21,6 @@ export class RetentionPass {
     string,
     { queue: string; state: FinishedState; count: number | null; ageMs: number | null }
   >();
-  /** Jobs whose rule may have removed them: checked after `apply()`. */
-  private readonly watched: number[] = [];
 
   constructor(private readonly store: SqliteStore) {}
 
@@ -37,14 +35,12 @@ export class RetentionPass {
     if (rule.count === null && rule.ageMs === null) return true;
     const key = `${queue}\u0000${state}\u0000${rule.count ?? ''}\u0000${rule.ageMs ?? ''}`;
     if (!this.pending.has(key)) this.pending.set(key, { queue, state, count: rule.count, ageMs: rule.ageMs });
-    this.watched.push(seq);
     return true;
   }
 
-  /** Apply the collected rules; returns the seqs of watched jobs that were removed. */
-  apply(now: number): Set<number> {
-    const removed = new Set<number>();
-    if (this.pending.size === 0) return removed;
+  /** Apply the collected rules. */
+  apply(now: number): void {
+    if (this.pending.size === 0) return;
     for (const { queue, state, count, ageMs } of this.pending.values()) {
       if (ageMs !== null) {
         const aged = this.store
@@ -54,11 +50,7 @@ export class RetentionPass {
       }
       if (count !== null) trimToCount(this.store, queue, state, count);
     }
-    const exists = this.store.stmt('SELECT 1 FROM conveyor_jobs WHERE seq = ?').pluck();
-    for (const seq of this.watched) if (exists.get(seq) === undefined) removed.add(seq);
     this.pending.clear();
-    this.watched.length = 0;
-    return removed;
   }
 }
 
