@@ -80,6 +80,10 @@ export class MetricBatcher {
   private readonly flusher: Flusher<MetricEvent>;
   /** queue → type → the events of the current second that can still absorb observations. */
   private open = new Map<string, Map<string, MergeSlot>>();
+  /** The slot of the last (queue, type) observed: a worker's observations nearly always repeat it. */
+  private lastQueue: string | null = null;
+  private lastType: string | null = null;
+  private lastSlot: MergeSlot | null = null;
 
   constructor(options: FlusherOptions<MetricEvent>) {
     const write = options.write;
@@ -88,6 +92,7 @@ export class MetricBatcher {
       write: (items) => {
         // The batch leaves now: later observations must not add to events already handed to the store.
         this.open = new Map();
+        this.lastSlot = null;
         return write(items);
       },
     });
@@ -113,18 +118,25 @@ export class MetricBatcher {
       this.flusher.push(metricEvent(kind, queue, type, at, durationMs, waitMs));
       return;
     }
-    let byType = this.open.get(queue);
-    if (byType === undefined) {
-      byType = new Map();
-      this.open.set(queue, byType);
-    }
-    let slot = byType.get(type);
     const second = Math.floor(at / 1000);
-    if (slot === undefined) {
-      slot = { second, events: new Map(), seconds: new Map() };
-      slot.seconds.set(second, slot.events);
-      byType.set(type, slot);
-    } else if (slot.second !== second) {
+    let slot = queue === this.lastQueue && type === this.lastType ? this.lastSlot : null;
+    if (slot === null) {
+      let byType = this.open.get(queue);
+      if (byType === undefined) {
+        byType = new Map();
+        this.open.set(queue, byType);
+      }
+      slot = byType.get(type) ?? null;
+      if (slot === null) {
+        slot = { second, events: new Map(), seconds: new Map() };
+        slot.seconds.set(second, slot.events);
+        byType.set(type, slot);
+      }
+      this.lastQueue = queue;
+      this.lastType = type;
+      this.lastSlot = slot;
+    }
+    if (slot.second !== second) {
       // Time moves forward in practice, so the last second is cached; older seconds stay mergeable too.
       let events = slot.seconds.get(second);
       if (events === undefined) {
