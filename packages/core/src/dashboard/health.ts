@@ -67,13 +67,30 @@ function component<T>(result: CheckResult<T>) {
     : { status: result.status, latencyMs: result.latencyMs, error: result.error };
 }
 
+/** Checks under way, per dashboard: a check that starts while another is running shares its answer. */
+const running = new WeakMap<ResolvedOptions, Promise<HealthReport>>();
+
 /**
  * Check every component with one cheap call each (counters from the queue adapter, the worker registry from the
  * storage adapter, a five-minute window from the metrics adapter), timed and bounded by `healthTimeoutMs`.
  * Unhealthy when a component fails or times out; degraded when one is slow or when jobs are pending and no live
  * worker is registered to run them.
+ *
+ * Concurrent callers of one dashboard (probes, `/api/overview` from several open tabs) share the check in flight
+ * instead of each sending its own calls to the backend; nothing is cached once it has answered, so every answer
+ * reflects the backend during that request.
  */
-export async function checkHealth(options: ResolvedOptions): Promise<HealthReport> {
+export function checkHealth(options: ResolvedOptions): Promise<HealthReport> {
+  const current = running.get(options);
+  if (current !== undefined) return current;
+  const check = runChecks(options).finally(() => {
+    if (running.get(options) === check) running.delete(options);
+  });
+  running.set(options, check);
+  return check;
+}
+
+async function runChecks(options: ResolvedOptions): Promise<HealthReport> {
   const started = performance.now();
   const { queue, storage, metrics } = options.backend;
   const storeNow = queue.now().catch(() => Date.now());
