@@ -7,6 +7,10 @@
  * the rest waiting or scheduled; 30 days of metric events (hour-spread, plus a dense last hour) and 20 workers.
  * Prints p50/p95 per endpoint and flags any p95 over the 50 ms target. Results are not pass/fail in any test.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   type Backend,
@@ -36,23 +40,74 @@ const TYPES = [
   'noop',
 ];
 
-async function createBackend(name: string): Promise<Backend> {
-  // Dynamic imports: the other adapter packages are optional here and may not exist yet in every checkout.
-  const load = async (pkg: string, factory: string): Promise<Backend> => {
-    const mod = (await import(pkg)) as Record<string, unknown>;
-    const create = mod[factory];
-    if (typeof create !== 'function') throw new Error(`${pkg} has no ${factory}()`);
-    return (await (create as (o?: unknown) => Backend | Promise<Backend>)()) as Backend;
-  };
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_SCHEMA = 'bench_dashboard_reads';
+
+/** A backend to measure and how to remove what the run left behind (a file, a key prefix, a schema). */
+interface BenchBackend {
+  backend: Backend;
+  describe: string;
+  cleanup: () => Promise<void>;
+}
+
+async function dropPgSchema(): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createBackend(name: string): Promise<BenchBackend> {
+  // Dynamic imports: a memory run must not need the other adapters (or their servers).
   switch (name) {
     case 'memory':
-      return createMemoryBackend();
-    case 'sqlite':
-      return load('@conveyor/sqlite', 'createSqliteBackend');
-    case 'redis':
-      return load('@conveyor/redis', 'createRedisBackend');
-    case 'postgres':
-      return load('@conveyor/postgres', 'createPostgresBackend');
+      return { backend: createMemoryBackend(), describe: 'in-process', cleanup: async () => {} };
+    case 'sqlite': {
+      const { createSqliteBackend } = await import('@conveyor/sqlite');
+      const dir = await mkdtemp(join(tmpdir(), 'conveyor-dashboard-reads-'));
+      const file = join(dir, 'queue.db');
+      return {
+        backend: createSqliteBackend({ connection: file }),
+        describe: `file ${file}`,
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
+    }
+    case 'redis': {
+      const { createRedisBackend } = await import('@conveyor/redis');
+      const prefix = `bench-dashboard-${randomBytes(4).toString('hex')}`;
+      return {
+        backend: createRedisBackend({ connection: REDIS_URL, prefix, connectionName: 'conveyor-bench-dashboard' }),
+        describe: `${REDIS_URL} prefix ${prefix}`,
+        cleanup: async () => {
+          const { Redis } = await import('ioredis');
+          const client = new Redis(REDIS_URL);
+          try {
+            let cursor = '0';
+            do {
+              const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}*`, 'COUNT', 1000);
+              cursor = next;
+              if (keys.length > 0) await client.unlink(...keys);
+            } while (cursor !== '0');
+          } finally {
+            client.disconnect();
+          }
+        },
+      };
+    }
+    case 'postgres': {
+      const { createPostgresBackend } = await import('@conveyor/postgres');
+      await dropPgSchema();
+      return {
+        backend: createPostgresBackend({ connectionString: DATABASE_URL, schema: PG_SCHEMA, poolSize: 8 }),
+        describe: `${DATABASE_URL.replace(/\/\/[^@]*@/, '//')} schema ${PG_SCHEMA}`,
+        cleanup: dropPgSchema,
+      };
+    }
     default:
       throw new Error(`unknown backend "${name}": use memory, sqlite, redis or postgres`);
   }
@@ -172,8 +227,23 @@ async function main(): Promise<void> {
   const backendName = process.argv[2] ?? 'memory';
   const jobs = Number(process.argv[3] ?? 1_000_000);
   const iterations = Number(process.argv[4] ?? 50);
-  const backend = await createBackend(backendName);
-  await initBackend(backend);
+  const { backend, describe, cleanup } = await createBackend(backendName);
+  try {
+    await initBackend(backend);
+    await measure(backend, backendName, describe, jobs, iterations);
+  } finally {
+    await closeBackend(backend).catch(() => {});
+    await cleanup();
+  }
+}
+
+async function measure(
+  backend: Backend,
+  backendName: string,
+  describe: string,
+  jobs: number,
+  iterations: number,
+): Promise<void> {
   const seedStart = performance.now();
   const { sampleJobId } = await seed(backend, jobs);
   const seedSeconds = (performance.now() - seedStart) / 1000;
@@ -219,7 +289,12 @@ async function main(): Promise<void> {
   }
   const rss = Math.round(process.memoryUsage().rss / 1_048_576);
   console.log(
-    `dashboard reads — backend=${backendName} jobs=${jobs} iterations=${iterations} seed=${seedSeconds.toFixed(1)}s rss=${rss}MB`,
+    `dashboard reads — backend=${backendName} (${describe}) jobs=${jobs} iterations=${iterations} seed=${seedSeconds.toFixed(1)}s rss=${rss}MB`,
+  );
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown cpu'} × ${cpus().length}, node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, ${new Date().toISOString()}`,
   );
   console.log('endpoint'.padEnd(56), 'p50 ms'.padStart(9), 'p95 ms'.padStart(9), 'max ms'.padStart(9));
   for (const r of rows) {
@@ -231,7 +306,6 @@ async function main(): Promise<void> {
       r.max.toFixed(2).padStart(9) + flag,
     );
   }
-  await closeBackend(backend);
 }
 
 main().catch((error: unknown) => {
