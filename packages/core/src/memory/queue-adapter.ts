@@ -37,8 +37,10 @@ const DEFAULT_CLEAN_LIMIT = 1000;
 /**
  * The reference {@link QueueAdapter}: every rule of the contract, in one process's memory.
  *
- * Cost: enqueue and each claimed, completed or failed job is O(log n) (heaps and ordered indexes per queue and
- * state); counts come from counters; a page of `listJobs` resumes at its cursor instead of sorting.
+ * Cost: enqueue and each claimed, completed or failed job is O(1) when jobs become ready in claim order (the
+ * common case: a FIFO run in front of each ready heap, acknowledgements found by token among active jobs only) and
+ * O(log n) otherwise (heaps, and the ordered indexes of states someone lists); counts come from counters; a page
+ * of `listJobs` resumes at its cursor instead of sorting.
  * Memory: a job is dropped as soon as its retention (`removeOnComplete` / `removeOnFail`) says so.
  * Payloads, results and progress values are stored by reference and must be treated as immutable by callers.
  */
