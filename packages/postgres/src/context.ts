@@ -30,6 +30,13 @@ export class PgContext {
   readonly clock: Clock | undefined;
   /** Channel of cross-process events. */
   readonly eventChannel: string;
+  /**
+   * SQL that turns off the WAL flush wait for the statement's own transaction (a `FROM` item: cross join it), or a
+   * no-op with `durableRecords`. Only for history, metrics and events — never for job writes.
+   */
+  readonly relaxedCommit: string;
+  /** Suffix of the prepared statements that embed {@link relaxedCommit}: their text differs with the option. */
+  readonly recordsTag: string;
   private readonly ownsPool: boolean;
   private users = 0;
   private migrated: Promise<void> | undefined;
@@ -42,6 +49,11 @@ export class PgContext {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock;
     this.eventChannel = `${this.schema}_events`;
+    this.recordsTag = options.durableRecords === true ? '_durable' : '';
+    this.relaxedCommit =
+      options.durableRecords === true
+        ? '(SELECT 1) AS relaxed_commit'
+        : "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed_commit";
     if (options.pool !== undefined) {
       this.pool = options.pool;
       this.ownsPool = false;
@@ -109,6 +121,32 @@ export class PgContext {
     try {
       const result = await (client ?? this.pool).query(config);
       return result.rows as R[];
+    } catch (error) {
+      throw wrapError(error, what);
+    }
+  }
+
+  /**
+   * Like {@link query}, rows as arrays in select-list order (`rowMode: 'array'`): no per-row object with 20-odd keys
+   * to build on hot paths. Always a prepared statement.
+   */
+  async queryArrays(
+    text: string,
+    values: unknown[],
+    what: string,
+    name: string,
+    client?: Queryable,
+  ): Promise<unknown[][]> {
+    const config: pg.QueryArrayConfig & { types: typeof TYPES } = {
+      text,
+      values,
+      types: TYPES,
+      rowMode: 'array',
+      name: `cv_${this.schema}_${name}`,
+    };
+    try {
+      const result = await (client ?? this.pool).query(config);
+      return result.rows;
     } catch (error) {
       throw wrapError(error, what);
     }

@@ -17,10 +17,11 @@ function insertSql(S: string): string {
 WITH t AS (SELECT ${S}.now_ms($1::bigint) AS now),
 input AS (
   SELECT i.*, coalesce(i.run_at, t.now + i.delay) AS due, t.now
-  FROM json_to_recordset($2::json) AS i(
-    ord integer, id text, queue text, type text, priority double precision, max_attempts integer,
-    retention smallint, run_at bigint, delay bigint, unique_key text, timeout_ms double precision, payload jsonb,
-    backoff jsonb, remove_on_complete jsonb, remove_on_fail jsonb, meta jsonb
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::double precision[], $6::integer[], $7::smallint[],
+    $8::bigint[], $9::bigint[], $10::text[], $11::double precision[], $12::jsonb[], $13::jsonb[], $14::jsonb[],
+    $15::jsonb[], $16::jsonb[]) WITH ORDINALITY AS i(
+    id, queue, type, priority, max_attempts, retention, run_at, delay, unique_key, timeout_ms, payload, backoff,
+    remove_on_complete, remove_on_fail, meta, ord
   ) CROSS JOIN t
 )
 INSERT INTO ${S}.jobs (id, queue, type, state, priority, max_attempts, retention, created_at, run_at, unique_key,
@@ -77,9 +78,10 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
   for (let round = 0; round < MAX_ROUNDS && todo.length > 0; round++) {
     const inserted = await ctx.query<InsertedRow>(
       insertText,
-      [ctx.nowParam(), serialise(todo)],
+      columns(todo, ctx.nowParam()),
       'enqueueing jobs',
       client,
+      'enqueue',
     );
     // The stored job is rebuilt from its input and the store's times (buildJob, like every adapter), so the
     // payload does not travel back from the server.
@@ -152,12 +154,86 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
   return results as EnqueueResult[];
 }
 
-function serialise(rows: InsertRow[]): string {
+/** JSON text of a jsonb value; the same value (e.g. a default retention option) is serialised once per batch. */
+class JsonCache {
+  private readonly texts = new Map<unknown, string | null>();
+
+  text(value: unknown): string | null {
+    if (value === null || value === undefined) return null;
+    const cached = this.texts.get(value);
+    if (cached !== undefined) return cached;
+    const text = serialise(value);
+    this.texts.set(value, text);
+    return text;
+  }
+}
+
+/** The statement's parameters: one typed array per column (`unnest`), in {@link insertSql} order. */
+function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
+  const n = rows.length;
+  const id = new Array<string>(n);
+  const queue = new Array<string>(n);
+  const type = new Array<string>(n);
+  const priority = new Array<number>(n);
+  const maxAttempts = new Array<number>(n);
+  const retention = new Array<number>(n);
+  const runAt = new Array<number | null>(n);
+  const delay = new Array<number>(n);
+  const uniqueKey = new Array<string | null>(n);
+  const timeoutMs = new Array<number | null>(n);
+  const payload = new Array<string | null>(n);
+  const backoff = new Array<string | null>(n);
+  const removeOnComplete = new Array<string | null>(n);
+  const removeOnFail = new Array<string | null>(n);
+  const meta = new Array<string | null>(n);
+  const json = new JsonCache();
+  for (let i = 0; i < n; i++) {
+    const r = rows[i] as InsertRow;
+    id[i] = r.id;
+    queue[i] = r.queue;
+    type[i] = r.type;
+    priority[i] = r.priority;
+    maxAttempts[i] = r.max_attempts;
+    retention[i] = r.retention;
+    runAt[i] = r.run_at;
+    delay[i] = r.delay;
+    uniqueKey[i] = r.unique_key;
+    timeoutMs[i] = r.timeout_ms;
+    payload[i] = serialise(r.payload);
+    backoff[i] = json.text(r.backoff);
+    removeOnComplete[i] = json.text(r.remove_on_complete);
+    removeOnFail[i] = json.text(r.remove_on_fail);
+    meta[i] = r.meta === null ? null : serialise(r.meta);
+  }
+  return [
+    now,
+    id,
+    queue,
+    type,
+    priority,
+    maxAttempts,
+    retention,
+    runAt,
+    delay,
+    uniqueKey,
+    timeoutMs,
+    payload,
+    backoff,
+    removeOnComplete,
+    removeOnFail,
+    meta,
+  ];
+}
+
+function serialise(value: unknown): string | null {
+  let text: string | undefined;
   try {
-    return JSON.stringify(rows);
+    text = JSON.stringify(value);
   } catch (error) {
     throw validationError(
       `a job's payload or meta is not JSON-serialisable (${error instanceof Error ? error.message : String(error)}). Pass plain data.`,
     );
   }
+  // A value JSON has no text for (a function, a symbol): SQL NULL.
+  return text ?? null;
 }

@@ -75,8 +75,22 @@ export async function notifyEvents(
     payloads.push(JSON.stringify({ o: origin, r: ids } satisfies Envelope));
   }
   if (payloads.length === 0) return;
+  // One round trip for the whole batch. On the pool (not inside a caller's transaction) the commit does not wait for
+  // the WAL flush: events are at most once anyway (see PostgresEventBus).
+  if (payloads.length === 1) {
+    await ctx.query(
+      client === undefined ? `SELECT pg_notify($1, $2) FROM ${ctx.relaxedCommit}` : 'SELECT pg_notify($1, $2)',
+      [ctx.eventChannel, payloads[0]],
+      'publishing events',
+      client,
+      client === undefined ? `notify_one${ctx.recordsTag}` : undefined,
+    );
+    return;
+  }
   await ctx.query(
-    'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n',
+    `SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, n)${
+      client === undefined ? ` CROSS JOIN ${ctx.relaxedCommit}` : ''
+    } ORDER BY n`,
     [ctx.eventChannel, payloads],
     'publishing events',
     client,

@@ -171,11 +171,12 @@ export class PostgresMetricsAdapter implements MetricsAdapter {
     const S = this.ctx.s;
     await this.ctx.query(
       `INSERT INTO ${S}.metric_buckets AS m
-SELECT * FROM json_to_recordset($1::json) AS r(granularity text, start bigint, queue text, type text,
+SELECT r.* FROM json_to_recordset($1::json) AS r(granularity text, start bigint, queue text, type text,
   enqueued double precision, started double precision, completed double precision, failed double precision,
   retried double precision, stalled double precision, duration_counts double precision[],
   duration_count double precision, duration_sum double precision, duration_max double precision,
   wait_counts double precision[], wait_count double precision, wait_sum double precision, wait_max double precision)
+  CROSS JOIN ${this.ctx.relaxedCommit}
 ON CONFLICT (granularity, start, queue, type) DO UPDATE SET
   enqueued = m.enqueued + excluded.enqueued, started = m.started + excluded.started,
   completed = m.completed + excluded.completed, failed = m.failed + excluded.failed,
@@ -191,7 +192,7 @@ ON CONFLICT (granularity, start, queue, type) DO UPDATE SET
       [JSON.stringify(rows)],
       'recording metrics',
       undefined,
-      'record_metrics',
+      `record_metrics${this.ctx.recordsTag}`,
     );
   }
 

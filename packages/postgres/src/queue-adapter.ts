@@ -18,6 +18,7 @@ import type {
   QueueAdapter,
   QueueInfo,
   RecoveredJob,
+  RetentionOption,
   ScheduleDefinition,
   StateCounts,
 } from '@conveyor/core';
@@ -38,9 +39,23 @@ import { canClash, insertJobs } from './enqueue';
 import { notifyEvents } from './event-bus';
 import type { PostgresOptions } from './options';
 import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
+import type { RetentionSubject } from './retention';
 import { applyRetention } from './retention';
 import type { JobRow } from './rows';
-import { isJobState, JOB_COLUMNS, jobColumns, jsonParam, RETENTION, toClaimed, toJob, validateNewJob } from './rows';
+import {
+  CLAIM_PRIORITY,
+  CLAIM_RUN_AT,
+  CLAIM_SEQ,
+  claimColumns,
+  claimedFromArray,
+  isJobState,
+  JOB_COLUMNS,
+  jobColumns,
+  jsonParam,
+  RETENTION,
+  toJob,
+  validateNewJob,
+} from './rows';
 import { scheduleSql, toSchedule, validateSchedule } from './schedules';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
@@ -73,8 +88,13 @@ function zeroCounts(): StateCounts {
   return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
 }
 
-function byClaimOrder(a: JobRow, b: JobRow): number {
-  return b.priority - a.priority || a.run_at - b.run_at || a.seq - b.seq;
+/** Claim order of two {@link claimColumns} rows: priority first, then due time, then insertion order. */
+function byClaimOrder(a: unknown[], b: unknown[]): number {
+  return (
+    (b[CLAIM_PRIORITY] as number) - (a[CLAIM_PRIORITY] as number) ||
+    (a[CLAIM_RUN_AT] as number) - (b[CLAIM_RUN_AT] as number) ||
+    (a[CLAIM_SEQ] as number) - (b[CLAIM_SEQ] as number)
+  );
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -210,7 +230,7 @@ export class PostgresQueueAdapter implements QueueAdapter {
     if (!(limit >= 1) || request.queues.length === 0) return [];
     const S = this.ctx.s;
     const types = request.types === undefined ? null : request.types;
-    const rows = await this.ctx.query<JobRow>(
+    const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
 qs AS MATERIALIZED (
   SELECT DISTINCT q FROM unnest($2::text[]) AS q
@@ -245,13 +265,14 @@ pick AS MATERIALIZED (
 UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
   worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
 FROM pick, t WHERE j.id = pick.id
-RETURNING ${jobColumns('j')}`,
+RETURNING ${claimColumns('j')}`,
       [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)],
       'claiming jobs',
-      undefined,
       'claim',
     );
-    return rows.sort(byClaimOrder).map(toClaimed);
+    // UPDATE … RETURNING has no order: put the batch back in claim order.
+    if (rows.length > 1) rows.sort(byClaimOrder);
+    return rows.map(claimedFromArray);
   }
 
   async extendLeases(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
@@ -292,30 +313,31 @@ RETURNING j.id, j.token, j.lease_expires_at`,
     this.open();
     if (requests.length === 0) return [];
     const S = this.ctx.s;
-    const rows = await this.ctx.query<JobRow & { removed: boolean }>(
+    const rule = RETENTION.completeRule;
+    const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
 r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]) AS r(id, token, result)),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
   WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
-  RETURNING ${jobColumns('j')}
+  RETURNING j.id, j.token
 ),
 done AS (
   UPDATE ${S}.jobs j SET state = 'completed', result = r.result, finished_at = t.now,
     finish_seq = nextval('${S}.finish_order'), lease_expires_at = NULL
   FROM r, t
   WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
-  RETURNING ${jobColumns('j')}
+  RETURNING j.id, j.token, CASE WHEN (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
+    CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule
 )
-SELECT true AS removed, * FROM removed UNION ALL SELECT false AS removed, * FROM done`,
+SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done`,
       [
         this.ctx.nowParam(),
         requests.map((r) => r.jobId),
         requests.map((r) => r.token),
-        requests.map((r) => jsonParam(r.result === undefined ? null : r.result, 'result')),
+        requests.map((r) => (r.result === undefined || r.result === null ? null : jsonParam(r.result, 'result'))),
       ],
       'completing jobs',
-      undefined,
       'complete',
     );
     return this.acks(requests, rows, 'completed');
@@ -326,13 +348,14 @@ SELECT true AS removed, * FROM removed UNION ALL SELECT false AS removed, * FROM
     if (requests.length === 0) return [];
     const S = this.ctx.s;
     const now = RETENTION.failNow;
-    const rows = await this.ctx.query<JobRow & { removed: boolean }>(
+    const rule = RETENTION.failRule;
+    const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
 r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]) AS r(id, token, error, delay)),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
   WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
-  RETURNING ${jobColumns('j')}
+  RETURNING j.id, j.token
 ),
 done AS (
   UPDATE ${S}.jobs j SET
@@ -345,9 +368,10 @@ done AS (
   FROM r, t
   WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
     AND NOT (r.delay IS NULL AND (j.retention & ${now}) <> 0)
-  RETURNING ${jobColumns('j')}
+  RETURNING j.id, j.token, CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
+    CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.remove_on_fail END AS rule
 )
-SELECT true AS removed, * FROM removed UNION ALL SELECT false AS removed, * FROM done`,
+SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done`,
       [
         this.ctx.nowParam(),
         requests.map((r) => r.jobId),
@@ -356,7 +380,6 @@ SELECT true AS removed, * FROM removed UNION ALL SELECT false AS removed, * FROM
         requests.map((r) => (r.retryDelayMs === null || r.retryDelayMs === undefined ? null : r.retryDelayMs)),
       ],
       'failing jobs',
-      undefined,
       'fail',
     );
     return this.acks(requests, rows, 'failed');
@@ -367,42 +390,53 @@ SELECT true AS removed, * FROM removed UNION ALL SELECT false AS removed, * FROM
     if (leases.length === 0) return [];
     const S = this.ctx.s;
     // runAt is kept: a released job goes back to the front of its priority, ahead of later work.
-    const rows = await this.ctx.query<JobRow & { removed: boolean }>(
+    // Releases happen on shutdown, not per job: the job travels back (its runAt is what a caller needs to see).
+    const rows = await this.ctx.query<JobRow>(
       `UPDATE ${S}.jobs j SET state = 'waiting', lease_expires_at = NULL
 FROM unnest($1::text[], $2::bigint[]) AS r(id, token)
 WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
-RETURNING false AS removed, ${jobColumns('j')}`,
+RETURNING ${jobColumns('j')}`,
       [leases.map((l) => l.jobId), leases.map((l) => l.token)],
       'releasing jobs',
     );
-    return this.acks(leases, rows, null);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const results = await this.acks(
+      leases,
+      rows.map((r) => [r.id, r.token, null, null]),
+      null,
+    );
+    for (const result of results) {
+      const row = byId.get(result.jobId);
+      if (result.ok && row !== undefined) result.job = toJob(row);
+    }
+    return results;
   }
 
-  /** Per-request results, then the count/age retention of the queues that just finished jobs. */
+  /**
+   * Per-request results, then the count/age retention of the queues that just finished jobs. `rows` are
+   * `[id, token, rule_queue, rule]`: the leases the statement changed, and for a job with a count/age rule to apply,
+   * its queue and rule. Acks carry `job: null` — the runtime keeps the job it claimed — so nothing else travels back.
+   */
   private async acks(
     requests: LeaseRef[],
-    rows: (JobRow & { removed: boolean })[],
+    rows: unknown[][],
     finished: 'completed' | 'failed' | null,
   ): Promise<AckResult[]> {
-    const byLease = new Map<string, JobRow & { removed: boolean }>();
-    for (const r of rows) byLease.set(`${r.id}\u0000${r.token}`, r);
+    const held = new Set<string>();
+    const subjects: RetentionSubject[] = [];
+    for (const r of rows) {
+      held.add(`${r[0] as string}\u0000${r[1] as number}`);
+      if (r[2] !== null) subjects.push({ queue: r[2] as string, option: r[3] as RetentionOption });
+    }
     const seen = new Set<string>();
     const results = requests.map(({ jobId, token }): AckResult => {
       const key = `${jobId}\u0000${token}`;
-      const row = byLease.get(key);
       // A lease acknowledged twice in one batch: the first wins, the second finds it no longer held.
-      if (row === undefined || seen.has(key)) return { jobId, ok: false, code: 'LEASE_LOST' };
+      if (!held.has(key) || seen.has(key)) return { jobId, ok: false, code: 'LEASE_LOST' };
       seen.add(key);
-      return { jobId, ok: true, job: row.removed ? null : toJob(row) };
+      return { jobId, ok: true, job: null };
     });
-    if (finished !== null) {
-      const ruleBit = finished === 'completed' ? RETENTION.completeRule : RETENTION.failRule;
-      const subjects = rows.filter((r) => !r.removed && r.state === finished && (r.retention & ruleBit) !== 0);
-      if (subjects.length > 0) {
-        const gone = await applyRetention(this.ctx, finished, subjects);
-        for (const result of results) if (result.ok && gone.has(result.jobId)) result.job = null;
-      }
-    }
+    if (finished !== null && subjects.length > 0) await applyRetention(this.ctx, finished, subjects);
     return results;
   }
 
@@ -441,7 +475,13 @@ RETURNING ${jobColumns('j')}`,
       );
     }
     const ruled = rows.filter((r) => r.state === 'failed' && (r.retention & RETENTION.failRule) !== 0);
-    if (ruled.length > 0) await applyRetention(this.ctx, 'failed', ruled);
+    if (ruled.length > 0) {
+      await applyRetention(
+        this.ctx,
+        'failed',
+        ruled.map((r) => ({ queue: r.queue, option: r.remove_on_fail })),
+      );
+    }
     this.ctx.logger.warn(conveyorMessage(COMPONENT, `recovered ${rows.length} stalled job(s).`), {
       jobIds: rows.map((r) => r.id),
     });

@@ -1,7 +1,12 @@
 import type { RetentionOption } from '@conveyor/core';
 import { retentionRule } from '@conveyor/core';
 import type { PgContext } from './context';
-import type { JobRow } from './rows';
+
+/** A job that just finished under a count/age rule: its queue and the rule (`removeOnComplete` / `removeOnFail`). */
+export interface RetentionSubject {
+  queue: string;
+  option: RetentionOption;
+}
 
 /** Rows one retention statement deletes at most: each is its own short transaction, never a long lock. */
 const RETENTION_BATCH = 1000;
@@ -16,13 +21,10 @@ const RETENTION_BATCH = 1000;
 export async function applyRetention(
   ctx: PgContext,
   state: 'completed' | 'failed',
-  subjects: JobRow[],
+  subjects: RetentionSubject[],
 ): Promise<Set<string>> {
-  const rules = new Map<string, { queue: string; option: RetentionOption }>();
-  for (const r of subjects) {
-    const option = state === 'completed' ? r.remove_on_complete : r.remove_on_fail;
-    rules.set(`${r.queue}\u0000${JSON.stringify(option)}`, { queue: r.queue, option });
-  }
+  const rules = new Map<string, RetentionSubject>();
+  for (const r of subjects) rules.set(`${r.queue}\u0000${JSON.stringify(r.option)}`, r);
   const gone = new Set<string>();
   const S = ctx.s;
   for (const { queue, option } of rules.values()) {

@@ -72,10 +72,78 @@ export function toJob(r: JobRow): Job {
   };
 }
 
-export function toClaimed(r: JobRow): ClaimedJob {
-  const job = toJob(r) as ClaimedJob;
-  job.token = r.token;
-  return job;
+/**
+ * What a claim returns, in this order (`rowMode: 'array'`, see {@link claimedFromArray}): the job's fields and its
+ * token, and `seq` for the claim order. `retention` and `finish_seq` stay in the store.
+ */
+export function claimColumns(alias: string): string {
+  return [
+    'id',
+    'queue',
+    'type',
+    'payload',
+    'state',
+    'priority',
+    'attempt',
+    'max_attempts',
+    'backoff',
+    'timeout_ms',
+    'unique_key',
+    'remove_on_complete',
+    'remove_on_fail',
+    'meta',
+    'created_at',
+    'run_at',
+    'started_at',
+    'finished_at',
+    'result',
+    'last_error',
+    'progress',
+    'worker_id',
+    'lease_expires_at',
+    'token',
+    'seq',
+  ]
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
+}
+
+/** A claimed row in {@link claimColumns} order. */
+export type ClaimArrayRow = unknown[];
+
+/** Indexes of the claim-order columns in a {@link claimColumns} row. */
+export const CLAIM_PRIORITY = 5;
+export const CLAIM_RUN_AT = 15;
+export const CLAIM_SEQ = 24;
+
+/** Build a claimed job from a {@link claimColumns} row (int8 already a number, jsonb already parsed by pg). */
+export function claimedFromArray(r: ClaimArrayRow): ClaimedJob {
+  return {
+    id: r[0] as string,
+    queue: r[1] as string,
+    type: r[2] as string,
+    payload: r[3],
+    state: 'active',
+    priority: r[5] as number,
+    attempt: r[6] as number,
+    maxAttempts: r[7] as number,
+    backoff: r[8] as BackoffOptions | null,
+    timeoutMs: r[9] as number | null,
+    uniqueKey: r[10] as string | null,
+    removeOnComplete: r[11] as RetentionOption,
+    removeOnFail: r[12] as RetentionOption,
+    meta: r[13] as Record<string, unknown> | null,
+    createdAt: r[14] as number,
+    runAt: r[15] as number,
+    startedAt: r[16] as number | null,
+    finishedAt: r[17] as number | null,
+    result: r[18],
+    lastError: r[19] as JobError | null,
+    progress: r[20],
+    workerId: r[21] as string | null,
+    leaseExpiresAt: r[22] as number,
+    token: r[23] as number,
+  };
 }
 
 /** Retention bits of the `retention` column. */
@@ -98,7 +166,7 @@ function retentionBits(job: Job): number {
 }
 
 /**
- * One job as the enqueue statement reads it (`json_to_recordset`). Defaults come from `buildJob`, the one place
+ * One job as the enqueue statement reads it (one `unnest` array per column). Defaults come from `buildJob`, the one place
  * every adapter decides them; the times are left to SQL so they come from the store's clock: `run_at` is absolute
  * when the caller gave `runAt`, else `delay` is added to store-now.
  */
