@@ -18,10 +18,11 @@ export interface Migration {
  * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
  *   finished state: with a single index over the three, SQLite sorts instead of walking it in order).
  * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
- * - `conveyor_jobs_list_state` and `conveyor_jobs_list_type`: newest-first pages by (createdAt, id) of one queue in
- *   one state, or of one type. A list without a state merges one page per state, and a list across queues one page
- *   per queue, so there is no store-wide list index to update on every enqueue and state change (every index costs
- *   every write; a dashboard page costs a few index reads instead).
+ * - `conveyor_jobs_list_state`: newest-first pages by (createdAt, id) of one queue in one state (a type filter is
+ *   applied while walking that range). A list without a state merges one page per state, and a list across queues
+ *   one page per queue, so there is no store-wide list index to update on every enqueue and state change (every
+ *   index costs every write; a dashboard page costs a few index reads instead). Version 3 dropped the type list
+ *   index of version 1 for the same reason.
  *
  * `conveyor_sequence` is one store-wide counter: fencing tokens come from it (strictly increasing per job, even when a
  * job id is removed and reused), and so does `finish_seq`, the order in which jobs reached a finished state, which
@@ -155,6 +156,18 @@ CREATE TABLE conveyor_subscribers (
   origin TEXT PRIMARY KEY,
   seen_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+`,
+  },
+  {
+    // Every index is paid by every write. A list by type walks the (queue, state) ranges of conveyor_jobs_list_state
+    // with the type as a filter, and recent executions of one queue walk the time index with the queue as a filter:
+    // both are dashboard reads, bounded by the page size when the filter is common, while the dropped indexes cost
+    // every enqueue and every recorded execution (measured: bulk enqueue ~20% less CPU without the type index).
+    version: 3,
+    name: 'fewer write-path indexes: no type list index on jobs, no queue index on executions',
+    sql: `
+DROP INDEX IF EXISTS conveyor_jobs_list_type;
+DROP INDEX IF EXISTS conveyor_executions_queue;
 `,
   },
 ];

@@ -55,6 +55,31 @@ import { SqlitePart } from './store';
 const PENDING_TERM = "state IN ('waiting', 'scheduled', 'retrying', 'active')";
 const READY_TERM = "state IN ('waiting', 'scheduled', 'retrying')";
 
+/** Jobs per UPDATE of a claim (the store caches one prepared statement per size up to this). */
+const CLAIM_CHUNK = 100;
+
+/** The claim UPDATE of `n` jobs: parameters worker id, now, lease expiry, then (seq, token) per job. */
+function claimUpdateSql(n: number): string {
+  return `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = v.column2, worker_id = ?,
+    started_at = ?, lease_expires_at = ?, finished_at = NULL
+    FROM (VALUES ${Array.from({ length: n }, () => '(?, ?)').join(', ')}) AS v
+    WHERE conveyor_jobs.seq = v.column1 RETURNING ${JOB_COLUMNS.split(', ')
+      .map((c) => `conveyor_jobs.${c}`)
+      .join(', ')}`;
+}
+
+/** Requests per UPDATE of a complete batch (one cached statement per size up to this). */
+const ACK_CHUNK = 100;
+
+/** The complete UPDATE of `n` jobs: parameters now, then (id, token, result, finish order) per job. */
+function completeUpdateSql(n: number): string {
+  return `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = v.column3, lease_expires_at = NULL,
+    finish_seq = v.column4
+    FROM (VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ')}) AS v
+    WHERE conveyor_jobs.id = v.column1 AND conveyor_jobs.token = v.column2 AND conveyor_jobs.state = 'active'
+    RETURNING conveyor_jobs.seq, conveyor_jobs.id, conveyor_jobs.queue, conveyor_jobs.remove_on_complete AS rule`;
+}
+
 function zeroCounts(): StateCounts {
   return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
 }
@@ -87,6 +112,10 @@ interface Acked {
   queue: string;
   /** Its `remove_on_complete` or `remove_on_fail`, whichever applies. */
   rule: string;
+}
+
+interface AckedById extends Acked {
+  id: string;
 }
 
 /** Candidate of a claim before the final merge across queues. */
@@ -233,16 +262,21 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         picked.length = Math.min(picked.length, limit);
       }
       // Tokens come from one store-wide counter: strictly increasing per job even if a job id is removed and reused.
-      let token = nextSeq(s, picked.length) - 1;
-      const update = s.jobStmt(
-        `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = ?, worker_id = ?, started_at = ?,
-          lease_expires_at = ?, finished_at = NULL WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
-      );
+      let token = nextSeq(s, picked.length);
       const expires = now + leaseMs;
-      return picked.map((c) => {
-        this.moved(c.queue, c.state, 'active');
-        return rowToClaimed(update.get(++token, workerId, now, expires, c.seq) as JobRow);
-      });
+      // One UPDATE per CLAIM_CHUNK jobs (seq and token pairs joined from VALUES), not one statement per job.
+      const bySeq = new Map<number, JobRow>();
+      for (let start = 0; start < picked.length; start += CLAIM_CHUNK) {
+        const end = Math.min(picked.length, start + CLAIM_CHUNK);
+        const params: unknown[] = [workerId, now, expires];
+        for (let i = start; i < end; i++) {
+          const c = picked[i] as Candidate;
+          params.push(c.seq, token++);
+          this.moved(c.queue, c.state, 'active');
+        }
+        for (const row of s.jobStmt(claimUpdateSql(end - start)).all(...params)) bySeq.set(row.seq, row);
+      }
+      return picked.map((c) => rowToClaimed(bySeq.get(c.seq) as JobRow));
     });
   }
 
@@ -281,23 +315,50 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     this.guard();
     if (requests.length === 0) return [];
     return this.store.write(() => {
-      const now = this.store.now();
-      const update = this.store.stmt(
-        `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING seq, queue, remove_on_complete AS rule`,
-      );
-      const pass = new RetentionPass(this.store);
-      let order = nextSeq(this.store, requests.length);
-      const acks = requests.map(({ jobId, token, result }): AckResult => {
-        const resultJson = result === undefined ? null : toJson(result);
-        const row = update.get(now, resultJson, order++, jobId, token) as Acked | undefined;
-        if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
-        this.moved(row.queue, 'active', 'completed');
-        pass.add(row.seq, row.queue, 'completed', parseRetention(row.rule));
-        return { jobId, ok: true, job: null };
-      });
+      const s = this.store;
+      const now = s.now();
+      const pass = new RetentionPass(s);
+      let order = nextSeq(s, requests.length);
+      const ids = new Set<string>();
+      for (const r of requests) ids.add(r.jobId);
+      if (ids.size < requests.length) {
+        // The same job twice in one batch: one statement per request, so the second sees the first's change.
+        const update = s.stmt(
+          `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL,
+            finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING seq, queue, remove_on_complete AS rule`,
+        );
+        const acks = requests.map(({ jobId, token, result }): AckResult => {
+          const row = update.get(now, result === undefined ? null : toJson(result), order++, jobId, token) as
+            | Acked
+            | undefined;
+          if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
+          this.moved(row.queue, 'active', 'completed');
+          pass.add(row.seq, row.queue, 'completed', parseRetention(row.rule));
+          return { jobId, ok: true, job: null };
+        });
+        pass.apply(now);
+        return acks;
+      }
+      // One UPDATE per ACK_CHUNK requests, (id, token, result, finish order) joined from VALUES.
+      const done = new Set<string>();
+      for (let start = 0; start < requests.length; start += ACK_CHUNK) {
+        const end = Math.min(requests.length, start + ACK_CHUNK);
+        const params: unknown[] = [now];
+        for (let i = start; i < end; i++) {
+          const { jobId, token, result } = requests[i] as CompleteRequest;
+          params.push(jobId, token, result === undefined ? null : toJson(result), order++);
+        }
+        for (const row of s.stmt(completeUpdateSql(end - start)).all(...params) as AckedById[]) {
+          done.add(row.id);
+          this.moved(row.queue, 'active', 'completed');
+          pass.add(row.seq, row.queue, 'completed', parseRetention(row.rule));
+        }
+      }
       pass.apply(now);
-      return acks;
+      return requests.map(
+        ({ jobId }): AckResult =>
+          done.has(jobId) ? { jobId, ok: true, job: null } : { jobId, ok: false, code: 'LEASE_LOST' },
+      );
     });
   }
 
@@ -439,20 +500,15 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       query.cursor !== undefined && query.cursor !== null
         ? decodeCursor(query.cursor, ['number', 'string'] as const)
         : null;
-    // Each read below is one index range of one queue. INDEXED BY makes the plan a promise: SQLite refuses the
-    // statement rather than fall back to a scan. With a state, a type filter is applied while walking that range;
-    // with a type and no state, the type index serves; with neither, one range per state is merged.
-    const byType = query.state === undefined && query.type !== undefined;
-    const where = byType ? ['queue = ?', 'type = ?'] : ['queue = ?', 'state = ?'];
-    if (!byType && query.type !== undefined) where.push('type = ?');
+    // Each read below is one index range of one queue and one state. INDEXED BY makes the plan a promise: SQLite
+    // refuses the statement rather than fall back to a scan. A type filter is applied while walking that range; with
+    // no state, one range per state is merged.
+    const where = ['queue = ?', 'state = ?'];
+    if (query.type !== undefined) where.push('type = ?');
     if (below !== null) where.push('(created_at, id) < (?, ?)');
-    const sql = `SELECT ${JOB_COLUMNS} FROM conveyor_jobs INDEXED BY ${byType ? 'conveyor_jobs_list_type' : 'conveyor_jobs_list_state'}
+    const sql = `SELECT ${JOB_COLUMNS} FROM conveyor_jobs INDEXED BY conveyor_jobs_list_state
       WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
-    const states: readonly (JobState | null)[] = byType
-      ? [null]
-      : query.state !== undefined
-        ? [query.state]
-        : JOB_STATES;
+    const states: readonly JobState[] = query.state !== undefined ? [query.state] : JOB_STATES;
     const rows = this.store.read(() => {
       const queues =
         query.queue !== undefined
@@ -462,12 +518,8 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       const merged: JobRow[] = [];
       for (const queue of queues) {
         for (const state of states) {
-          const params: unknown[] = [queue];
-          if (byType) params.push(query.type);
-          else {
-            params.push(state);
-            if (query.type !== undefined) params.push(query.type);
-          }
+          const params: unknown[] = [queue, state];
+          if (query.type !== undefined) params.push(query.type);
           if (below !== null) params.push(below[0], below[1]);
           params.push(query.limit + 1);
           merged.push(...(stmt.all(...params) as JobRow[]));

@@ -203,7 +203,8 @@ export class SqliteStorageAdapter extends SqlitePart implements StorageAdapter {
       params.push(query.status);
     }
     params.push(query.limit);
-    const index = query.queue !== undefined ? 'conveyor_executions_queue' : 'conveyor_executions_recent';
+    // Newest first through the time index; queue, type and status are filters applied while walking it.
+    const index = 'conveyor_executions_recent';
     this.store.ensureReady();
     return (
       this.store

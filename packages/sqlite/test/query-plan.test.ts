@@ -157,8 +157,8 @@ describe('query plans', () => {
     await backend.queue.init();
     const cases: Array<[string, RegExp]> = [
       [
-        'SELECT * FROM conveyor_jobs INDEXED BY conveyor_jobs_list_type WHERE queue = ? AND type = ? ORDER BY created_at DESC, id DESC LIMIT 5',
-        /SEARCH conveyor_jobs USING INDEX conveyor_jobs_list_type \(queue=\? AND type=\?\)/,
+        'SELECT * FROM conveyor_jobs INDEXED BY conveyor_jobs_list_state WHERE queue = ? AND state = ? AND type = ? ORDER BY created_at DESC, id DESC LIMIT 5',
+        /SEARCH conveyor_jobs USING INDEX conveyor_jobs_list_state \(queue=\? AND state=\?\)/,
       ],
       [
         'SELECT * FROM conveyor_jobs INDEXED BY conveyor_jobs_list_state WHERE queue = ? AND state = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT 5',
