@@ -33,7 +33,7 @@ import {
   STALLED_ERROR,
 } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
-import { COMPONENT, checkLimit, sqliteMessage, validationError } from './errors';
+import { COMPONENT, checkLimit, closedError, sqliteMessage, validationError } from './errors';
 import { timeOrderedId } from './ids';
 import type { JobRow } from './job-row';
 import {
@@ -118,6 +118,13 @@ interface AckedById extends Acked {
   id: string;
 }
 
+/** A single enqueue waiting for the shared transaction of its event-loop turn. */
+interface PendingEnqueue {
+  job: NewJob;
+  resolve: (result: EnqueueResult) => void;
+  reject: (error: unknown) => void;
+}
+
 /** Candidate of a claim before the final merge across queues. */
 interface Candidate {
   seq: number;
@@ -145,13 +152,63 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return this.store.now();
   }
 
+  /**
+   * Single enqueues that arrive in the same turn of the event loop share one transaction (a commit costs more than
+   * the insert): each call is queued and the queue is written at `setImmediate`. If that transaction fails, every
+   * job is retried in its own transaction, so each caller gets its own result or error.
+   */
   async enqueue(job: NewJob): Promise<EnqueueResult> {
     this.guard();
     validateNewJob(job);
+    return new Promise<EnqueueResult>((resolve, reject) => {
+      this.singles.push({ job, resolve, reject });
+      if (this.singles.length === 1) setImmediate(() => this.flushSingles());
+    });
+  }
+
+  private singles: PendingEnqueue[] = [];
+
+  private flushSingles(): void {
+    const batch = this.singles;
+    if (batch.length === 0) return;
+    this.singles = [];
+    const one = (p: PendingEnqueue): void => {
+      try {
+        const added: string[] = [];
+        p.resolve(this.store.write(() => this.insertOne(p.job, this.store.now(), added)));
+        for (const q of added) this.knownQueues.add(q);
+      } catch (error) {
+        p.reject(error);
+      }
+    };
+    if (this.store.isClosed) {
+      for (const p of batch) p.reject(closedError('queue adapter'));
+      return;
+    }
+    if (batch.length === 1) {
+      one(batch[0] as PendingEnqueue);
+      return;
+    }
+    let results: EnqueueResult[];
     const added: string[] = [];
-    const result = this.store.write(() => this.insertOne(job, this.store.now(), added));
+    try {
+      results = this.store.write(() => {
+        const now = this.store.now();
+        return batch.map((p) => this.insertOne(p.job, now, added));
+      });
+    } catch {
+      for (const p of batch) one(p);
+      return;
+    }
     for (const q of added) this.knownQueues.add(q);
-    return result;
+    batch.forEach((p, i) => {
+      p.resolve(results[i] as EnqueueResult);
+    });
+  }
+
+  /** Enqueues accepted before close are written before the connection is released. */
+  protected override onClose(): void {
+    this.flushSingles();
   }
 
   async enqueueMany(jobs: NewJob[]): Promise<EnqueueResult[]> {
