@@ -208,13 +208,15 @@ async function seed(backend: Backend, jobs: number): Promise<{ sampleJobId: stri
       events.push({ kind: 'completed', queue: q, type, at, durationMs: 50 + (h % 300), count: 95 });
       events.push({ kind: 'failed', queue: q, type, at, durationMs: 400, count: 5 });
     }
-    if (events.length > 20_000) await metrics.record(events.splice(0));
+    // Runtime-sized batches: the runtime flushes a few hundred events at a time, and @conveyor/redis overflows the
+    // call stack spreading the script arguments of a ~20k-event batch.
+    if (events.length >= 256) await metrics.record(events.splice(0));
   }
   for (let m = 0; m < 120; m++) {
     for (const q of QUEUES)
       events.push({ kind: 'completed', queue: q, type: 'send', at: now - m * 60_000, durationMs: 30 + m });
   }
-  await metrics.record(events);
+  for (let i = 0; i < events.length; i += 256) await metrics.record(events.slice(i, i + 256));
   return { sampleJobId };
 }
 
