@@ -195,11 +195,24 @@ export const INSERT_JOB_SQL = `${INSERT_COLUMNS}
 export const INSERT_CHUNK = 64;
 
 /** The INSERT of `n` rows (n <= INSERT_CHUNK; the store caches one prepared statement per size). */
-export function insertJobsSql(n: number): string {
-  return n === 1
+export const insertJobsSql = bySize((n) =>
+  n === 1
     ? INSERT_JOB_SQL
     : `${INSERT_COLUMNS}
-  VALUES ${Array.from({ length: n }, () => ROW_PLACEHOLDERS).join(', ')}`;
+  VALUES ${Array.from({ length: n }, () => ROW_PLACEHOLDERS).join(', ')}`,
+);
+
+/** `build` remembered per size: the SQL of a batch statement is built once per row count, not once per call. */
+export function bySize(build: (n: number) => string): (n: number) => string {
+  const cache: string[] = [];
+  return (n) => {
+    let sql = cache[n];
+    if (sql === undefined) {
+      sql = build(n);
+      cache[n] = sql;
+    }
+    return sql;
+  };
 }
 
 function isFiniteNumber(v: unknown): v is number {

@@ -37,6 +37,7 @@ import { COMPONENT, checkLimit, closedError, sqliteMessage, validationError } fr
 import { timeOrderedId } from './ids';
 import type { JobRow } from './job-row';
 import {
+  bySize,
   INSERT_CHUNK,
   INSERT_JOB_SQL,
   insertJobsSql,
@@ -59,26 +60,26 @@ const READY_TERM = "state IN ('waiting', 'scheduled', 'retrying')";
 const CLAIM_CHUNK = 100;
 
 /** The claim UPDATE of `n` jobs: parameters worker id, now, lease expiry, then (seq, token) per job. */
-function claimUpdateSql(n: number): string {
-  return `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = v.column2, worker_id = ?,
+const claimUpdateSql = bySize(
+  (n) => `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = v.column2, worker_id = ?,
     started_at = ?, lease_expires_at = ?, finished_at = NULL
     FROM (VALUES ${Array.from({ length: n }, () => '(?, ?)').join(', ')}) AS v
     WHERE conveyor_jobs.seq = v.column1 RETURNING ${JOB_COLUMNS.split(', ')
       .map((c) => `conveyor_jobs.${c}`)
-      .join(', ')}`;
-}
+      .join(', ')}`,
+);
 
 /** Requests per UPDATE of a complete batch (one cached statement per size up to this). */
 const ACK_CHUNK = 100;
 
 /** The complete UPDATE of `n` jobs: parameters now, then (id, token, result, finish order) per job. */
-function completeUpdateSql(n: number): string {
-  return `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = v.column3, lease_expires_at = NULL,
+const completeUpdateSql = bySize(
+  (n) => `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = v.column3, lease_expires_at = NULL,
     finish_seq = v.column4
     FROM (VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ')}) AS v
     WHERE conveyor_jobs.id = v.column1 AND conveyor_jobs.token = v.column2 AND conveyor_jobs.state = 'active'
-    RETURNING conveyor_jobs.seq, conveyor_jobs.id, conveyor_jobs.queue, conveyor_jobs.remove_on_complete AS rule`;
-}
+    RETURNING conveyor_jobs.seq, conveyor_jobs.id, conveyor_jobs.queue, conveyor_jobs.remove_on_complete AS rule`,
+);
 
 function zeroCounts(): StateCounts {
   return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
