@@ -16,10 +16,15 @@ function insertSql(S: string): string {
   return `
 WITH t AS (SELECT ${S}.now_ms($1::bigint) AS now),
 input AS (
-  SELECT i.*, coalesce(i.run_at, t.now + i.delay) AS due, t.now
-  FROM unnest($2::text[], $3::text[], $4::text[], $5::double precision[], $6::integer[], $7::smallint[],
-    $8::bigint[], $9::bigint[], $10::text[], $11::double precision[], $12::jsonb[], $13::jsonb[], $14::jsonb[],
-    $15::jsonb[], $16::jsonb[]) WITH ORDINALITY AS i(
+  SELECT i.id, i.queue, i.type, i.priority::double precision, i.max_attempts::integer, i.retention::smallint,
+    i.unique_key, i.timeout_ms::double precision, i.payload, i.backoff, i.remove_on_complete, i.remove_on_fail,
+    i.meta, i.ord, coalesce(i.run_at::bigint, t.now + i.delay::bigint) AS due, t.now
+  FROM ROWS FROM (json_array_elements_text($2::json), json_array_elements_text($3::json),
+    json_array_elements_text($4::json), json_array_elements_text($5::json), json_array_elements_text($6::json),
+    json_array_elements_text($7::json), json_array_elements_text($8::json), json_array_elements_text($9::json),
+    json_array_elements_text($10::json), json_array_elements_text($11::json), json_array_elements($12::json),
+    json_array_elements($13::json), json_array_elements($14::json), json_array_elements($15::json),
+    json_array_elements($16::json)) WITH ORDINALITY AS i(
     id, queue, type, priority, max_attempts, retention, run_at, delay, unique_key, timeout_ms, payload, backoff,
     remove_on_complete, remove_on_fail, meta, ord
   ) CROSS JOIN t
@@ -27,7 +32,8 @@ input AS (
 INSERT INTO ${S}.jobs (id, queue, type, state, priority, max_attempts, retention, created_at, run_at, unique_key,
   timeout_ms, payload, backoff, remove_on_complete, remove_on_fail, meta)
 SELECT id, queue, type, CASE WHEN due > now THEN 'scheduled' ELSE 'waiting' END, priority, max_attempts, retention,
-  now, due, unique_key, timeout_ms, payload, backoff, remove_on_complete, remove_on_fail, meta
+  now, due, unique_key, timeout_ms, nullif(payload::jsonb, 'null'::jsonb), nullif(backoff::jsonb, 'null'::jsonb),
+  remove_on_complete::jsonb, remove_on_fail::jsonb, nullif(meta::jsonb, 'null'::jsonb)
 FROM input ORDER BY ord
 ON CONFLICT DO NOTHING
 RETURNING id, state, created_at, run_at`;
@@ -168,7 +174,11 @@ class JsonCache {
   }
 }
 
-/** The statement's parameters: one typed array per column (`unnest`), in {@link insertSql} order. */
+/**
+ * The statement's parameters, in {@link insertSql} order: one JSON array per column, read back with
+ * `json_array_elements(_text)`. JSON (native `JSON.stringify`) is much cheaper to build than Postgres array literals,
+ * whose every string element the driver escapes one by one.
+ */
 function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
   const n = rows.length;
   const id = new Array<string>(n);
@@ -181,11 +191,12 @@ function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
   const delay = new Array<number>(n);
   const uniqueKey = new Array<string | null>(n);
   const timeoutMs = new Array<number | null>(n);
-  const payload = new Array<string | null>(n);
-  const backoff = new Array<string | null>(n);
-  const removeOnComplete = new Array<string | null>(n);
-  const removeOnFail = new Array<string | null>(n);
-  const meta = new Array<string | null>(n);
+  // jsonb columns: JSON texts joined into one array; an absent value is JSON null, stored as SQL NULL.
+  const payload = new Array<string>(n);
+  const backoff = new Array<string>(n);
+  const removeOnComplete = new Array<string>(n);
+  const removeOnFail = new Array<string>(n);
+  const meta = new Array<string>(n);
   const json = new JsonCache();
   for (let i = 0; i < n; i++) {
     const r = rows[i] as InsertRow;
@@ -199,29 +210,30 @@ function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
     delay[i] = r.delay;
     uniqueKey[i] = r.unique_key;
     timeoutMs[i] = r.timeout_ms;
-    payload[i] = serialise(r.payload);
-    backoff[i] = json.text(r.backoff);
-    removeOnComplete[i] = json.text(r.remove_on_complete);
-    removeOnFail[i] = json.text(r.remove_on_fail);
-    meta[i] = r.meta === null ? null : serialise(r.meta);
+    payload[i] = serialise(r.payload) ?? 'null';
+    backoff[i] = json.text(r.backoff) ?? 'null';
+    removeOnComplete[i] = json.text(r.remove_on_complete) ?? 'null';
+    removeOnFail[i] = json.text(r.remove_on_fail) ?? 'null';
+    meta[i] = r.meta === null ? 'null' : (serialise(r.meta) ?? 'null');
   }
+  const list = (texts: string[]) => `[${texts.join(',')}]`;
   return [
     now,
-    id,
-    queue,
-    type,
-    priority,
-    maxAttempts,
-    retention,
-    runAt,
-    delay,
-    uniqueKey,
-    timeoutMs,
-    payload,
-    backoff,
-    removeOnComplete,
-    removeOnFail,
-    meta,
+    JSON.stringify(id),
+    JSON.stringify(queue),
+    JSON.stringify(type),
+    JSON.stringify(priority),
+    JSON.stringify(maxAttempts),
+    JSON.stringify(retention),
+    JSON.stringify(runAt),
+    JSON.stringify(delay),
+    JSON.stringify(uniqueKey),
+    JSON.stringify(timeoutMs),
+    list(payload),
+    list(backoff),
+    list(removeOnComplete),
+    list(removeOnFail),
+    list(meta),
   ];
 }
 
