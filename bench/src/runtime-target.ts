@@ -1,6 +1,6 @@
 import { Queue } from '@conveyor/core';
 import { createNullBackend } from './null-backend';
-import { processWith } from './targets/memory';
+import { processWith } from './targets/conveyor';
 import type { BenchTarget } from './types';
 
 /**
