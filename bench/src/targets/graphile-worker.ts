@@ -1,6 +1,6 @@
 import { Logger, makeWorkerUtils, type Runner, run, runMigrations, type WorkerUtils } from 'graphile-worker';
-import pg from 'pg';
 import type { BenchTarget, BenchTargetFactory } from '../types';
+import { DATABASE_URL, dropSchema } from './pg-schema';
 
 const TASK = 'noop';
 const SCHEMA = 'bench_graphile';
@@ -8,17 +8,6 @@ const SCHEMA = 'bench_graphile';
 const PRELOAD_BATCH = 5000;
 /** Per-job INFO lines to the console would dominate a no-op benchmark; every target runs silent. */
 const silent = new Logger(() => () => {});
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function dropSchema(): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * graphile-worker 0.17 with its batching on, as its performance docs recommend for many short jobs: a local queue
@@ -30,7 +19,7 @@ class GraphileWorkerTarget implements BenchTarget {
   private utils: WorkerUtils | null = null;
 
   async setup(): Promise<void> {
-    await dropSchema();
+    await dropSchema(SCHEMA);
     await runMigrations({ connectionString: DATABASE_URL, schema: SCHEMA, logger: silent });
     this.utils = await makeWorkerUtils({ connectionString: DATABASE_URL, schema: SCHEMA, logger: silent });
   }
@@ -105,7 +94,7 @@ class GraphileWorkerTarget implements BenchTarget {
   async teardown(): Promise<void> {
     if (this.utils !== null) await this.utils.release();
     this.utils = null;
-    await dropSchema();
+    await dropSchema(SCHEMA);
   }
 }
 

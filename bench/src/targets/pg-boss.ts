@@ -1,6 +1,6 @@
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { BenchTarget, BenchTargetFactory } from '../types';
+import { DATABASE_URL, dropSchema } from './pg-schema';
 
 const QUEUE = 'bench';
 const SCHEMA = 'bench_pgboss';
@@ -8,17 +8,6 @@ const SCHEMA = 'bench_pgboss';
 const PRELOAD_BATCH = 5000;
 /** Jobs fetched (and completed) per round trip by each work() loop. */
 const FETCH_BATCH = 100;
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function dropSchema(): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * pg-boss 10: `send` for single enqueue, `insert` for bulk, and `work()` loops fetching `FETCH_BATCH` jobs per poll
@@ -30,7 +19,7 @@ class PgBossTarget implements BenchTarget {
   private boss: PgBoss | null = null;
 
   async setup(): Promise<void> {
-    await dropSchema();
+    await dropSchema(SCHEMA);
     this.boss = new PgBoss({
       connectionString: DATABASE_URL,
       schema: SCHEMA,
@@ -99,7 +88,7 @@ class PgBossTarget implements BenchTarget {
   async teardown(): Promise<void> {
     if (this.boss !== null) await this.boss.stop({ graceful: true, wait: true });
     this.boss = null;
-    await dropSchema();
+    await dropSchema(SCHEMA);
   }
 }
 
