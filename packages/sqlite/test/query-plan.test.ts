@@ -56,7 +56,7 @@ async function driveEveryMethod(): Promise<void> {
     priority: i % 5,
     uniqueKey: i % 7 === 0 ? `k${i}` : null,
     removeOnComplete: i % 4 === 0 ? { count: 10, ageMs: 1000 } : false,
-    removeOnFail: i % 4 === 1 ? true : false,
+    removeOnFail: i % 4 === 1,
   }));
   await q.enqueueMany(jobs);
   await q.enqueue({ queue: 'a', type: 'x', payload: null, delayMs: 60_000 });

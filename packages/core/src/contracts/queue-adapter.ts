@@ -40,9 +40,7 @@ export interface FailRequest extends LeaseRef {
 }
 
 /** Per-item outcome of a batched lease operation. A stale token yields `ok: false` and changes nothing. */
-export type AckResult =
-  | { jobId: string; ok: true; job: Job | null }
-  | { jobId: string; ok: false; code: 'LEASE_LOST' };
+export type AckResult = { jobId: string; ok: true; job: Job | null } | { jobId: string; ok: false; code: 'LEASE_LOST' };
 
 export interface ExtendResult {
   jobId: string;

@@ -5,8 +5,8 @@ import type { Histogram } from '../contracts/metrics-adapter';
  * process and any bucket mergeable by adding counts; quantiles are interpolated inside a bound's range.
  */
 export const HISTOGRAM_BOUNDS_MS: readonly number[] = [
-  1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
-  1_000_000, 2_000_000, 3_600_000,
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
+  2_000_000, 3_600_000,
 ];
 
 /** Slots: one per bound plus the overflow slot. */

@@ -8,7 +8,8 @@ import { expect, it } from 'vitest';
  * so the docs cannot drift from the code. `UPDATE_DOCS=1 npx vitest run --project core docs` rewrites it.
  */
 const docPath = fileURLToPath(new URL('../../../../docs/http-api.md', import.meta.url));
-const BEGIN = '<!-- routes:begin (generated from the route table; UPDATE_DOCS=1 npx vitest run --project core docs) -->';
+const BEGIN =
+  '<!-- routes:begin (generated from the route table; UPDATE_DOCS=1 npx vitest run --project core docs) -->';
 const END = '<!-- routes:end -->';
 
 function renderTable(): string {
