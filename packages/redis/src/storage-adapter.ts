@@ -11,7 +11,7 @@ import type {
   WorkerRecord,
   WorkerStats,
 } from '@conveyor/core';
-import { decodeCursor, EXECUTION_STATUSES, encodeCursor } from '@conveyor/core';
+import { decodeCursor, EXECUTION_STATUSES, encodeCursor, summarizeExecutionRecords } from '@conveyor/core';
 import { toJson } from './codec';
 import { RedisConnection } from './connection';
 import {
@@ -51,24 +51,6 @@ function validateRecord(r: ExecutionRecord, i: number): void {
     fail('startedAt and finishedAt must be times in ms.');
   }
   if (!Number.isFinite(r.durationMs)) fail('durationMs must be a number.');
-}
-
-function emptySummary(): ExecutionSummary {
-  return {
-    totalExecutions: 0,
-    successCount: 0,
-    failedCount: 0,
-    timeoutCount: 0,
-    stalledCount: 0,
-    cancelledCount: 0,
-    retryCount: 0,
-    successRate: 0,
-    avgDurationMs: null,
-    minDurationMs: null,
-    maxDurationMs: null,
-    firstExecution: null,
-    lastExecution: null,
-  };
 }
 
 /**
@@ -165,27 +147,7 @@ export class RedisStorageAdapter implements StorageAdapter {
 
   async summarizeExecutions(jobId: string): Promise<ExecutionSummary> {
     this.open();
-    const s = emptySummary();
-    let sum = 0;
-    for (const r of await this.jobRecords(jobId)) {
-      s.totalExecutions++;
-      if (r.status === 'success') s.successCount++;
-      else if (r.status === 'failed') s.failedCount++;
-      else if (r.status === 'timeout') s.timeoutCount++;
-      else if (r.status === 'stalled') s.stalledCount++;
-      else s.cancelledCount++;
-      if (r.attempt > 1) s.retryCount++;
-      sum += r.durationMs;
-      s.minDurationMs = s.minDurationMs === null ? r.durationMs : Math.min(s.minDurationMs, r.durationMs);
-      s.maxDurationMs = s.maxDurationMs === null ? r.durationMs : Math.max(s.maxDurationMs, r.durationMs);
-      s.firstExecution = s.firstExecution === null ? r.startedAt : Math.min(s.firstExecution, r.startedAt);
-      s.lastExecution = s.lastExecution === null ? r.finishedAt : Math.max(s.lastExecution, r.finishedAt);
-    }
-    if (s.totalExecutions > 0) {
-      s.successRate = s.successCount / s.totalExecutions;
-      s.avgDurationMs = sum / s.totalExecutions;
-    }
-    return s;
+    return summarizeExecutionRecords(await this.jobRecords(jobId));
   }
 
   async recentExecutions(query: RecentExecutionsQuery): Promise<ExecutionRecord[]> {

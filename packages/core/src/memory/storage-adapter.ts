@@ -15,6 +15,7 @@ import type {
   WorkerStats,
 } from '../contracts/storage-adapter';
 import { decodeCursor, encodeCursor } from '../util/cursor';
+import { summarizeExecutionRecords } from '../util/executions';
 import type { MemoryAdapterOptions } from './options';
 import { COMPONENT, checkLimit, closedError, MEMORY_CAPABILITIES, validationError } from './options';
 import { SortedIndex } from './sorted-index';
@@ -187,43 +188,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
 
   async summarizeExecutions(jobId: string): Promise<ExecutionSummary> {
     this.open();
-    const s: ExecutionSummary = {
-      totalExecutions: 0,
-      successCount: 0,
-      failedCount: 0,
-      timeoutCount: 0,
-      stalledCount: 0,
-      cancelledCount: 0,
-      retryCount: 0,
-      successRate: 0,
-      avgDurationMs: null,
-      minDurationMs: null,
-      maxDurationMs: null,
-      firstExecution: null,
-      lastExecution: null,
-    };
-    const list = this.jobIndex().get(jobId);
-    if (list === undefined) return s;
-    let sum = 0;
-    for (const r of list) {
-      s.totalExecutions++;
-      if (r.status === 'success') s.successCount++;
-      else if (r.status === 'failed') s.failedCount++;
-      else if (r.status === 'timeout') s.timeoutCount++;
-      else if (r.status === 'stalled') s.stalledCount++;
-      else s.cancelledCount++;
-      if (r.attempt > 1) s.retryCount++;
-      sum += r.durationMs;
-      s.minDurationMs = s.minDurationMs === null ? r.durationMs : Math.min(s.minDurationMs, r.durationMs);
-      s.maxDurationMs = s.maxDurationMs === null ? r.durationMs : Math.max(s.maxDurationMs, r.durationMs);
-      s.firstExecution = s.firstExecution === null ? r.startedAt : Math.min(s.firstExecution, r.startedAt);
-      s.lastExecution = s.lastExecution === null ? r.finishedAt : Math.max(s.lastExecution, r.finishedAt);
-    }
-    if (s.totalExecutions > 0) {
-      s.successRate = s.successCount / s.totalExecutions;
-      s.avgDurationMs = sum / s.totalExecutions;
-    }
-    return s;
+    return summarizeExecutionRecords(this.jobIndex().get(jobId) ?? []);
   }
 
   async recentExecutions(query: RecentExecutionsQuery): Promise<ExecutionRecord[]> {

@@ -1,3 +1,4 @@
 export * from './cursor';
+export * from './executions';
 export * from './histogram';
 export * from './job-defaults';
