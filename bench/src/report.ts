@@ -83,12 +83,12 @@ Postgres; plainjob on SQLite). Figures are jobs per second of wall-clock time, w
 benchmark process in brackets where measured. \`process\` times the processing phase only (jobs are pre-loaded),
 with a no-op handler.
 
-Read the load average: these runs were made on a shared 2-core machine while other work was running, so absolute
-figures are low and noisy, and only the ratios inside one table compare like with like. Re-run on a quiet
-machine before quoting absolute numbers:
+Each table names the machine, the date and the load average when the run started: the committed figures come
+from a 2-core machine with little else running (load 1–2.5). Only the ratios inside one table compare like with
+like; re-run on your own hardware before quoting absolute numbers:
 
 \`\`\`sh
-npm run bench -- --adapter redis --jobs 50000 --concurrency 50
+npm run bench -- --adapter redis --jobs 30000 --concurrency 50
 npx tsx bench/src/report.ts
 \`\`\`
 
