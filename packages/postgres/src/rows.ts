@@ -1,5 +1,5 @@
 import type { BackoffOptions, ClaimedJob, Job, JobError, JobState, NewJob, RetentionOption } from '@conveyor/core';
-import { buildJob, JOB_STATES, retentionRule } from '@conveyor/core';
+import { assertValidNewJob, buildJob, JOB_STATES, retentionRule } from '@conveyor/core';
 import { validationError } from './options';
 
 /** The columns every job read selects, in {@link JobRow} shape. */
@@ -210,75 +210,9 @@ export function toInsertRow(input: NewJob): InsertRow {
   };
 }
 
-const BACKOFF_TYPES = new Set(['fixed', 'exponential', 'custom']);
-
-function isFiniteNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
-
-function checkRetention(value: unknown, field: string, fail: (s: string) => never): void {
-  if (value === undefined || typeof value === 'boolean') return;
-  if (isFiniteNumber(value)) {
-    if (value >= 0) return;
-  } else if (typeof value === 'object' && value !== null) {
-    const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
-    const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
-    const ageOk = ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0);
-    if (countOk && ageOk) return;
-  }
-  fail(
-    `${field} must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.`,
-  );
-}
-
 /** Check what the store relies on; throws `VALIDATION_FAILED` naming the field (and the job's index in a batch). */
 export function validateNewJob(input: NewJob, index?: number): void {
-  const where = index === undefined ? '' : `job #${index}: `;
-  const fail = (sentence: string): never => {
-    throw validationError(`${where}${sentence}`);
-  };
-  if (typeof input !== 'object' || input === null) fail('a job must be an object with queue, type and payload.');
-  if (typeof input.queue !== 'string' || input.queue.length === 0) fail('queue must be a non-empty string.');
-  if (typeof input.type !== 'string' || input.type.length === 0) fail('type must be a non-empty string.');
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0)) {
-    fail('id must be a non-empty string when given; omit it to get a generated id.');
-  }
-  if (input.priority !== undefined && !isFiniteNumber(input.priority)) fail('priority must be a finite number.');
-  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) fail('delayMs must be a finite number of ms.');
-  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) fail('runAt must be a finite time in ms.');
-  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
-    fail('maxAttempts must be an integer >= 1.');
-  }
-  if (
-    input.timeoutMs !== undefined &&
-    input.timeoutMs !== null &&
-    !(isFiniteNumber(input.timeoutMs) && input.timeoutMs > 0)
-  ) {
-    fail('timeoutMs must be a positive number of ms, or null for no timeout.');
-  }
-  if (input.uniqueKey !== undefined && input.uniqueKey !== null && typeof input.uniqueKey !== 'string') {
-    fail('uniqueKey must be a string or null.');
-  }
-  const backoff = input.backoff;
-  if (
-    backoff !== undefined &&
-    backoff !== null &&
-    (typeof backoff !== 'object' ||
-      !BACKOFF_TYPES.has(backoff.type) ||
-      !isFiniteNumber(backoff.delayMs) ||
-      backoff.delayMs < 0)
-  ) {
-    fail("backoff must be { type: 'fixed' | 'exponential' | 'custom', delayMs: number >= 0 } or null.");
-  }
-  if (
-    input.meta !== undefined &&
-    input.meta !== null &&
-    (typeof input.meta !== 'object' || Array.isArray(input.meta))
-  ) {
-    fail('meta must be a plain object or null.');
-  }
-  checkRetention(input.removeOnComplete, 'removeOnComplete', fail);
-  checkRetention(input.removeOnFail, 'removeOnFail', fail);
+  assertValidNewJob(validationError, input, index);
 }
 
 const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);

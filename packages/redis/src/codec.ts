@@ -1,5 +1,5 @@
 import type { BackoffOptions, ClaimedJob, Job, JobState, NewJob, RetentionOption } from '@conveyor/core';
-import { buildJob, JOB_STATES, newJobId, retentionRule } from '@conveyor/core';
+import { assertValidNewJob, buildJob, JOB_STATES, newJobId, retentionRule } from '@conveyor/core';
 import { validationError } from './options';
 
 /**
@@ -12,12 +12,7 @@ import { validationError } from './options';
  * l leaseExpiresAt, tk fencing token. Absent fields are null (or the documented default).
  */
 
-const BACKOFF_TYPES = new Set(['fixed', 'exponential', 'custom']);
 const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);
-
-function isFiniteNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
 
 /** JSON text of a value, `null` for undefined; VALIDATION_FAILED when it cannot be serialised. */
 export function toJson(value: unknown, what: string): string {
@@ -31,64 +26,12 @@ export function toJson(value: unknown, what: string): string {
   return text;
 }
 
-function checkRetention(value: unknown, field: string, where: string): void {
-  if (value === undefined || typeof value === 'boolean') return;
-  if (isFiniteNumber(value)) {
-    if (value >= 0) return;
-  } else if (typeof value === 'object' && value !== null) {
-    const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
-    const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
-    const ageOk = ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0);
-    if (countOk && ageOk) return;
-  }
-  throw validationError(
-    `${where}${field} must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.`,
-  );
-}
-
 /**
  * Check what the store relies on (the runtime validates options in depth before they get here). Throws
  * `VALIDATION_FAILED` naming the field, before anything is written.
  */
 export function validateNewJob(input: NewJob, index?: number): void {
-  const where = index === undefined ? '' : `job #${index}: `;
-  const fail = (sentence: string): never => {
-    throw validationError(`${where}${sentence}`);
-  };
-  if (typeof input !== 'object' || input === null) fail('a job must be an object with queue, type and payload.');
-  if (typeof input.queue !== 'string' || input.queue.length === 0) fail('queue must be a non-empty string.');
-  if (typeof input.type !== 'string' || input.type.length === 0) fail('type must be a non-empty string.');
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0)) {
-    fail('id must be a non-empty string when given; omit it to get a generated id.');
-  }
-  if (input.priority !== undefined && !isFiniteNumber(input.priority)) fail('priority must be a finite number.');
-  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) fail('delayMs must be a finite number of ms.');
-  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) fail('runAt must be a finite time in ms.');
-  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
-    fail('maxAttempts must be an integer >= 1.');
-  }
-  const { timeoutMs, uniqueKey, backoff, meta } = input;
-  if (timeoutMs !== undefined && timeoutMs !== null && !(isFiniteNumber(timeoutMs) && timeoutMs > 0)) {
-    fail('timeoutMs must be a positive number of ms, or null for no timeout.');
-  }
-  if (uniqueKey !== undefined && uniqueKey !== null && typeof uniqueKey !== 'string') {
-    fail('uniqueKey must be a string or null.');
-  }
-  if (backoff !== undefined && backoff !== null) {
-    if (
-      typeof backoff !== 'object' ||
-      !BACKOFF_TYPES.has(backoff.type) ||
-      !isFiniteNumber(backoff.delayMs) ||
-      backoff.delayMs < 0
-    ) {
-      fail("backoff must be { type: 'fixed' | 'exponential' | 'custom', delayMs: number >= 0 } or null.");
-    }
-  }
-  if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
-    fail('meta must be a plain object or null.');
-  }
-  checkRetention(input.removeOnComplete, 'removeOnComplete', where);
-  checkRetention(input.removeOnFail, 'removeOnFail', where);
+  assertValidNewJob(validationError, input, index);
 }
 
 function ruleArgs(option: RetentionOption): [string, string, string] {

@@ -1,4 +1,5 @@
 import type { BackoffOptions, ClaimedJob, Job, JobError, JobState, NewJob, RetentionOption } from '@conveyor/core';
+import { assertValidNewJob } from '@conveyor/core';
 import { validationError } from './errors';
 
 /** A row of `conveyor_jobs` as better-sqlite3 returns it. */
@@ -215,55 +216,10 @@ export function bySize(build: (n: number) => string): (n: number) => string {
   };
 }
 
-function isFiniteNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
-
-function checkRetention(value: unknown, field: string, where: string): void {
-  if (value === undefined || typeof value === 'boolean') return;
-  if (isFiniteNumber(value) && value >= 0) return;
-  if (typeof value === 'object' && value !== null) {
-    const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
-    const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
-    const ageOk = ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0);
-    if (countOk && ageOk) return;
-  }
-  throw validationError(
-    `${where}${field} must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.`,
-  );
-}
-
 /**
  * Check what the store relies on; the runtime validates options in depth before they get here. Throws
  * `VALIDATION_FAILED` naming the field (and the position in a batch).
  */
 export function validateNewJob(input: NewJob, index?: number): void {
-  const where = index === undefined ? '' : `job #${index}: `;
-  const fail = (sentence: string): never => {
-    throw validationError(`${where}${sentence}`);
-  };
-  if (typeof input !== 'object' || input === null) fail('a job must be an object with queue, type and payload.');
-  if (typeof input.queue !== 'string' || input.queue.length === 0) fail('queue must be a non-empty string.');
-  if (typeof input.type !== 'string' || input.type.length === 0) fail('type must be a non-empty string.');
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0)) {
-    fail('id must be a non-empty string when given; omit it to get a generated id.');
-  }
-  if (input.priority !== undefined && !isFiniteNumber(input.priority)) fail('priority must be a finite number.');
-  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) fail('delayMs must be a finite number of ms.');
-  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) fail('runAt must be a finite time in ms.');
-  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
-    fail('maxAttempts must be an integer >= 1.');
-  }
-  if (
-    input.timeoutMs !== undefined &&
-    input.timeoutMs !== null &&
-    !(isFiniteNumber(input.timeoutMs) && input.timeoutMs > 0)
-  ) {
-    fail('timeoutMs must be a positive number of ms, or null for no timeout.');
-  }
-  if (input.uniqueKey !== undefined && input.uniqueKey !== null && typeof input.uniqueKey !== 'string') {
-    fail('uniqueKey must be a string or null.');
-  }
-  checkRetention(input.removeOnComplete, 'removeOnComplete', where);
-  checkRetention(input.removeOnFail, 'removeOnFail', where);
+  assertValidNewJob(validationError, input, index);
 }

@@ -1,5 +1,6 @@
 import type { BackoffOptions, ClaimedJob, Job, JobError, NewJob, RetentionOption } from '../contracts/job';
 import { JOB_STATES } from '../contracts/job';
+import { assertValidNewJob } from '../util/validate-job';
 import type { HeapItem } from './indexed-heap';
 import { validationError } from './options';
 import type { ListItem } from './state-list';
@@ -125,70 +126,12 @@ export function toRecord(job: Job, seq: number): JobRecord {
   return r;
 }
 
-const BACKOFF_TYPES = new Set(['fixed', 'exponential', 'custom']);
-
-function isFiniteNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
-
-const RETENTION_HINT =
-  'must be a boolean, a count >= 0, or { count?: integer >= 0, ageMs?: number >= 0 }. Fix the job options.';
-
-function retentionOk(value: unknown): boolean {
-  if (value === undefined || typeof value === 'boolean') return true;
-  if (isFiniteNumber(value)) return value >= 0;
-  if (typeof value !== 'object' || value === null) return false;
-  const { count, ageMs } = value as { count?: unknown; ageMs?: unknown };
-  const countOk = count === undefined || (Number.isInteger(count) && (count as number) >= 0);
-  return countOk && (ageMs === undefined || (isFiniteNumber(ageMs) && ageMs >= 0));
-}
-
 /**
  * Check what the store relies on (the runtime validates options in depth with zod before they get here). Throws
  * `VALIDATION_FAILED` naming the field.
  */
 export function validateNewJob(input: NewJob, index?: number): void {
-  const problem = newJobProblem(input);
-  if (problem !== null) throw validationError(`${index === undefined ? '' : `job #${index}: `}${problem}`);
-}
-
-/** What is wrong with a new job, or null. A plain function without closures: it runs for every enqueued job. */
-function newJobProblem(input: NewJob): string | null {
-  if (typeof input !== 'object' || input === null) return 'a job must be an object with queue, type and payload.';
-  if (typeof input.queue !== 'string' || input.queue.length === 0) return 'queue must be a non-empty string.';
-  if (typeof input.type !== 'string' || input.type.length === 0) return 'type must be a non-empty string.';
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0)) {
-    return 'id must be a non-empty string when given; omit it to get a generated id.';
-  }
-  if (input.priority !== undefined && !isFiniteNumber(input.priority)) return 'priority must be a finite number.';
-  if (input.delayMs !== undefined && !isFiniteNumber(input.delayMs)) return 'delayMs must be a finite number of ms.';
-  if (input.runAt !== undefined && !isFiniteNumber(input.runAt)) return 'runAt must be a finite time in ms.';
-  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
-    return 'maxAttempts must be an integer >= 1.';
-  }
-  const { timeoutMs, uniqueKey, backoff, meta } = input;
-  if (timeoutMs !== undefined && timeoutMs !== null && !(isFiniteNumber(timeoutMs) && timeoutMs > 0)) {
-    return 'timeoutMs must be a positive number of ms, or null for no timeout.';
-  }
-  if (uniqueKey !== undefined && uniqueKey !== null && typeof uniqueKey !== 'string') {
-    return 'uniqueKey must be a string or null.';
-  }
-  if (backoff !== undefined && backoff !== null) {
-    if (
-      typeof backoff !== 'object' ||
-      !BACKOFF_TYPES.has(backoff.type) ||
-      !isFiniteNumber(backoff.delayMs) ||
-      backoff.delayMs < 0
-    ) {
-      return "backoff must be { type: 'fixed' | 'exponential' | 'custom', delayMs: number >= 0 } or null.";
-    }
-  }
-  if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
-    return 'meta must be a plain object or null.';
-  }
-  if (!retentionOk(input.removeOnComplete)) return `removeOnComplete ${RETENTION_HINT}`;
-  if (!retentionOk(input.removeOnFail)) return `removeOnFail ${RETENTION_HINT}`;
-  return null;
+  assertValidNewJob(validationError, input, index);
 }
 
 const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);

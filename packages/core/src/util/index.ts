@@ -2,3 +2,4 @@ export * from './cursor';
 export * from './executions';
 export * from './histogram';
 export * from './job-defaults';
+export * from './validate-job';
