@@ -8,15 +8,33 @@ import type {
   MetricsQuery,
   MetricsTotals,
 } from '@conveyor/core';
-import { emptyHistogram, GRANULARITIES, histogramSlot, METRIC_KINDS, mergeHistogram } from '@conveyor/core';
+import { emptyHistogram, GRANULARITIES, METRIC_KINDS } from '@conveyor/core';
 import { RedisConnection } from './connection';
-import { PRUNE_METRICS, READ_METRICS, RECORD_METRICS } from './lua/storage';
+import { PRUNE_METRICS, READ_METRICS, RECORD_METRICS } from './lua/metrics';
 import type { RedisBackendOptions } from './options';
 import { closedError, REDIS_CAPABILITIES, validationError } from './options';
 
 const GRANULARITY_NAMES = Object.keys(GRANULARITIES) as Granularity[];
 const KIND_SET: ReadonlySet<string> = new Set(METRIC_KINDS);
-const SEP = '\u001f';
+/** Metric events per script call (a call's arguments are spread, so one huge batch would overflow the stack). */
+const RECORD_CHUNK = 1000;
+
+/**
+ * A metric event as the metrics scripts' arguments (METRIC_ARITY of them): kind, queue, type, at, count, the
+ * histogram it feeds ('d' duration for completed/failed, 'w' wait for started, else '') and its value.
+ */
+export function pushMetricArgs(args: (string | number)[], e: MetricEvent): void {
+  let h = '';
+  let value = 0;
+  if (e.durationMs !== undefined && (e.kind === 'completed' || e.kind === 'failed')) {
+    h = 'd';
+    value = e.durationMs;
+  } else if (e.waitMs !== undefined && e.kind === 'started') {
+    h = 'w';
+    value = e.waitMs;
+  }
+  args.push(e.kind, e.queue, e.type, e.at, e.count ?? 1, h, value);
+}
 
 function validateEvent(e: MetricEvent, i: number): void {
   const fail = (sentence: string): never => {
@@ -29,15 +47,6 @@ function validateEvent(e: MetricEvent, i: number): void {
   if (e.count !== undefined && !(Number.isFinite(e.count) && e.count >= 0)) fail('count must be a number >= 0.');
   if (e.durationMs !== undefined && !Number.isFinite(e.durationMs)) fail('durationMs must be a number.');
   if (e.waitMs !== undefined && !Number.isFinite(e.waitMs)) fail('waitMs must be a number.');
-}
-
-/** One bucket's pending writes, summed on the client before the single script call. */
-interface PendingBucket {
-  g: Granularity;
-  start: number;
-  member: string;
-  add: Map<string, number>;
-  max: Map<string, number>;
 }
 
 function emptyBucket(start: number): MetricBucket {
@@ -74,22 +83,14 @@ function readBucket(start: number, flat: string[]): MetricBucket {
   return b;
 }
 
-function addInto(a: Omit<MetricBucket, 'start'>, b: MetricBucket): void {
-  a.enqueued += b.enqueued;
-  a.started += b.started;
-  a.completed += b.completed;
-  a.failed += b.failed;
-  a.retried += b.retried;
-  a.stalled += b.stalled;
-  mergeHistogram(a.duration, b.duration);
-  mergeHistogram(a.wait, b.wait);
-}
-
 /**
  * {@link MetricsAdapter} on Redis: one small hash per (granularity, bucket start, queue, type) holding the six
- * counters and the two fixed-bound histograms (slot counts, count, sum, max), plus one sorted set per granularity
- * indexing the buckets by start. A `record` batch is summed per bucket on the client and written by one script;
- * a query reads buckets × pairs in range, never jobs. `prune` drops buckets past their granularity's retention.
+ * counters and the two fixed-bound histograms (slot counts, count, sum, max), kept a second time per queue, per
+ * type and overall (roll-ups written in the same script), each kind indexed by start in a sorted set. A `record`
+ * batch is summed per bucket inside one script; a query sums the buckets in range of the one roll-up that answers
+ * it inside Redis and gets back one hash per bucket (series) or per group (totals), so its cost does not grow with
+ * the number of (queue, type) pairs (except for queue + type filters, which read those pairs' own buckets).
+ * `prune` drops buckets past their granularity's retention.
  */
 export class RedisMetricsAdapter implements MetricsAdapter {
   /** @inheritdoc */
@@ -117,58 +118,19 @@ export class RedisMetricsAdapter implements MetricsAdapter {
   async record(events: MetricEvent[]): Promise<void> {
     this.open();
     for (let i = 0; i < events.length; i++) validateEvent(events[i] as MetricEvent, i);
-    if (events.length === 0) return;
-    const pending = new Map<string, PendingBucket>();
-    const inc = (m: Map<string, number>, f: string, v: number) => m.set(f, (m.get(f) ?? 0) + v);
-    for (const e of events) {
-      const n = e.count ?? 1;
-      for (const g of GRANULARITY_NAMES) {
-        const ms = GRANULARITIES[g].ms;
-        const start = Math.floor(e.at / ms) * ms;
-        const member = `${start}${SEP}${e.queue}${SEP}${e.type}`;
-        const key = `${g}:${member}`;
-        let b = pending.get(key);
-        if (b === undefined) {
-          b = { g, start, member, add: new Map(), max: new Map() };
-          pending.set(key, b);
-        }
-        inc(b.add, e.kind, n);
-        let h: 'd' | 'w' | null = null;
-        let value = 0;
-        if (e.durationMs !== undefined && (e.kind === 'completed' || e.kind === 'failed')) {
-          h = 'd';
-          value = e.durationMs;
-        } else if (e.waitMs !== undefined && e.kind === 'started') {
-          h = 'w';
-          value = e.waitMs;
-        }
-        if (h !== null) {
-          inc(b.add, `${h}${histogramSlot(value)}`, n);
-          inc(b.add, `${h}c`, n);
-          inc(b.add, `${h}s`, value * n);
-          b.max.set(`${h}m`, Math.max(b.max.get(`${h}m`) ?? 0, value));
-        }
-      }
+    // Chunked: a script call's arguments are spread into one call, which a huge batch would overflow.
+    for (let from = 0; from < events.length; from += RECORD_CHUNK) {
+      const args: (string | number)[] = [];
+      const end = Math.min(events.length, from + RECORD_CHUNK);
+      for (let i = from; i < end; i++) pushMetricArgs(args, events[i] as MetricEvent);
+      await this.conn.run(RECORD_METRICS, args);
     }
-    const args: (string | number)[] = [pending.size];
-    for (const b of pending.values()) {
-      args.push(b.g, b.start, b.member, b.add.size);
-      for (const [f, v] of b.add) args.push(f, String(v));
-      args.push(b.max.size);
-      for (const [f, v] of b.max) args.push(f, String(v));
-    }
-    await this.conn.run(RECORD_METRICS, args);
   }
 
   async series(query: MetricsQuery): Promise<MetricBucket[]> {
     this.open();
-    const byStart = new Map<number, MetricBucket>();
-    for (const { start, bucket } of await this.read(query)) {
-      const existing = byStart.get(start);
-      if (existing === undefined) byStart.set(start, bucket);
-      else addInto(existing, bucket);
-    }
-    return [...byStart.values()].sort((a, b) => a.start - b.start);
+    const rows = await this.read(query, 's', '');
+    return rows.map(([start, flat]) => readBucket(Number(start), flat)).sort((a, b) => a.start - b.start);
   }
 
   async totals(query: MetricsQuery & { groupBy?: 'queue' | 'type' }): Promise<MetricsTotals[]> {
@@ -177,27 +139,15 @@ export class RedisMetricsAdapter implements MetricsAdapter {
     if (groupBy !== undefined && groupBy !== 'queue' && groupBy !== 'type') {
       throw validationError(`groupBy must be 'queue' or 'type'; got ${String(groupBy)}.`);
     }
-    const totalsOf = (key: string | null): MetricsTotals => {
-      const { start: _start, ...rest } = emptyBucket(0);
+    const rows = await this.read(query, 't', groupBy ?? '');
+    const totalsOf = (key: string | null, flat: string[]): MetricsTotals => {
+      const { start: _start, ...rest } = readBucket(0, flat);
       return { key, ...rest };
     };
-    const overall = totalsOf(null);
-    const groups = new Map<string, MetricsTotals>();
-    for (const { queue, type, bucket } of await this.read(query)) {
-      if (groupBy === undefined) {
-        addInto(overall, bucket);
-        continue;
-      }
-      const key = groupBy === 'queue' ? queue : type;
-      let row = groups.get(key);
-      if (row === undefined) {
-        row = totalsOf(key);
-        groups.set(key, row);
-      }
-      addInto(row, bucket);
-    }
-    if (groupBy === undefined) return [overall];
-    return [...groups.values()].sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1));
+    if (groupBy === undefined) return [totalsOf(null, rows[0]?.[1] ?? [])];
+    return rows
+      .map(([key, flat]) => totalsOf(key, flat))
+      .sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1));
   }
 
   async prune(now: number): Promise<number> {
@@ -212,7 +162,8 @@ export class RedisMetricsAdapter implements MetricsAdapter {
     if (this.closed) throw closedError('Redis metrics adapter');
   }
 
-  private async read(query: MetricsQuery) {
+  /** Rows of [group, summed bucket hash] from the read script (see READ_METRICS). */
+  private async read(query: MetricsQuery, mode: 's' | 't', groupBy: string): Promise<[string, string[]][]> {
     const g = GRANULARITIES[query.granularity];
     if (g === undefined) {
       throw validationError(
@@ -229,13 +180,11 @@ export class RedisMetricsAdapter implements MetricsAdapter {
       String(query.to),
       query.queue ?? '',
       query.type ?? '',
+      mode,
+      groupBy,
     ])) as (string | string[])[];
-    const out: { start: number; queue: string; type: string; bucket: MetricBucket }[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      const [start, queue, type] = (flat[i] as string).split(SEP) as [string, string, string];
-      const s = Number(start);
-      out.push({ start: s, queue, type, bucket: readBucket(s, flat[i + 1] as string[]) });
-    }
+    const out: [string, string[]][] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string[]]);
     return out;
   }
 }

@@ -176,6 +176,49 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
       await closeBackend(subscriber);
     }
   });
+
+  it('records a metric batch of any size, and builds the roll-ups from buckets written before them once', async () => {
+    const p = fresh();
+    const hour = 3_600_000;
+    const at = 100 * hour;
+    // A (queue, type) bucket as an adapter without roll-ups left it.
+    const raw = new Redis(REDIS_URL);
+    const member = `${at}\u001fq1\u001ft1`;
+    await raw.zadd(`{${p}}:m:hour`, at, member);
+    await raw.hset(`{${p}}:m:hour:${member}`, 'completed', '5', 'dc', '5', 'ds', '50', 'dm', '20', 'd3', '5');
+    raw.disconnect();
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    try {
+      await initBackend(backend);
+      const events = Array.from({ length: 25_000 }, (_, i) => ({
+        kind: 'completed' as const,
+        queue: i % 2 === 0 ? 'q1' : 'q2',
+        type: 't1',
+        at: at + (i % 60) * 1000,
+        durationMs: 1,
+      }));
+      await backend.metrics.record(events);
+      const query = { granularity: 'hour' as const, from: at, to: at + hour };
+      const [all] = await backend.metrics.totals(query);
+      expect(all?.completed).toBe(25_005);
+      expect(all?.duration.count).toBe(25_005);
+      expect(all?.duration.max).toBe(20);
+      const byQueue = await backend.metrics.totals({ ...query, groupBy: 'queue' });
+      expect(byQueue.map((r) => [r.key, r.completed])).toEqual([
+        ['q1', 12_505],
+        ['q2', 12_500],
+      ]);
+      const q1 = await backend.metrics.series({ ...query, queue: 'q1', type: 't1' });
+      expect(q1.map((b) => b.completed)).toEqual([12_505]);
+      // A second backend on the same prefix does not build the roll-ups again.
+      const again = createRedisBackend({ connection: REDIS_URL, prefix: p });
+      await initBackend(again);
+      expect((await again.metrics.series(query)).map((b) => b.completed)).toEqual([25_005]);
+      await closeBackend(again);
+    } finally {
+      await closeBackend(backend);
+    }
+  });
 });
 
 async function waitFor(probe: () => boolean, timeoutMs = 5000): Promise<void> {

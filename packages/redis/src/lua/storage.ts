@@ -6,8 +6,7 @@ import { luaScript } from '../connection';
  *   {p}:xq:<queue>    a queue's executions: score startedAt, member id US jobId
  *   {p}:xt            every execution: score startedAt, member id US jobId (recent, and cleanup)
  *   {p}:w:info, {p}:w:stats   worker id -> JSON;  {p}:w:seen  score lastSeenAt
- *   {p}:m:<g>         bucket index of granularity g: score bucket start, member start US queue US type
- *   {p}:m:<g>:<member>  one bucket of one (queue, type): counters and histogram slots
+ *   metric buckets: see lua/metrics.ts
  * A record costs three writes (no global record hash, no finish-time index): members carry the job id, so a record
  * is found from either index with one HGET. Equal start times order by member, i.e. by record id, as before.
  * ARGV[1] is the prefix and ARGV[2] the time ('' → server TIME), as for the queue scripts.
@@ -162,77 +161,6 @@ for _, id in ipairs(ids) do
   n = n + redis.call('HDEL', G .. 'w:info', id)
   redis.call('HDEL', G .. 'w:stats', id)
   redis.call('ZREM', G .. 'w:seen', id)
-end
-return n
-`,
-);
-
-/**
- * ARGV: nBuckets, then per bucket: granularity, start, member, nAdd, (field, increment)..., nMax, (field, value)...
- * One call records a whole batch of metric events, already summed per bucket by the client.
- */
-export const RECORD_METRICS = luaScript(
-  'record-metrics',
-  `${HEAD}
-local i = 4
-for _ = 1, tonumber(ARGV[3]) do
-  local g, start, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local key = G .. 'm:' .. g .. ':' .. member
-  redis.call('ZADD', G .. 'm:' .. g, start, member)
-  local nadd = tonumber(ARGV[i + 3])
-  i = i + 4
-  for _ = 1, nadd do
-    redis.call('HINCRBYFLOAT', key, ARGV[i], ARGV[i + 1])
-    i = i + 2
-  end
-  local nmax = tonumber(ARGV[i])
-  i = i + 1
-  for _ = 1, nmax do
-    local cur = tonumber(redis.call('HGET', key, ARGV[i]) or '0')
-    if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-    i = i + 2
-  end
-end
-return 1
-`,
-);
-
-/**
- * ARGV: granularity, from (aligned), to (exclusive), queue|'', type|''. Returns { member, HGETALL }... for the
- * buckets of the matching (queue, type) pairs. Cost: buckets × pairs in range, never the number of jobs.
- */
-export const READ_METRICS = luaScript(
-  'read-metrics',
-  `${HEAD}
-local g, fq, ft = ARGV[3], ARGV[6], ARGV[7]
-local out = {}
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', G .. 'm:' .. g, ARGV[4], '(' .. ARGV[5])) do
-  local a = string.find(m, '\\31', 1, true)
-  local b = string.find(m, '\\31', a + 1, true)
-  local q, t = string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
-  if (fq == '' or fq == q) and (ft == '' or ft == t) then
-    out[#out + 1] = m
-    out[#out + 1] = redis.call('HGETALL', G .. 'm:' .. g .. ':' .. m)
-  end
-end
-return out
-`,
-);
-
-/** ARGV: (granularity, cutoff)... Drops buckets that start before their cutoff; returns how many. */
-export const PRUNE_METRICS = luaScript(
-  'prune-metrics',
-  `${HEAD}
-local n = 0
-for i = 3, #ARGV, 2 do
-  local idx = G .. 'm:' .. ARGV[i]
-  while true do
-    local doomed = redis.call('ZRANGEBYSCORE', idx, '-inf', '(' .. ARGV[i + 1], 'LIMIT', 0, 500)
-    if #doomed == 0 then break end
-    for _, m in ipairs(doomed) do redis.call('DEL', idx .. ':' .. m) end
-    redis.call('ZREM', idx, unpack(doomed))
-    n = n + #doomed
-  end
 end
 return n
 `,

@@ -1,0 +1,232 @@
+import { GRANULARITIES, HISTOGRAM_BOUNDS_MS } from '@conveyor/core';
+import { luaScript } from '../connection';
+
+/**
+ * Metric buckets, written by the metrics adapter and (with inline records) by the claim, ack and enqueue scripts.
+ * Every bucket exists four times, so that a read costs the number of buckets in range, not buckets × (queue, type)
+ * pairs:
+ *   {p}:m:<g>                      index of the (queue, type) buckets: score start, member start US queue US type
+ *   {p}:m:<g>:<start US q US t>    one bucket of one (queue, type)
+ *   {p}:mq:<g>, {p}:mq:<g>:<start US q>   the same per queue (every type)
+ *   {p}:mt:<g>, {p}:mt:<g>:<start US t>   the same per type (every queue)
+ *   {p}:ma:<g>, {p}:ma:<g>:<start>        the same overall
+ *   {p}:mver                       exists once the roll-ups cover every bucket (see `mensure`)
+ * A bucket hash holds the six counters (by kind name) and two histograms: d… (duration) and w… (wait), each as
+ * slot counts <h><slot>, <h>c count, <h>s sum and <h>m max.
+ *
+ * Needs `G` ('{prefix}:') in scope. Observations are first summed per (queue, type, minute) in a Lua table
+ * (`macc`), then written once per bucket (`mflush`): a batch of a thousand similar jobs costs a few dozen writes.
+ */
+export const METRICS_FN = `
+local M_GRAN = { ${Object.entries(GRANULARITIES)
+  .map(([g, { ms }]) => `{ '${g}', ${ms} }`)
+  .join(', ')} }
+local M_HB = { ${HISTOGRAM_BOUNDS_MS.join(', ')} }
+local function mfmt(n) return string.format('%.17g', n) end
+local function mslot(v)
+  if v < 0 then v = 0 end
+  for i = 1, #M_HB do if v <= M_HB[i] then return i - 1 end end
+  return #M_HB
+end
+local function mnew() return { list = {}, by = {} } end
+-- One observation (n of them) of kind at time at, with an optional histogram h ('d' or 'w') value v.
+local function macc(acc, kind, q, t, at, n, h, v)
+  local minute = math.floor(at / 60000) * 60000
+  local key = q .. '\\31' .. t .. '\\31' .. minute
+  local e = acc.by[key]
+  if not e then
+    e = { q = q, t = t, m = minute, f = {}, x = {} }
+    acc.by[key] = e
+    acc.list[#acc.list + 1] = e
+  end
+  e.f[kind] = (e.f[kind] or 0) + n
+  if h then
+    local s = h .. mslot(v)
+    e.f[s] = (e.f[s] or 0) + n
+    e.f[h .. 'c'] = (e.f[h .. 'c'] or 0) + n
+    e.f[h .. 's'] = (e.f[h .. 's'] or 0) + v * n
+    local mk = h .. 'm'
+    if e.x[mk] == nil or v > e.x[mk] then e.x[mk] = v end
+  end
+end
+local function mwrite(key, idx, score, member, f, x)
+  redis.call('ZADD', idx, score, member)
+  for k, v in pairs(f) do redis.call('HINCRBYFLOAT', key, k, mfmt(v)) end
+  for k, v in pairs(x) do
+    local cur = tonumber(redis.call('HGET', key, k) or '0')
+    if v > cur then redis.call('HSET', key, k, mfmt(v)) end
+  end
+end
+-- Sum one stored bucket hash into an accumulator (max fields take the max).
+local function maddhash(into, flat)
+  for i = 1, #flat, 2 do
+    local k, v = flat[i], tonumber(flat[i + 1])
+    if k == 'dm' or k == 'wm' then
+      if into[k] == nil or v > into[k] then into[k] = v end
+    else
+      into[k] = (into[k] or 0) + v
+    end
+  end
+end
+-- Build the roll-ups from the (queue, type) buckets once (data written before they existed). Atomic, and every
+-- writer runs it before its first roll-up write, so no bucket is counted twice.
+local function mensure()
+  if redis.call('EXISTS', G .. 'mver') == 1 then return end
+  for _, gr in ipairs(M_GRAN) do
+    local g = gr[1]
+    local qs, ts, as = {}, {}, {}
+    local order = {}
+    for _, m in ipairs(redis.call('ZRANGE', G .. 'm:' .. g, 0, -1)) do
+      local a = string.find(m, '\\31', 1, true)
+      local b = string.find(m, '\\31', a + 1, true)
+      local st, q, t = string.sub(m, 1, a - 1), string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
+      local flat = redis.call('HGETALL', G .. 'm:' .. g .. ':' .. m)
+      for _, r in ipairs({ { qs, 'mq', st .. '\\31' .. q }, { ts, 'mt', st .. '\\31' .. t }, { as, 'ma', st } }) do
+        local into = r[1][r[3]]
+        if not into then
+          into = {}
+          r[1][r[3]] = into
+          order[#order + 1] = { r[2], r[3], tonumber(st), into }
+        end
+        maddhash(into, flat)
+      end
+    end
+    for _, o in ipairs(order) do
+      local key = G .. o[1] .. ':' .. g .. ':' .. o[2]
+      redis.call('ZADD', G .. o[1] .. ':' .. g, o[3], o[2])
+      local args = {}
+      for k, v in pairs(o[4]) do
+        args[#args + 1] = k
+        args[#args + 1] = mfmt(v)
+      end
+      if #args > 0 then redis.call('HSET', key, unpack(args)) end
+    end
+  end
+  redis.call('SET', G .. 'mver', '2')
+end
+local function mflush(acc)
+  if #acc.list == 0 then return end
+  mensure()
+  for _, e in ipairs(acc.list) do
+    for _, gr in ipairs(M_GRAN) do
+      local g = gr[1]
+      local s = math.floor(e.m / gr[2]) * gr[2]
+      local ss = mfmt(s)
+      local pm = ss .. '\\31' .. e.q .. '\\31' .. e.t
+      mwrite(G .. 'm:' .. g .. ':' .. pm, G .. 'm:' .. g, s, pm, e.f, e.x)
+      local qm = ss .. '\\31' .. e.q
+      mwrite(G .. 'mq:' .. g .. ':' .. qm, G .. 'mq:' .. g, s, qm, e.f, e.x)
+      local tm = ss .. '\\31' .. e.t
+      mwrite(G .. 'mt:' .. g .. ':' .. tm, G .. 'mt:' .. g, s, tm, e.f, e.x)
+      mwrite(G .. 'ma:' .. g .. ':' .. ss, G .. 'ma:' .. g, s, ss, e.f, e.x)
+    end
+  end
+end
+`;
+
+/** Arguments per metric event of {@link RECORD_METRICS} and of the inline metrics of the queue scripts. */
+export const METRIC_ARITY = 7;
+
+/** The head of a metrics script: `G` and `NOW` like the other global scripts. */
+const HEAD = `
+local G = '{' .. ARGV[1] .. '}:'
+${METRICS_FN}
+`;
+
+/**
+ * ARGV: (kind, queue, type, at, count, h ('d' | 'w' | ''), value)... One call records a batch of metric events,
+ * summed per bucket inside the script.
+ */
+export const RECORD_METRICS = luaScript(
+  'record-metrics',
+  `${HEAD}
+local acc = mnew()
+for i = 3, #ARGV, ${METRIC_ARITY} do
+  local h = ARGV[i + 5]
+  if h == '' then h = nil end
+  macc(acc, ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), h, tonumber(ARGV[i + 6]))
+end
+mflush(acc)
+return 1
+`,
+);
+
+/**
+ * ARGV: granularity, from (aligned), to (exclusive), queue|'', type|'', mode ('s' series | 't' totals),
+ * groupBy (''|'queue'|'type'). Sums the matching buckets inside Redis and returns { group, {field, value...} }...
+ * where the group is the bucket start (series), the queue or type (grouped totals), or '' (totals). Reads the
+ * overall, per-queue or per-type roll-ups when they answer the query, the (queue, type) buckets only when both
+ * filters (or a filter and the other grouping) are given: the cost is the buckets in range of one of them.
+ */
+export const READ_METRICS = luaScript(
+  'read-metrics',
+  `${HEAD}
+local g, from, to, fq, ft, mode, gb = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+mensure()
+local src
+if fq == '' and ft == '' then
+  if mode == 's' or gb == '' then src = 'ma' elseif gb == 'queue' then src = 'mq' else src = 'mt' end
+elseif ft == '' and (mode == 's' or gb ~= 'type') then src = 'mq'
+elseif fq == '' and (mode == 's' or gb ~= 'queue') then src = 'mt'
+else src = 'm' end
+local groups, order = {}, {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', G .. src .. ':' .. g, from, '(' .. to)) do
+  local st, q, t = m, nil, nil
+  local a = string.find(m, '\\31', 1, true)
+  if a then
+    st = string.sub(m, 1, a - 1)
+    local b = string.find(m, '\\31', a + 1, true)
+    if b then
+      q, t = string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
+    elseif src == 'mq' then
+      q = string.sub(m, a + 1)
+    else
+      t = string.sub(m, a + 1)
+    end
+  end
+  if (fq == '' or fq == q) and (ft == '' or ft == t) then
+    local key
+    if mode == 's' then key = st elseif gb == 'queue' then key = q elseif gb == 'type' then key = t else key = '' end
+    local into = groups[key]
+    if not into then
+      into = {}
+      groups[key] = into
+      order[#order + 1] = key
+    end
+    maddhash(into, redis.call('HGETALL', G .. src .. ':' .. g .. ':' .. m))
+  end
+end
+local out = {}
+for _, key in ipairs(order) do
+  local flat = {}
+  for k, v in pairs(groups[key]) do
+    flat[#flat + 1] = k
+    flat[#flat + 1] = mfmt(v)
+  end
+  out[#out + 1] = key
+  out[#out + 1] = flat
+end
+return out
+`,
+);
+
+/** ARGV: (granularity, cutoff)... Drops buckets (and roll-ups) that start before their cutoff; returns how many (queue, type) buckets went. */
+export const PRUNE_METRICS = luaScript(
+  'prune-metrics',
+  `${HEAD}
+local n = 0
+for i = 3, #ARGV, 2 do
+  for _, kind in ipairs({ 'm', 'mq', 'mt', 'ma' }) do
+    local idx = G .. kind .. ':' .. ARGV[i]
+    while true do
+      local doomed = redis.call('ZRANGEBYSCORE', idx, '-inf', '(' .. ARGV[i + 1], 'LIMIT', 0, 500)
+      if #doomed == 0 then break end
+      for _, m in ipairs(doomed) do redis.call('DEL', idx .. ':' .. m) end
+      redis.call('ZREM', idx, unpack(doomed))
+      if kind == 'm' then n = n + #doomed end
+    end
+  end
+end
+return n
+`,
+);
