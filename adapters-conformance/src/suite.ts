@@ -72,6 +72,7 @@ const GROUP_ORDER: CheckGroup[] = [
   'storage',
   'metrics',
   'events',
+  'queue: inline records',
   'concurrency',
 ];
 

@@ -57,6 +57,7 @@ export type CheckGroup =
   | 'storage'
   | 'metrics'
   | 'events'
+  | 'queue: inline records'
   | 'concurrency';
 
 /** A failing model run, once fixed, replayed forever. */

@@ -4,6 +4,7 @@ import { claimChecks } from './claim';
 import { concurrencyChecks } from './concurrency';
 import { enqueueChecks, lifecycleChecks } from './enqueue';
 import { eventChecks } from './events';
+import { inlineRecordChecks } from './inline-records';
 import { leaseChecks } from './leases';
 import { metricsChecks } from './metrics';
 import { readingChecks } from './reading';
@@ -30,6 +31,7 @@ export const checks = {
   ...storageChecks,
   ...metricsChecks,
   ...eventChecks,
+  ...inlineRecordChecks,
   ...concurrencyChecks,
 } satisfies Record<string, ConformanceCheck>;
 

@@ -5,6 +5,7 @@ import type {
   ClaimRequest,
   CleanRequest,
   CompleteRequest,
+  EnqueueCallOptions,
   EnqueueResult,
   ExtendResult,
   FailRequest,
@@ -68,8 +69,8 @@ const DUE_WINDOW = 1000;
 const FOLD_BATCH = 10_000;
 const PENDING = `('waiting','scheduled','retrying','active')`;
 
-/** Options of a transactional enqueue. */
-export interface EnqueueOptions {
+/** Options of an enqueue: the core's (side effects) plus a caller's transaction. */
+export interface EnqueueOptions extends EnqueueCallOptions {
   /**
    * Run the insert on this client — typically inside your own `BEGIN … COMMIT` — instead of the adapter's pool: the
    * job exists only if your transaction commits, and its `job.enqueued` event is delivered only then.

@@ -13,6 +13,13 @@ export interface AdapterCapabilities {
   multiProcess: boolean;
   /** Claims wake up on a push signal (LISTEN/NOTIFY, pub/sub) rather than polling alone. */
   pushWakeup: boolean;
+  /**
+   * The queue adapter writes what the runtime would otherwise write behind each job (execution records, metric
+   * events, bus events) in the same atomic step as the enqueue, claim or ack that causes it: see
+   * `EnqueueSideEffects`, `ClaimRequest.recordStart` and `AckSideEffects`. One store call per batch instead of four,
+   * and no history for an ack that was refused. Absent means false.
+   */
+  inlineRecords?: boolean;
 }
 
 export const DEFAULT_CAPABILITIES: AdapterCapabilities = {
@@ -21,6 +28,7 @@ export const DEFAULT_CAPABILITIES: AdapterCapabilities = {
   transactionalEnqueue: false,
   multiProcess: false,
   pushWakeup: false,
+  inlineRecords: false,
 };
 
 /**

@@ -1,5 +1,8 @@
 import type { AdapterCapabilities } from './capabilities';
+import type { ConveyorEvent } from './events';
 import type { ClaimedJob, FinishedState, Job, JobError, JobState, NewJob, Page } from './job';
+import type { MetricEvent } from './metrics-adapter';
+import type { ExecutionRecord } from './storage-adapter';
 
 /** Result of an enqueue. `deduplicated` is true when an existing job (same id, or same live unique key) was returned. */
 export interface EnqueueResult {
@@ -17,6 +20,51 @@ export interface ClaimRequest {
   leaseMs: number;
   /** Only these job types, when given. */
   types?: string[];
+  /**
+   * Sent only to adapters with `capabilities.inlineRecords`. For each claimed job, in the same atomic step as the
+   * claim: record a `started` metric (`at` = the claim's store time, `waitMs` = max(0, claim time − `runAt`),
+   * `count` 1) and, when `events` is true, publish a `job.started` event
+   * `{ type: 'job.started', timestamp: <claim time, ISO>, queue, jobId, workerId, data: { type, attempt, maxAttempts } }`
+   * with an id of the bus's own scheme.
+   */
+  recordStart?: { events: boolean };
+}
+
+/**
+ * Sent only to adapters with `capabilities.inlineRecords`, with an enqueue: for each job actually stored (not
+ * deduplicated), in the same atomic step, record an `enqueued` metric (`at` = `createdAt`, `count` 1) and, when
+ * `events` is true, publish
+ * `{ type: 'job.enqueued', timestamp: <createdAt, ISO>, queue, jobId, data: { type, state, priority, runAt: <ISO> } }`.
+ */
+export interface EnqueueSideEffects {
+  events: boolean;
+}
+
+/** The second argument of `enqueue` / `enqueueMany`. Adapters may accept more (a caller's transaction, say). */
+export interface EnqueueCallOptions {
+  /** Only with `capabilities.inlineRecords`: see {@link EnqueueSideEffects}. */
+  sideEffects?: EnqueueSideEffects;
+}
+
+/**
+ * What the runtime would otherwise write behind one ack. Sent only to adapters with `capabilities.inlineRecords`;
+ * the adapter stores each part **if and only if** the item's ack is ok, in the same atomic step as the ack, so a
+ * refused ack (stale token) leaves no record, metric or event behind.
+ */
+export interface AckSideEffects {
+  /** Stored as `StorageAdapter.recordExecutions` would store it (a record id written twice keeps one record). */
+  record: ExecutionRecord;
+  /**
+   * Added as `MetricsAdapter.record` would add it: kind `completed`, `failed` or `retried`, with `durationMs`. The
+   * adapter may merge equal metrics of one batch.
+   */
+  metric: MetricEvent;
+  /**
+   * Published as `EventBus.publish` would publish it (`job.completed`, `job.failed` or `job.retrying`; the adapter
+   * may use its own id scheme and may add `data.runAt` to `job.retrying`). Absent when the runtime knows nobody
+   * listens.
+   */
+  event?: ConveyorEvent;
 }
 
 /** Identifies one lease: a job and the fencing token its claim returned. */
@@ -27,6 +75,8 @@ export interface LeaseRef {
 
 export interface CompleteRequest extends LeaseRef {
   result?: unknown;
+  /** See {@link AckSideEffects}; only with `capabilities.inlineRecords`. */
+  sideEffects?: AckSideEffects;
 }
 
 export interface FailRequest extends LeaseRef {
@@ -37,6 +87,8 @@ export interface FailRequest extends LeaseRef {
    * are left.
    */
   retryDelayMs: number | null;
+  /** See {@link AckSideEffects}; only with `capabilities.inlineRecords`. */
+  sideEffects?: AckSideEffects;
 }
 
 /** Per-item outcome of a batched lease operation. A stale token yields `ok: false` and changes nothing. */
@@ -139,10 +191,13 @@ export interface QueueAdapter {
   /** The store's clock, in ms. All lease and schedule times derive from it. */
   now(): Promise<number>;
 
-  /** Enqueue one job. `runAt` in the future → `scheduled`, else `waiting`. */
-  enqueue(job: NewJob): Promise<EnqueueResult>;
+  /**
+   * Enqueue one job. `runAt` in the future → `scheduled`, else `waiting`. `options.sideEffects` only with
+   * `capabilities.inlineRecords` (see {@link EnqueueSideEffects}).
+   */
+  enqueue(job: NewJob, options?: EnqueueCallOptions): Promise<EnqueueResult>;
   /** Enqueue many atomically: all are stored or none. Results are in input order. */
-  enqueueMany(jobs: NewJob[]): Promise<EnqueueResult[]>;
+  enqueueMany(jobs: NewJob[], options?: EnqueueCallOptions): Promise<EnqueueResult[]>;
 
   /**
    * Atomically move up to `limit` ready jobs to `active` for `workerId`: highest priority first, then earliest

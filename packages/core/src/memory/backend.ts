@@ -6,7 +6,14 @@ import type { MemoryStorageOptions } from './storage-adapter';
 import { MemoryStorageAdapter } from './storage-adapter';
 
 /** Options of {@link createMemoryBackend}; the clock and logger are shared by the four adapters. */
-export interface MemoryBackendOptions extends MemoryStorageOptions {}
+export interface MemoryBackendOptions extends MemoryStorageOptions {
+  /**
+   * The queue adapter writes execution records, metrics and events with each enqueue, claim and ack
+   * (`capabilities.inlineRecords`), as the networked adapters do; the runtime then buffers none of them.
+   * @default false
+   */
+  inlineRecords?: boolean;
+}
 
 /** The four memory adapters, typed as their classes (and usable wherever a {@link Backend} is expected). */
 export interface MemoryBackend extends Backend {
@@ -25,10 +32,11 @@ export interface MemoryBackend extends Backend {
  * await initBackend(backend);
  */
 export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
-  return {
-    queue: new MemoryQueueAdapter(options),
-    storage: new MemoryStorageAdapter(options),
-    metrics: new MemoryMetricsAdapter(options),
-    events: new MemoryEventBus(options),
-  };
+  const storage = new MemoryStorageAdapter(options);
+  const metrics = new MemoryMetricsAdapter(options);
+  const events = new MemoryEventBus(options);
+  const queue = new MemoryQueueAdapter(
+    options.inlineRecords === true ? { ...options, inline: { storage, metrics, events } } : options,
+  );
+  return { queue, storage, metrics, events };
 }

@@ -1,14 +1,18 @@
 import type { AdapterCapabilities, Clock } from '../contracts/capabilities';
 import { conveyorMessage, invalidState, LeaseLostError, notFound } from '../contracts/errors';
+import type { ConveyorEvent, EventBus } from '../contracts/events';
 import type { ClaimedJob, FinishedState, Job, JobState, NewJob, Page, RetentionOption } from '../contracts/job';
 import { JOB_STATES } from '../contracts/job';
 import type { Logger } from '../contracts/logger';
 import { silentLogger } from '../contracts/logger';
+import type { MetricEvent, MetricsAdapter } from '../contracts/metrics-adapter';
 import type {
   AckResult,
+  AckSideEffects,
   ClaimRequest,
   CleanRequest,
   CompleteRequest,
+  EnqueueCallOptions,
   EnqueueResult,
   ExtendResult,
   FailRequest,
@@ -20,6 +24,8 @@ import type {
   ScheduleDefinition,
   StateCounts,
 } from '../contracts/queue-adapter';
+import type { ExecutionRecord, StorageAdapter } from '../contracts/storage-adapter';
+import { makeEvent } from '../runtime/events';
 import { decodeCursor, encodeCursor } from '../util/cursor';
 import { buildJob, retentionRule, STALLED_ERROR } from '../util/job-defaults';
 import { jobFilter, mergeDescending } from './job-listing';
@@ -30,6 +36,22 @@ import { COMPONENT, checkLimit, closedError, MEMORY_CAPABILITIES, validationErro
 import { QueueState, zeroCounts } from './queue-state';
 import type { ReadyQueue } from './ready-queue';
 import { ScheduleStore } from './schedule-store';
+
+/**
+ * Where a memory queue adapter with `inlineRecords` writes the history that comes with its enqueues, claims and
+ * acks: the other three adapters of its backend (see `createMemoryBackend({ inlineRecords: true })`).
+ */
+export interface MemoryInlineSink {
+  storage: StorageAdapter;
+  metrics: MetricsAdapter;
+  events: EventBus;
+}
+
+/** Options of a {@link MemoryQueueAdapter}. */
+export interface MemoryQueueOptions extends MemoryAdapterOptions {
+  /** Write records, metrics and events with each enqueue, claim and ack (declares `inlineRecords`). */
+  inline?: MemoryInlineSink;
+}
 
 const DEFAULT_RECOVER_LIMIT = 1000;
 const DEFAULT_CLEAN_LIMIT = 1000;
@@ -46,7 +68,8 @@ const DEFAULT_CLEAN_LIMIT = 1000;
  */
 export class MemoryQueueAdapter implements QueueAdapter {
   /** @inheritdoc */
-  readonly capabilities: AdapterCapabilities = MEMORY_CAPABILITIES;
+  readonly capabilities: AdapterCapabilities;
+  private readonly sink: MemoryInlineSink | null;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private closed = false;
@@ -61,9 +84,69 @@ export class MemoryQueueAdapter implements QueueAdapter {
   /** One counter for every job: a new token is greater than every earlier token, of this job and of any other. */
   private tokenSeq = 0;
 
-  constructor(options: MemoryAdapterOptions = {}) {
+  constructor(options: MemoryQueueOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
+    this.sink = options.inline ?? null;
+    this.capabilities =
+      this.sink === null ? MEMORY_CAPABILITIES : Object.freeze({ ...MEMORY_CAPABILITIES, inlineRecords: true });
+  }
+
+  /** Hand inline history to the sink; everything above ran synchronously, so nothing interleaved with the change. */
+  private async writeInline(
+    records: ExecutionRecord[] | null,
+    metrics: MetricEvent[] | null,
+    events: ConveyorEvent[] | null,
+  ): Promise<void> {
+    const sink = this.sink;
+    if (sink === null) return;
+    const writes: Promise<void>[] = [];
+    if (records !== null && records.length > 0) writes.push(sink.storage.recordExecutions(records));
+    if (metrics !== null && metrics.length > 0) writes.push(sink.metrics.record(metrics));
+    if (events !== null && events.length > 0) writes.push(sink.events.publish(events));
+    await Promise.all(writes);
+  }
+
+  /** The `enqueued` metrics and `job.enqueued` events of stored (not deduplicated) jobs. */
+  private async enqueuedInline(results: EnqueueResult[], options: EnqueueCallOptions | undefined): Promise<void> {
+    const sideEffects = options?.sideEffects;
+    if (this.sink === null || sideEffects === undefined) return;
+    const metrics: MetricEvent[] = [];
+    const events: ConveyorEvent[] = [];
+    for (const { job, deduplicated } of results) {
+      if (deduplicated) continue;
+      metrics.push({ kind: 'enqueued', queue: job.queue, type: job.type, at: job.createdAt, count: 1 });
+      if (sideEffects.events) {
+        events.push(
+          makeEvent('job.enqueued', job.createdAt, job.queue, job.id, undefined, {
+            type: job.type,
+            state: job.state,
+            priority: job.priority,
+            runAt: new Date(job.runAt).toISOString(),
+          }),
+        );
+      }
+    }
+    await this.writeInline(null, metrics, events);
+  }
+
+  /** Collect the side effects of the ok acks of one batch and write them. */
+  private async ackedInline(
+    requests: readonly { sideEffects?: AckSideEffects }[],
+    results: readonly AckResult[],
+  ): Promise<void> {
+    if (this.sink === null) return;
+    const records: ExecutionRecord[] = [];
+    const metrics: MetricEvent[] = [];
+    const events: ConveyorEvent[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      const sideEffects = requests[i]?.sideEffects;
+      if (sideEffects === undefined || results[i]?.ok !== true) continue;
+      records.push(sideEffects.record);
+      metrics.push(sideEffects.metric);
+      if (sideEffects.event !== undefined) events.push(sideEffects.event);
+    }
+    await this.writeInline(records, metrics, events);
   }
 
   async init(): Promise<void> {
@@ -88,13 +171,15 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   // ---------------------------------------------------------------- enqueue
 
-  async enqueue(job: NewJob): Promise<EnqueueResult> {
+  async enqueue(job: NewJob, options?: EnqueueCallOptions): Promise<EnqueueResult> {
     this.open();
     validateNewJob(job);
-    return this.insert(job, this.clock());
+    const result = this.insert(job, this.clock());
+    if (this.sink !== null) await this.enqueuedInline([result], options);
+    return result;
   }
 
-  async enqueueMany(jobs: NewJob[]): Promise<EnqueueResult[]> {
+  async enqueueMany(jobs: NewJob[], options?: EnqueueCallOptions): Promise<EnqueueResult[]> {
     this.open();
     if (!Array.isArray(jobs)) throw validationError('enqueueMany takes an array of jobs.');
     // Validate every job before storing any: nothing after this loop can throw, so the batch is all or nothing.
@@ -102,6 +187,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     const now = this.clock();
     const results = new Array<EnqueueResult>(jobs.length);
     for (let i = 0; i < jobs.length; i++) results[i] = this.insert(jobs[i] as NewJob, now);
+    if (this.sink !== null) await this.enqueuedInline(results, options);
     return results;
   }
 
@@ -185,6 +271,25 @@ export class MemoryQueueAdapter implements QueueAdapter {
       q.enter(r, 'active');
       claimed.push(toClaimed(r));
     }
+    const recordStart = request.recordStart;
+    if (this.sink !== null && recordStart !== undefined && claimed.length > 0) {
+      const metrics: MetricEvent[] = [];
+      const events: ConveyorEvent[] = [];
+      for (const job of claimed) {
+        const waitMs = Math.max(0, now - job.runAt);
+        metrics.push({ kind: 'started', queue: job.queue, type: job.type, at: now, waitMs, count: 1 });
+        if (recordStart.events) {
+          events.push(
+            makeEvent('job.started', now, job.queue, job.id, workerId, {
+              type: job.type,
+              attempt: job.attempt,
+              maxAttempts: job.maxAttempts,
+            }),
+          );
+        }
+      }
+      await this.writeInline(null, metrics, events);
+    }
     return claimed;
   }
 
@@ -227,6 +332,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
       q.enter(r, 'completed');
       results[i] = { jobId, ok: true, job: this.applyRetention(q, r, 'completed', r.removeOnComplete, now) };
     }
+    if (this.sink !== null) await this.ackedInline(requests, results);
     return results;
   }
 
@@ -257,6 +363,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
         results[i] = { jobId, ok: true, job: this.applyRetention(q, r, 'failed', r.removeOnFail, now) };
       }
     }
+    if (this.sink !== null) await this.ackedInline(requests, results);
     return results;
   }
 

@@ -1,5 +1,6 @@
 import type { ClaimedJob, JobError } from '../contracts/job';
 import type { Logger } from '../contracts/logger';
+import type { AckSideEffects } from '../contracts/queue-adapter';
 import { type JobContext, LazyAbort } from './context';
 
 /**
@@ -41,6 +42,8 @@ export class Attempt extends LazyAbort implements JobContext {
   /** For failures: delay before the next attempt, or null when the job fails for good. */
   retryDelayMs: number | null = null;
   timer: ReturnType<typeof setTimeout> | null = null;
+  /** History handed to an `inlineRecords` adapter with the ack; built once, so a retried ack resends the same ids. */
+  sideEffects: AckSideEffects | null = null;
   /** Local time by which the lease must have been renewed; past it without a renewal the lease is presumed lost. */
   leaseDeadline: number;
 

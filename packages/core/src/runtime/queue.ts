@@ -4,7 +4,7 @@ import type { FinishedState, Job, JobError, NewJob } from '../contracts/job';
 import { JOB_STATES } from '../contracts/job';
 import type { Logger } from '../contracts/logger';
 import { silentLogger } from '../contracts/logger';
-import type { StateCounts } from '../contracts/queue-adapter';
+import type { EnqueueCallOptions, StateCounts } from '../contracts/queue-adapter';
 import { buildJob, newJobId } from '../util/job-defaults';
 import { ensureBackendReady } from './backend-init';
 import { type JobContext, type JobHandler, type JobMap, LazyAbort } from './context';
@@ -50,6 +50,8 @@ export interface RunNowOutcome<Payload = unknown, Result = unknown> {
 export type RunNowOptions = Pick<JobOptions, 'jobId' | 'timeoutMs' | 'meta' | 'priority'>;
 
 const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+/** Enqueue options for an `inlineRecords` adapter: `job.enqueued` is always published (it also wakes workers). */
+const INLINE_ENQUEUE: EnqueueCallOptions = Object.freeze({ sideEffects: Object.freeze({ events: true }) });
 
 /**
  * The producer side of one queue: enqueue (validated), bulk enqueue, and the operations the dashboard offers
@@ -120,7 +122,12 @@ export class Queue<Jobs extends JobMap = JobMap> {
   ): Promise<EnqueueOutcome<Jobs[Type]>> {
     const input = this.prepare(type, payload, options);
     await this.open();
-    const result = await this.backend.queue.enqueue(input);
+    const adapter = this.backend.queue;
+    if (adapter.capabilities.inlineRecords === true) {
+      // The adapter records the metric and publishes the event in the same step as the insert.
+      return (await adapter.enqueue(input, INLINE_ENQUEUE)) as EnqueueOutcome<Jobs[Type]>;
+    }
+    const result = await adapter.enqueue(input);
     if (!result.deduplicated) this.recordEnqueued(result.job);
     return result as EnqueueOutcome<Jobs[Type]>;
   }
@@ -144,7 +151,9 @@ export class Queue<Jobs extends JobMap = JobMap> {
     }
     if (inputs.length === 0) return [];
     await this.open();
-    const results = await this.backend.queue.enqueueMany(inputs);
+    const adapter = this.backend.queue;
+    if (adapter.capabilities.inlineRecords === true) return adapter.enqueueMany(inputs, INLINE_ENQUEUE);
+    const results = await adapter.enqueueMany(inputs);
     const events: ConveyorEvent[] = [];
     for (const result of results) {
       if (result.deduplicated) continue;

@@ -5,7 +5,16 @@ import { LeaseLostError, UnrecoverableError } from '../contracts/errors';
 import type { ConveyorEvent } from '../contracts/events';
 import type { ClaimedJob, Job, JobError } from '../contracts/job';
 import type { Logger } from '../contracts/logger';
-import type { AckResult, ClaimRequest, LeaseRef, QueueAdapter, RecoveredJob } from '../contracts/queue-adapter';
+import type {
+  AckResult,
+  AckSideEffects,
+  ClaimRequest,
+  CompleteRequest,
+  FailRequest,
+  LeaseRef,
+  QueueAdapter,
+  RecoveredJob,
+} from '../contracts/queue-adapter';
 import type { WorkerStats } from '../contracts/storage-adapter';
 import { STALLED_ERROR } from '../util/job-defaults';
 import { Attempt, type AttemptHost } from './attempt';
@@ -120,6 +129,11 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private warnedCustomBackoff = false;
   /** Whether per-job success-path events can reach anyone; refreshed once per claim and per ack batch. */
   private jobEvents = true;
+  /**
+   * The queue adapter writes records, metrics and events with each claim and ack (`capabilities.inlineRecords`):
+   * the runtime hands them over with the call instead of buffering them for separate writes.
+   */
+  private readonly inlineRecords: boolean;
   private startedAt = 0;
   private readonly counters: WorkerStats = {
     activeJobs: 0,
@@ -167,6 +181,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     this.logger = this.options.logger;
     this.backend = this.options.backend;
     this.queueAdapter = this.backend.queue;
+    this.inlineRecords = this.queueAdapter.capabilities.inlineRecords === true;
     this.claimBase = {
       queues: [...this.queues],
       workerId: this.workerId,
@@ -257,6 +272,9 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       queues: [...this.queues],
       concurrency: this.options.concurrency,
     });
+    // Delivered before start() resolves, so it precedes every event of this worker's jobs on the bus.
+    await this.recorder.events.flush();
+    if (this.state !== 'starting') return; // closed while starting
     this.state = 'running';
     this.armHeartbeat();
     if (this.options.stalledIntervalMs > 0) this.runSweep();
@@ -459,7 +477,11 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private async claimAndStart(limit: number): Promise<void> {
     let jobs: ClaimedJob[];
     try {
-      jobs = await this.queueAdapter.claim({ ...this.claimBase, limit });
+      jobs = await this.queueAdapter.claim(
+        this.inlineRecords
+          ? { ...this.claimBase, limit, recordStart: { events: this.jobEvents } }
+          : { ...this.claimBase, limit },
+      );
       this.claimFailures = 0;
     } catch (error) {
       this.claimFailures++;
@@ -511,8 +533,12 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     this.running++;
     this.undecided++;
     const at = attempt.startedAt;
-    this.recorder.metrics.observe('started', job.queue, job.type, at, undefined, at > job.runAt ? at - job.runAt : 0);
-    if (this.jobEvents) {
+    if (this.inlineRecords) {
+      // The claim itself recorded the `started` metric and event.
+    } else {
+      this.recorder.metrics.observe('started', job.queue, job.type, at, undefined, at > job.runAt ? at - job.runAt : 0);
+    }
+    if (this.jobEvents && !this.inlineRecords) {
       this.publish('job.started', at, job.queue, job.id, {
         type: job.type,
         attempt: job.attempt,
@@ -674,10 +700,15 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   // Acknowledgements (batched)
 
   private async writeCompletions(batch: Attempt[]): Promise<void> {
-    const requests = new Array<{ jobId: string; token: number; result: unknown }>(batch.length);
+    const requests = new Array<CompleteRequest>(batch.length);
+    const inline = this.inlineRecords;
     for (let i = 0; i < batch.length; i++) {
       const a = batch[i] as Attempt;
-      requests[i] = { jobId: a.job.id, token: a.job.token, result: a.result };
+      if (inline && a.sideEffects === null) a.sideEffects = this.successSideEffects(a);
+      requests[i] =
+        inline && a.sideEffects !== null
+          ? { jobId: a.job.id, token: a.job.token, result: a.result, sideEffects: a.sideEffects }
+          : { jobId: a.job.id, token: a.job.token, result: a.result };
     }
     const results = await this.queueAdapter.complete(requests);
     this.jobEvents = this.recorder.wantsJobEvents();
@@ -691,12 +722,21 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   }
 
   private async writeFailures(batch: Attempt[]): Promise<void> {
-    const requests = new Array<{ jobId: string; token: number; error: JobError; retryDelayMs: number | null }>(
-      batch.length,
-    );
+    const requests = new Array<FailRequest>(batch.length);
+    const inline = this.inlineRecords;
     for (let i = 0; i < batch.length; i++) {
       const a = batch[i] as Attempt;
-      requests[i] = { jobId: a.job.id, token: a.job.token, error: a.error as JobError, retryDelayMs: a.retryDelayMs };
+      const request: FailRequest = {
+        jobId: a.job.id,
+        token: a.job.token,
+        error: a.error as JobError,
+        retryDelayMs: a.retryDelayMs,
+      };
+      if (inline) {
+        if (a.sideEffects === null) a.sideEffects = this.failureSideEffects(a);
+        request.sideEffects = a.sideEffects;
+      }
+      requests[i] = request;
     }
     const results = await this.queueAdapter.fail(requests);
     for (let i = 0; i < batch.length; i++) {
@@ -724,6 +764,17 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     const { job } = attempt;
     const finishedAt = attempt.finishedAt;
     const durationMs = attempt.durationMs;
+    if (!this.inlineRecords) this.writeSuccessHistory(attempt, finishedAt, durationMs);
+    const counters = this.counters;
+    counters.executions++;
+    counters.succeeded++;
+    counters.totalDurationMs += durationMs;
+    this.fire('completed', stored ?? job, attempt.result, { durationMs });
+  }
+
+  /** Buffer the record, metric and event of a success for the write-behind (adapters without inline records). */
+  private writeSuccessHistory(attempt: Attempt, finishedAt: number, durationMs: number): void {
+    const { job } = attempt;
     this.recorder.executions.push({
       id: nextId(finishedAt),
       jobId: job.id,
@@ -746,11 +797,76 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
         durationMs,
       });
     }
-    const counters = this.counters;
-    counters.executions++;
-    counters.succeeded++;
-    counters.totalDurationMs += durationMs;
-    this.fire('completed', stored ?? job, attempt.result, { durationMs });
+  }
+
+  /** What a success writes besides the job, handed to an `inlineRecords` adapter with the ack. */
+  private successSideEffects(attempt: Attempt): AckSideEffects {
+    const { job } = attempt;
+    const finishedAt = attempt.finishedAt;
+    const durationMs = attempt.durationMs;
+    const sideEffects: AckSideEffects = {
+      record: {
+        id: nextId(finishedAt),
+        jobId: job.id,
+        queue: job.queue,
+        type: job.type,
+        attempt: job.attempt,
+        status: 'success',
+        startedAt: attempt.startedAt,
+        finishedAt,
+        durationMs,
+        workerId: this.workerId,
+        result: attempt.result,
+        error: null,
+      },
+      metric: { kind: 'completed', queue: job.queue, type: job.type, at: finishedAt, durationMs, count: 1 },
+    };
+    if (this.jobEvents) {
+      sideEffects.event = makeEvent('job.completed', finishedAt, job.queue, job.id, this.workerId, {
+        type: job.type,
+        attempt: job.attempt,
+        durationMs,
+      });
+    }
+    return sideEffects;
+  }
+
+  /** What a failure writes besides the job, handed to an `inlineRecords` adapter with the ack. */
+  private failureSideEffects(attempt: Attempt): AckSideEffects {
+    const { job } = attempt;
+    const status = attempt.outcome === 'timeout' ? 'timeout' : 'failed';
+    const finishedAt = attempt.finishedAt;
+    const durationMs = attempt.durationMs;
+    const error = attempt.error as JobError;
+    // The adapter obeys retryDelayMs: null fails the job for good, anything else schedules another attempt.
+    const willRetry = attempt.retryDelayMs !== null;
+    const data = failureEventData(job, status, durationMs, error);
+    if (willRetry) data['retryDelayMs'] = attempt.retryDelayMs;
+    return {
+      record: {
+        id: nextId(finishedAt),
+        jobId: job.id,
+        queue: job.queue,
+        type: job.type,
+        attempt: job.attempt,
+        status,
+        startedAt: attempt.startedAt,
+        finishedAt,
+        durationMs,
+        workerId: this.workerId,
+        result: null,
+        error,
+      },
+      metric: {
+        kind: willRetry ? 'retried' : 'failed',
+        queue: job.queue,
+        type: job.type,
+        at: finishedAt,
+        durationMs,
+        count: 1,
+      },
+      event: makeEvent(willRetry ? 'job.retrying' : 'job.failed', finishedAt, job.queue, job.id, this.workerId, data),
+    };
   }
 
   private recordFailure(attempt: Attempt, stored: Job | null): void {
@@ -761,41 +877,39 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     const error = attempt.error as JobError;
     const willRetry =
       stored !== null ? stored.state === 'retrying' || stored.state === 'waiting' : attempt.retryDelayMs !== null;
-    this.recorder.executions.push({
-      id: nextId(finishedAt),
-      jobId: job.id,
-      queue: job.queue,
-      type: job.type,
-      attempt: job.attempt,
-      status,
-      startedAt: attempt.startedAt,
-      finishedAt,
-      durationMs,
-      workerId: this.workerId,
-      result: null,
-      error,
-    });
-    this.recorder.metrics.observe(willRetry ? 'retried' : 'failed', job.queue, job.type, finishedAt, durationMs);
-    const data: Record<string, unknown> = {
-      type: job.type,
-      attempt: job.attempt,
-      maxAttempts: job.maxAttempts,
-      status,
-      durationMs,
-      error: { message: error.message, code: error.code },
-    };
     const counters = this.counters;
     counters.executions++;
     counters.failed++;
     counters.totalDurationMs += durationMs;
+    const inline = this.inlineRecords;
+    const data = inline ? null : failureEventData(job, status, durationMs, error);
+    if (data !== null) {
+      this.recorder.executions.push({
+        id: nextId(finishedAt),
+        jobId: job.id,
+        queue: job.queue,
+        type: job.type,
+        attempt: job.attempt,
+        status,
+        startedAt: attempt.startedAt,
+        finishedAt,
+        durationMs,
+        workerId: this.workerId,
+        result: null,
+        error,
+      });
+      this.recorder.metrics.observe(willRetry ? 'retried' : 'failed', job.queue, job.type, finishedAt, durationMs);
+    }
     if (willRetry) {
       const retryDelayMs = attempt.retryDelayMs ?? 0;
-      data['retryDelayMs'] = retryDelayMs;
-      if (stored !== null) data['runAt'] = new Date(stored.runAt).toISOString();
-      this.publish('job.retrying', finishedAt, job.queue, job.id, data);
+      if (data !== null) {
+        data['retryDelayMs'] = retryDelayMs;
+        if (stored !== null) data['runAt'] = new Date(stored.runAt).toISOString();
+        this.publish('job.retrying', finishedAt, job.queue, job.id, data);
+      }
       this.fire('retrying', stored ?? job, error, { status, durationMs, retryDelayMs });
     } else {
-      this.publish('job.failed', finishedAt, job.queue, job.id, data);
+      if (data !== null) this.publish('job.failed', finishedAt, job.queue, job.id, data);
       this.fire('failed', stored ?? job, error, { status, durationMs });
     }
   }
@@ -992,6 +1106,23 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     });
     this.fire('error', error);
   }
+}
+
+/** The `data` of a `job.failed` / `job.retrying` event for one failed attempt. */
+function failureEventData(
+  job: ClaimedJob,
+  status: 'failed' | 'timeout',
+  durationMs: number,
+  error: JobError,
+): Record<string, unknown> {
+  return {
+    type: job.type,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    status,
+    durationMs,
+    error: { message: error.message, code: error.code },
+  };
 }
 
 /** The result for `batch[index]`: by position when the adapter kept the order, else by job id. */

@@ -35,8 +35,18 @@ export function offsetClock(): { clock: () => number; advance(ms: number): void 
   };
 }
 
+let inlineRecords = false;
+
+/**
+ * Make {@link memoryBackend} build backends whose queue adapter writes records, metrics and events inline
+ * (`capabilities.inlineRecords`), so a whole test file can run again over that path of the runtime.
+ */
+export function useInlineRecords(on: boolean): void {
+  inlineRecords = on;
+}
+
 export function memoryBackend(clock?: () => number): MemoryBackend {
-  return createMemoryBackend(clock === undefined ? {} : { clock });
+  return createMemoryBackend(clock === undefined ? { inlineRecords } : { clock, inlineRecords });
 }
 
 /** Every event published on the backend's bus from now on. */
