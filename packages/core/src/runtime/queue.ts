@@ -6,6 +6,7 @@ import type { Logger } from '../contracts/logger';
 import { silentLogger } from '../contracts/logger';
 import type { EnqueueCallOptions, StateCounts } from '../contracts/queue-adapter';
 import { buildJob, newJobId } from '../util/job-defaults';
+import { rememberPayloadJson } from '../util/payload-json';
 import { ensureBackendReady } from './backend-init';
 import { type JobContext, type JobHandler, type JobMap, LazyAbort } from './context';
 import { runtimeError, toJobError } from './errors';
@@ -456,15 +457,20 @@ export class Queue<Jobs extends JobMap = JobMap> {
     let jobType: string;
     if (typeof type === 'string' && type.length > 0 && type.length <= 255) jobType = type;
     else jobType = assertName('queue', 'job type', type);
-    this.checkPayload(payload, root);
+    const json = this.checkPayload(payload, root);
     let merged: unknown = options;
     if (this.hasDefaults) merged = options === undefined ? this.defaults : { ...this.defaults, ...options };
-    if (merged === undefined) return { queue: this.name, type: jobType, payload };
-    const parsed = parseJobOptions('queue', merged, `${prefix}options`);
-    return toNewJob(this.name, jobType, payload, parsed);
+    const job: NewJob =
+      merged === undefined
+        ? { queue: this.name, type: jobType, payload }
+        : toNewJob(this.name, jobType, payload, parseJobOptions('queue', merged, `${prefix}options`));
+    // The adapter stores the payload as this same text (`payloadJson`) instead of serialising it again.
+    if (json !== undefined) rememberPayloadJson(job, json);
+    return job;
   }
 
-  private checkPayload(payload: unknown, root: string): void {
+  /** Validate a payload (JSON-safe, within `maxPayloadBytes`) and return its JSON text (undefined for `undefined`). */
+  private checkPayload(payload: unknown, root: string): string | undefined {
     const where = root === '' ? 'payload' : `${root}.payload`;
     let json: string | undefined;
     try {
@@ -478,7 +484,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
       );
     }
     if (json === undefined) {
-      if (payload === undefined) return; // stored as null
+      if (payload === undefined) return undefined; // stored as null
       throw runtimeError(
         'VALIDATION_FAILED',
         'queue',
@@ -486,7 +492,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
       );
     }
     // UTF-8 needs at most 3 bytes per UTF-16 unit: skip the exact count when even the worst case fits.
-    if (json.length * 3 <= this.maxPayloadBytes) return;
+    if (json.length * 3 <= this.maxPayloadBytes) return json;
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > this.maxPayloadBytes) {
       throw runtimeError(
@@ -496,6 +502,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
         { details: { bytes, maxPayloadBytes: this.maxPayloadBytes } },
       );
     }
+    return json;
   }
 
   private recordEnqueued(job: Job): void {

@@ -2,4 +2,5 @@ export * from './cursor';
 export * from './executions';
 export * from './histogram';
 export * from './job-defaults';
+export * from './payload-json';
 export * from './validate-job';
