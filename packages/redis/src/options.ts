@@ -58,6 +58,7 @@ export const REDIS_CAPABILITIES: AdapterCapabilities = Object.freeze({
   transactionalEnqueue: false,
   multiProcess: true,
   pushWakeup: false,
+  inlineRecords: true,
 });
 
 export function redisError(code: ConveyorError['code'], sentence: string, cause?: unknown): ConveyorError {

@@ -5,6 +5,7 @@ import type {
   ClaimRequest,
   CleanRequest,
   CompleteRequest,
+  EnqueueCallOptions,
   EnqueueResult,
   ExtendResult,
   FailRequest,
@@ -30,7 +31,7 @@ import {
   notFound,
   STALLED_ERROR,
 } from '@conveyor/core';
-import { decodeClaimed, decodeJob, encodeNewJob, toJson, validateNewJob } from './codec';
+import { decodeClaimed, decodeJob, type EncodedJob, encodeNewJob, toJson, validateNewJob } from './codec';
 import { RedisConnection } from './connection';
 import {
   CLEAN,
@@ -48,10 +49,25 @@ import { CLAIM, COMPLETE, EXTEND, FAIL, PROGRESS, RECOVER, RELEASE } from './lua
 import { COUNTS, GET_JOBS, LIST_CANDIDATES, LIST_QUEUES } from './lua/read';
 import type { RedisBackendOptions } from './options';
 import { COMPONENT, checkLimit, closedError, REDIS_CAPABILITIES, redisError, validationError } from './options';
+import { enqueueSideFlag, pushAckSide } from './side-effects';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
+/** Most single enqueues one coalesced script call carries. */
+const COALESCE_MAX = 256;
 const DEFAULT_CLEAN_LIMIT = 1000;
 const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);
+
+interface PendingEnqueue {
+  job: NewJob;
+  encoded: EncodedJob;
+  resolve: (result: EnqueueResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface EnqueueLane {
+  pending: PendingEnqueue[];
+  inFlight: boolean;
+}
 
 function zeroCounts(): StateCounts {
   return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
@@ -89,6 +105,8 @@ export class RedisQueueAdapter implements QueueAdapter {
   readonly capabilities: AdapterCapabilities = REDIS_CAPABILITIES;
   private readonly conn: RedisConnection;
   private closed = false;
+  /** Single enqueues waiting for the call in flight, per side-effect flag (see {@link enqueue}). */
+  private readonly lanes = new Map<string, EnqueueLane>();
 
   /** Pass options to own a connection, or a {@link RedisConnection} to share one with the other adapters. */
   constructor(options: RedisBackendOptions | RedisConnection = {}) {
@@ -114,18 +132,59 @@ export class RedisQueueAdapter implements QueueAdapter {
 
   // ---------------------------------------------------------------- enqueue
 
-  async enqueue(job: NewJob): Promise<EnqueueResult> {
-    const [result] = await this.enqueueMany([job]);
-    return result as EnqueueResult;
+  /**
+   * One job. Single enqueues made while another is in flight wait for it and then go together in one script call
+   * (each job still stored, deduplicated and answered on its own), so many concurrent producers cost a few round
+   * trips instead of one each.
+   */
+  async enqueue(job: NewJob, options?: EnqueueCallOptions): Promise<EnqueueResult> {
+    this.open();
+    const encoded = encodeNewJob(job);
+    const flag = enqueueSideFlag(options?.sideEffects);
+    let lane = this.lanes.get(flag);
+    if (lane === undefined) {
+      lane = { pending: [], inFlight: false };
+      this.lanes.set(flag, lane);
+    }
+    const target = lane;
+    return new Promise<EnqueueResult>((resolve, reject) => {
+      target.pending.push({ job, encoded, resolve, reject });
+      if (!target.inFlight) this.sendLane(flag, target);
+    });
   }
 
-  async enqueueMany(jobs: NewJob[]): Promise<EnqueueResult[]> {
+  private sendLane(flag: '' | 'm' | 'e', lane: EnqueueLane): void {
+    const batch = lane.pending.length <= COALESCE_MAX ? lane.pending : lane.pending.slice(0, COALESCE_MAX);
+    lane.pending = batch === lane.pending ? [] : lane.pending.slice(COALESCE_MAX);
+    lane.inFlight = true;
+    const jobs = batch.map((p) => p.job);
+    const encoded = batch.map((p) => p.encoded);
+    this.runEnqueue(jobs, encoded, flag)
+      .then(
+        (results) => {
+          for (let i = 0; i < batch.length; i++) (batch[i] as PendingEnqueue).resolve(results[i] as EnqueueResult);
+        },
+        (error: unknown) => {
+          for (const p of batch) p.reject(error);
+        },
+      )
+      .finally(() => {
+        lane.inFlight = false;
+        if (lane.pending.length > 0) this.sendLane(flag, lane);
+      });
+  }
+
+  async enqueueMany(jobs: NewJob[], options?: EnqueueCallOptions): Promise<EnqueueResult[]> {
     this.open();
     if (!Array.isArray(jobs)) throw validationError('enqueueMany takes an array of jobs.');
     if (jobs.length === 0) return [];
     // Encode (and so validate) every job before sending any: the script itself cannot fail halfway.
     const encoded = jobs.map((job, i) => encodeNewJob(job, jobs.length === 1 ? undefined : i));
-    const args: string[] = [];
+    return this.runEnqueue(jobs, encoded, enqueueSideFlag(options?.sideEffects));
+  }
+
+  private async runEnqueue(jobs: NewJob[], encoded: EncodedJob[], flag: '' | 'm' | 'e'): Promise<EnqueueResult[]> {
+    const args: (string | number)[] = [flag, this.conn.eventStreamMaxLen];
     for (const e of encoded) for (const a of e.args) args.push(a);
     const [now, replies] = (await this.conn.run(ENQUEUE, args)) as [string, unknown[]];
     return this.enqueueResults(jobs, encoded, Number(now), replies);
@@ -158,7 +217,16 @@ export class RedisQueueAdapter implements QueueAdapter {
     if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw validationError('claim needs `leaseMs` > 0.');
     if (typeof workerId !== 'string') throw validationError('claim needs a `workerId` string.');
     if (!(limit >= 1) || queues.length === 0) return [];
-    const args: (string | number)[] = [workerId, Math.floor(limit), leaseMs, queues.length, ...queues];
+    const rs = request.recordStart === undefined ? '' : request.recordStart.events ? 'e' : 'm';
+    const args: (string | number)[] = [
+      rs,
+      this.conn.eventStreamMaxLen,
+      workerId,
+      Math.floor(limit),
+      leaseMs,
+      queues.length,
+      ...queues,
+    ];
     if (types === undefined) args.push(-1);
     else args.push(types.length, ...types);
     const [, claimed] = (await this.conn.run(CLAIM, args)) as [string, unknown[][]];
@@ -188,8 +256,12 @@ export class RedisQueueAdapter implements QueueAdapter {
   async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
     this.open();
     if (requests.length === 0) return [];
-    const args: string[] = [];
-    for (const r of requests) args.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`));
+    const side = requests.some((r) => r.sideEffects !== undefined);
+    const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen];
+    for (const r of requests) {
+      args.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`));
+      if (side) pushAckSide(args, r.sideEffects);
+    }
     const replies = (await this.conn.run(COMPLETE, args)) as unknown[];
     return requests.map((r, i) => ack(r.jobId, replies[i]));
   }
@@ -197,7 +269,8 @@ export class RedisQueueAdapter implements QueueAdapter {
   async fail(requests: FailRequest[]): Promise<AckResult[]> {
     this.open();
     if (requests.length === 0) return [];
-    const args: string[] = [];
+    const side = requests.some((r) => r.sideEffects !== undefined);
+    const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen];
     for (const r of requests) {
       const error = { message: r.error.message, code: r.error.code, stack: r.error.stack };
       args.push(
@@ -206,6 +279,7 @@ export class RedisQueueAdapter implements QueueAdapter {
         toJson(error, 'error'),
         r.retryDelayMs === null ? '' : String(r.retryDelayMs),
       );
+      if (side) pushAckSide(args, r.sideEffects);
     }
     const replies = (await this.conn.run(FAIL, args)) as unknown[];
     return requests.map((r, i) => ack(r.jobId, replies[i]));

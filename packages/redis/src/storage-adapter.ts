@@ -37,7 +37,7 @@ function newestFirst(a: ExecutionRecord, b: ExecutionRecord): number {
   return b.startedAt - a.startedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
-function validateRecord(r: ExecutionRecord, i: number): void {
+export function validateRecord(r: ExecutionRecord, i: number): void {
   const fail = (sentence: string): never => {
     throw validationError(`execution record #${i}: ${sentence}`);
   };
@@ -51,6 +51,25 @@ function validateRecord(r: ExecutionRecord, i: number): void {
     fail('startedAt and finishedAt must be times in ms.');
   }
   if (!Number.isFinite(r.durationMs)) fail('durationMs must be a number.');
+}
+
+/** A record as RECORD_EXECUTIONS' arguments (also the record part of an ack's inline side effects). */
+export function pushRecordArgs(args: string[], r: ExecutionRecord): void {
+  const stored: ExecutionRecord = {
+    id: r.id,
+    jobId: r.jobId,
+    queue: r.queue,
+    type: r.type,
+    attempt: r.attempt,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: r.durationMs,
+    workerId: r.workerId ?? null,
+    result: r.result === undefined ? null : r.result,
+    error: r.error ?? null,
+  };
+  args.push(r.id, r.jobId, r.queue, String(r.startedAt), toJson(stored, 'execution record'));
 }
 
 /**
@@ -88,23 +107,7 @@ export class RedisStorageAdapter implements StorageAdapter {
     for (let i = 0; i < records.length; i++) validateRecord(records[i] as ExecutionRecord, i);
     if (records.length === 0) return;
     const args: string[] = [];
-    for (const r of records) {
-      const stored: ExecutionRecord = {
-        id: r.id,
-        jobId: r.jobId,
-        queue: r.queue,
-        type: r.type,
-        attempt: r.attempt,
-        status: r.status,
-        startedAt: r.startedAt,
-        finishedAt: r.finishedAt,
-        durationMs: r.durationMs,
-        workerId: r.workerId ?? null,
-        result: r.result === undefined ? null : r.result,
-        error: r.error ?? null,
-      };
-      args.push(r.id, r.jobId, r.queue, String(r.startedAt), toJson(stored, 'execution record'));
-    }
+    for (const r of records) pushRecordArgs(args, r);
     await this.conn.run(RECORD_EXECUTIONS, args);
   }
 

@@ -1,16 +1,38 @@
 import { luaScript } from '../connection';
-import { ENQUEUE_ARITY, ENQUEUE_FN, PRELUDE } from './common';
+import { ENQUEUE_ARITY, ENQUEUE_FN, PRELUDE, SIDE_FN } from './common';
+import { METRICS_FN } from './metrics';
 
 /**
- * ARGV: job arguments × n (ENQUEUE_ARITY each). All jobs are stored by this one script or none (the client
- * validates every job before sending). Returns { now, { 0 | HGETALL of the job it duplicates }... }.
+ * ARGV: sideEffects ('' none | 'm' the enqueued metric | 'e' metric and job.enqueued events), event stream maxLen,
+ * then job arguments × n (ENQUEUE_ARITY each). All jobs are stored by this one script or none (the client
+ * validates every job before sending); each stored (not deduplicated) job gets its metric and event in the same
+ * step. Returns { now, { 0 | HGETALL of the job it duplicates }... }.
  */
 export const ENQUEUE = luaScript(
   'enqueue',
-  `${PRELUDE}${ENQUEUE_FN}
+  `${PRELUDE}${ENQUEUE_FN}${SIDE_FN}${METRICS_FN}
+local side = ARGV[3]
+local acc, events = mnew(), {}
 local out = {}
-for o = 3, #ARGV, ${ENQUEUE_ARITY} do
-  out[#out + 1] = enqueue_one(o) or 0
+for o = 5, #ARGV, ${ENQUEUE_ARITY} do
+  local dup, s, runAt, sq = enqueue_one(o)
+  if dup then
+    out[#out + 1] = dup
+  else
+    out[#out + 1] = 0
+    if side ~= '' then
+      local q, t = ARGV[o + 1], ARGV[o + 2]
+      macc(acc, 'enqueued', q, t, NOW, 1, nil, 0)
+      if side == 'e' then
+        events[#events + 1] = cjson.encode({ id = 'je' .. sq, type = 'job.enqueued', timestamp = iso(NOW), queue = q,
+          jobId = ARGV[o], data = { type = t, state = s, priority = tonumber(ARGV[o + 4]), runAt = iso(runAt) } })
+      end
+    end
+  end
+end
+if side ~= '' then
+  mflush(acc)
+  if #events > 0 then publish_events(events, ARGV[4]) end
 end
 return { fmt(NOW), out }
 `,

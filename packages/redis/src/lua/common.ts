@@ -173,7 +173,8 @@ end
  * Arguments per job (ENQUEUE_ARITY): id, queue, type, payload, priority, delayMs, runAt|'', maxAttempts,
  * backoff|'', timeoutMs|'', 'k'..uniqueKey|'', removeOnComplete|'', removeOnFail|'', meta|'',
  * rcImmediate, rcCount, rcAge, rfImmediate, rfCount, rfAge ('' for absent).
- * Returns nil for a new job, or the existing job's HGETALL when deduplicated (by id, or by live unique key).
+ * Returns nil, state, runAt, seq for a new job, or the existing job's HGETALL when deduplicated (by id, or by live
+ * unique key).
  */
 export const ENQUEUE_FN = `
 local SEEN_Q = {}
@@ -223,9 +224,60 @@ local function enqueue_one(o)
   end
   move_index(q, t, NOW, id, nil, s)
   schedule(q, id, s, t, runAt, sq, ARGV[o + 4])
-  return nil
+  return nil, s, runAt, sq
 end
 `;
 
 /** Number of ARGV slots per job of {@link ENQUEUE_FN}. */
 export const ENQUEUE_ARITY = 20;
+
+/**
+ * What the runtime would otherwise write behind a claim, an ack or an enqueue (inline records): execution records
+ * (as RECORD_EXECUTIONS stores them), events (as RedisEventBus.publish appends them) and, with METRICS_FN, metrics.
+ * Needs the PRELUDE (G, NOW).
+ */
+export const SIDE_FN = `
+local ISO_AT, ISO_TEXT = nil, nil
+-- ISO-8601 UTC of a time in ms (days to civil date: Howard Hinnant's algorithm).
+local function iso(ms)
+  if ms == ISO_AT then return ISO_TEXT end
+  local s = math.floor(ms / 1000)
+  local msr = ms - s * 1000
+  local days = math.floor(s / 86400)
+  local rem = s - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  ISO_AT = ms
+  ISO_TEXT = string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d, math.floor(rem / 3600),
+    math.floor((rem % 3600) / 60), rem % 60, msr)
+  return ISO_TEXT
+end
+-- One execution record (same id twice keeps the first).
+local function record_exec(id, job, queue, startedAt, json)
+  if redis.call('HSETNX', G .. 'xh:' .. job, id, json) == 1 then
+    local m = id .. '\\31' .. job
+    redis.call('ZADD', G .. 'xq:' .. queue, startedAt, m)
+    redis.call('ZADD', G .. 'xt', startedAt, m)
+  end
+end
+-- Append event JSON texts to the event stream, up to 100 per entry (as RedisEventBus.publish does).
+local function publish_events(list, maxlen)
+  local n = #list
+  local i = 1
+  while i <= n do
+    local j = i + 99
+    if j > n then j = n end
+    redis.call('XADD', G .. 'events', 'MAXLEN', '~', maxlen, '*', 'e', '[' .. table.concat(list, ',', i, j) .. ']')
+    i = j + 1
+  end
+end
+`;

@@ -1,20 +1,23 @@
 import { luaScript } from '../connection';
-import { PRELUDE } from './common';
+import { PRELUDE, SIDE_FN } from './common';
+import { METRIC_ARITY, METRICS_FN } from './metrics';
 
 /**
  * Claim up to `limit` ready jobs over several queues in one round trip.
- * ARGV: workerId, limit, leaseMs, nQueues, queues..., nTypes (-1 = every type), types...
+ * ARGV: recordStart ('' | 'm' started metrics | 'e' metrics and job.started events), event stream maxLen,
+ * workerId, limit, leaseMs, nQueues, queues..., nTypes (-1 = every type), types...
  * Returns { now, { HGETALL of each claimed job }... } in claim order.
  */
 export const CLAIM = luaScript(
   'claim',
-  `${PRELUDE}
-local worker, limit, leaseMs = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local nq = tonumber(ARGV[6])
-local nt = tonumber(ARGV[7 + nq])
+  `${PRELUDE}${SIDE_FN}${METRICS_FN}
+local rs = ARGV[3]
+local worker, limit, leaseMs = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local nq = tonumber(ARGV[8])
+local nt = tonumber(ARGV[9 + nq])
 local sources, seen = {}, {}
 for i = 1, nq do
-  local q = ARGV[6 + i]
+  local q = ARGV[8 + i]
   if not seen[q] and redis.call('EXISTS', Q(q) .. 'paused') == 0 then
     seen[q] = true
     -- Scheduled and retrying jobs whose time has come join their type's ready set (their state stays).
@@ -32,7 +35,7 @@ for i = 1, nq do
       types = redis.call('SMEMBERS', Q(q) .. 'types')
     else
       types = {}
-      for j = 1, nt do types[j] = ARGV[7 + nq + j] end
+      for j = 1, nt do types[j] = ARGV[9 + nq + j] end
     end
     for _, t in ipairs(types) do
       local k = Q(q) .. 'r:' .. t
@@ -74,6 +77,7 @@ elseif #sources > 1 then
   end
 end
 local out = {}
+local acc, events = mnew(), {}
 if #picked > 0 then
   local base = redis.call('INCRBY', K_TOKEN, #picked) - #picked
   local expires = NOW + leaseMs
@@ -81,19 +85,57 @@ if #picked > 0 then
     local src = pk[1]
     local q, id = src.q, string.sub(pk[2], 31)
     local jk = JK(q, id)
-    local v = redis.call('HMGET', jk, 's', 'c', 'a')
+    local v = redis.call('HMGET', jk, 's', 'c', 'a', 'r', 'ma')
     if v[1] == 'waiting' then redis.call('ZREM', Q(q) .. 'w', id) end
     move_index(q, src.t, v[2], id, v[1], 'active')
+    local attempt = (tonumber(v[3]) or 0) + 1
     -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
-    redis.call('HSET', jk, 'a', (tonumber(v[3]) or 0) + 1, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker,
-      'l', fmt(expires))
+    redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fmt(expires))
     redis.call('ZADD', Q(q) .. 'l', expires, id)
     out[i] = redis.call('HGETALL', jk)
+    if rs ~= '' then
+      local wait = NOW - tonumber(v[4])
+      if wait < 0 then wait = 0 end
+      macc(acc, 'started', q, src.t, NOW, 1, 'w', wait)
+      if rs == 'e' then
+        events[#events + 1] = cjson.encode({ id = 'js' .. (base + i), type = 'job.started', timestamp = iso(NOW),
+          queue = q, jobId = id, workerId = worker,
+          data = { type = src.t, attempt = attempt, maxAttempts = tonumber(v[5]) } })
+      end
+    end
+  end
+  if rs ~= '' then
+    mflush(acc)
+    if #events > 0 then publish_events(events, ARGV[4]) end
   end
 end
 return { fmt(NOW), out }
 `,
 );
+
+/** Arguments of one ack's side effects: record (5, as RECORD_EXECUTIONS), metric (METRIC_ARITY), event JSON (1). */
+export const ACK_SIDE_ARITY = 5 + METRIC_ARITY + 1;
+
+/**
+ * The side effects of one ok ack, from ARGV[o…]: its execution record, its metric (summed into acc) and its
+ * event (appended to events); '' leaves a part out. Needs SIDE_FN and METRICS_FN.
+ */
+const ACK_SIDE_FN = `
+local function ack_side(acc, events, o)
+  if ARGV[o] ~= '' then record_exec(ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4]) end
+  if ARGV[o + 5] ~= '' then
+    local h = ARGV[o + 10]
+    if h == '' then h = nil end
+    macc(acc, ARGV[o + 5], ARGV[o + 6], ARGV[o + 7], tonumber(ARGV[o + 8]), tonumber(ARGV[o + 9]), h,
+      tonumber(ARGV[o + 11]))
+  end
+  if ARGV[o + 12] ~= '' then events[#events + 1] = ARGV[o + 12] end
+end
+local function ack_side_flush(acc, events)
+  mflush(acc)
+  if #events > 0 then publish_events(events, ARGV[4]) end
+end
+`;
 
 /** ARGV: leaseMs, (id, token)... Returns the new expiry per lease, or 0 when the lease is lost. */
 export const EXTEND = luaScript(
@@ -127,13 +169,19 @@ return 1
 );
 
 /**
- * ARGV: (id, token, resultJson)... Per item: 0 when the lease is lost, else {1} (the ack carries no job).
+ * ARGV: withSideEffects ('1' | ''), event stream maxLen, then per item: id, token, resultJson, and with side
+ * effects ACK_SIDE_ARITY more (see ACK_SIDE_FN), written only when the lease holds. Per item: 0 when the lease is
+ * lost, else {1} (the ack carries no job).
  */
 export const COMPLETE = luaScript(
   'complete',
-  `${PRELUDE}
+  `${PRELUDE}${SIDE_FN}${METRICS_FN}${ACK_SIDE_FN}
+local side = ARGV[3] == '1'
+local step = 3
+if side then step = 3 + ${ACK_SIDE_ARITY} end
+local acc, events = mnew(), {}
 local out = {}
-for i = 3, #ARGV, 3 do
+for i = 5, #ARGV, step do
   local id = ARGV[i]
   -- The lease check reads the fields the completion needs in the same HMGET (one read per job, not two).
   local q = redis.call('HGET', K_IDS, id)
@@ -153,27 +201,35 @@ for i = 3, #ARGV, 3 do
     -- The contract lets an ack answer job: null, and the runtime keeps the job it claimed: sending the whole
     -- hash back (and decoding it) for every completion was most of the reply's cost.
     retain(q, 'completed', id, v[6], v[7], v[8])
+    if side then ack_side(acc, events, i + 3) end
     out[#out + 1] = { 1 }
   end
 end
+if side then ack_side_flush(acc, events) end
 return out
 `,
 );
 
 /**
- * ARGV: (id, token, errorJson, retryDelayMs|'')... A delay sends the job to 'retrying', '' to 'failed' (then
+ * ARGV: withSideEffects ('1' | ''), event stream maxLen, then per item: id, token, errorJson, retryDelayMs|''
+ * (and the side effects, as in COMPLETE). A delay sends the job to 'retrying', '' to 'failed' (then
  * removeOnFail). Per item as in COMPLETE.
  */
 export const FAIL = luaScript(
   'fail',
-  `${PRELUDE}
+  `${PRELUDE}${SIDE_FN}${METRICS_FN}${ACK_SIDE_FN}
+local side = ARGV[3] == '1'
+local step = 4
+if side then step = 4 + ${ACK_SIDE_ARITY} end
+local acc, events = mnew(), {}
 local out = {}
-for i = 3, #ARGV, 4 do
+for i = 5, #ARGV, step do
   local id = ARGV[i]
   local q, jk = held(id, ARGV[i + 1])
   if not q then
     out[#out + 1] = 0
   else
+    if side then ack_side(acc, events, i + 4) end
     local v = redis.call('HMGET', jk, 't', 'c', 'uk', 'rfi', 'rfc', 'rfa')
     redis.call('ZREM', Q(q) .. 'l', id)
     redis.call('HSET', jk, 'e', ARGV[i + 2])
@@ -198,6 +254,7 @@ for i = 3, #ARGV, 4 do
     end
   end
 end
+if side then ack_side_flush(acc, events) end
 return out
 `,
 );
