@@ -1,27 +1,23 @@
-import { randomBytes } from 'node:crypto';
+/**
+ * Job ids. A job enqueued without an id gets one derived from its `seq` (the rowid of `conveyor_jobs`): 16
+ * lowercase hex digits, zero-padded, so ids sort in insertion order and the id is stored nowhere (the table's `id`
+ * column is virtual: `coalesce(custom_id, printf('%016x', seq))`). A caller-chosen id is stored in `custom_id`.
+ *
+ * A caller may choose an id that has the generated form. The store keeps the two kinds apart: such an id is looked
+ * up among caller ids first, and enqueueing it moves the rowid counter past its value, so no generated job can be
+ * given the same id later.
+ */
 
-const pool = { bytes: Buffer.alloc(0), offset: 0 };
+const GENERATED = /^[0-9a-f]{16}$/;
 
-function random10(): Buffer {
-  if (pool.offset + 10 > pool.bytes.length) {
-    pool.bytes = randomBytes(10 * 1024);
-    pool.offset = 0;
-  }
-  const out = pool.bytes.subarray(pool.offset, pool.offset + 10);
-  pool.offset += 10;
-  return out;
+/** The public id of the generated job at `seq` (what SQL computes with `printf('%016x', seq)`). */
+export function generatedId(seq: number): string {
+  return seq.toString(16).padStart(16, '0');
 }
 
-/**
- * A UUID version 7 (RFC 9562) for `ms`: 48 bits of time, then 74 random bits. Generated ids sort by creation time,
- * so new rows land at the right edge of the id index instead of at random pages (random v4 ids made every insert
- * touch a different page). Callers may still pass any id they like.
- */
-export function timeOrderedId(ms: number): string {
-  const time = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12);
-  const r = random10();
-  const hex = r.toString('hex');
-  // version nibble 7; variant bits 10xx
-  const variant = ((r[2] as number) & 0x3f) | 0x80;
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${hex.slice(0, 3)}-${variant.toString(16).padStart(2, '0')}${hex.slice(6, 8)}-${hex.slice(8, 20)}`;
+/** The `seq` that `id` names if it has the generated form (and a safe integer value), else null. */
+export function generatedSeq(id: string): number | null {
+  if (id.length !== 16 || !GENERATED.test(id)) return null;
+  const seq = Number.parseInt(id, 16);
+  return seq >= 1 && seq <= Number.MAX_SAFE_INTEGER ? seq : null;
 }

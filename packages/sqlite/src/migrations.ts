@@ -10,9 +10,12 @@ export interface Migration {
 /**
  * The schema. Every table is prefixed `conveyor_` so the store can share a file with the application's own tables.
  *
- * Jobs are a rowid table: `seq` (the rowid) is the insertion order, the last tie-breaker of the claim order. Each
+ * Jobs are a rowid table: `seq` (the rowid, AUTOINCREMENT since version 4) is the insertion order, the last
+ * tie-breaker of the claim order, and the key every statement uses. A generated job id is `seq` in 16 hex digits and
+ * is not stored; `custom_id` holds caller-chosen ids; `id` is the virtual column of the public id (see ids.ts). Each
  * index below serves one statement; the `EXPLAIN QUERY PLAN` test proves that claiming, counting and listing never
  * scan the table:
+ * - `conveyor_jobs_custom_id`: a caller-chosen id (partial: generated jobs never enter it).
  * - `conveyor_jobs_ready`: claim order among claimable jobs, per queue (partial: only pending, not active).
  * - `conveyor_jobs_waiting`: the oldest waiting job of a queue (`QueueInfo.oldestWaitingAt`).
  * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
@@ -168,6 +171,68 @@ CREATE TABLE conveyor_subscribers (
     sql: `
 DROP INDEX IF EXISTS conveyor_jobs_list_type;
 DROP INDEX IF EXISTS conveyor_executions_queue;
+`,
+  },
+  {
+    // Bulk enqueue cost ~3x plainjob's: each row carried a 36-character UUID in the table, in a unique index and in
+    // the list index, and bound 16 parameters. A generated id is now derived from `seq` (the rowid: 16 lowercase hex
+    // digits, see ids.ts) and stored nowhere; `custom_id` holds only caller-chosen ids (and every id of a job
+    // created before this version), with a partial unique index that generated jobs never enter. `id` is a virtual
+    // column (the public id, computed when read), so reads and the list index's tie-break keep using it.
+    // AUTOINCREMENT: a generated id is never handed out twice, even after its job is removed. Defaults let the
+    // common insert bind only the columns that differ from them. Measured on raw inserts (1000-row transactions):
+    // ~2.5x more rows per CPU-second than version 3.
+    version: 4,
+    name: 'jobs keyed by seq: generated ids derived from the rowid, caller ids in a partial unique index',
+    sql: `
+CREATE TABLE conveyor_jobs_v4 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  custom_id TEXT,
+  queue TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'waiting',
+  priority REAL NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 3,
+  backoff TEXT,
+  timeout_ms REAL,
+  unique_key TEXT,
+  remove_on_complete TEXT NOT NULL DEFAULT 'false',
+  remove_on_fail TEXT NOT NULL DEFAULT 'false',
+  meta TEXT,
+  created_at INTEGER NOT NULL,
+  run_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  result TEXT,
+  last_error TEXT,
+  progress TEXT,
+  worker_id TEXT,
+  lease_expires_at INTEGER,
+  token INTEGER NOT NULL DEFAULT 0,
+  finish_seq INTEGER,
+  id TEXT GENERATED ALWAYS AS (coalesce(custom_id, printf('%016x', seq))) VIRTUAL
+);
+INSERT INTO conveyor_jobs_v4 (seq, custom_id, queue, type, payload, state, priority, attempt, max_attempts, backoff,
+  timeout_ms, unique_key, remove_on_complete, remove_on_fail, meta, created_at, run_at, started_at, finished_at,
+  result, last_error, progress, worker_id, lease_expires_at, token, finish_seq)
+SELECT seq, id, queue, type, payload, state, priority, attempt, max_attempts, backoff,
+  timeout_ms, unique_key, remove_on_complete, remove_on_fail, meta, created_at, run_at, started_at, finished_at,
+  result, last_error, progress, worker_id, lease_expires_at, token, finish_seq
+FROM conveyor_jobs ORDER BY seq;
+DROP TABLE conveyor_jobs;
+ALTER TABLE conveyor_jobs_v4 RENAME TO conveyor_jobs;
+CREATE UNIQUE INDEX conveyor_jobs_custom_id ON conveyor_jobs (custom_id) WHERE custom_id IS NOT NULL;
+CREATE INDEX conveyor_jobs_ready ON conveyor_jobs (queue, priority DESC, run_at, seq)
+  WHERE state IN ('waiting', 'scheduled', 'retrying');
+CREATE INDEX conveyor_jobs_waiting ON conveyor_jobs (queue, run_at) WHERE state = 'waiting';
+CREATE INDEX conveyor_jobs_completed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'completed';
+CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'failed';
+CREATE INDEX conveyor_jobs_cancelled ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'cancelled';
+CREATE UNIQUE INDEX conveyor_jobs_unique ON conveyor_jobs (queue, unique_key)
+  WHERE unique_key IS NOT NULL AND state IN ('waiting', 'scheduled', 'retrying', 'active');
+CREATE INDEX conveyor_jobs_list_state ON conveyor_jobs (queue, state, created_at, id);
 `,
   },
 ];

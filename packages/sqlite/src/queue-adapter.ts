@@ -34,18 +34,23 @@ import {
 } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
 import { COMPONENT, checkLimit, closedError, sqliteMessage, validationError } from './errors';
-import { timeOrderedId } from './ids';
+import { generatedId, generatedSeq } from './ids';
 import type { JobRow } from './job-row';
 import {
   bySize,
   INSERT_CHUNK,
   INSERT_JOB_SQL,
   insertJobsSql,
+  isLean,
   JOB_COLUMNS,
   jobInsertParams,
+  leanInsertParams,
+  leanInsertSql,
   parseRetention,
   rowToClaimed,
   rowToJob,
+  sameShape,
+  sharedInsertSql,
   toJson,
   validateNewJob,
 } from './job-row';
@@ -72,12 +77,13 @@ const claimUpdateSql = bySize(
 /** Requests per UPDATE of a complete batch (one cached statement per size up to this). */
 const ACK_CHUNK = 100;
 
-/** The complete UPDATE of `n` jobs: parameters now, then (id, token, result, finish order) per job. */
+/** The complete UPDATE of `n` jobs: parameters now, then (seq, custom id, token, result, finish order) per job. */
 const completeUpdateSql = bySize(
-  (n) => `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = v.column3, lease_expires_at = NULL,
-    finish_seq = v.column4
-    FROM (VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ')}) AS v
-    WHERE conveyor_jobs.id = v.column1 AND conveyor_jobs.token = v.column2 AND conveyor_jobs.state = 'active'
+  (n) => `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = v.column4, lease_expires_at = NULL,
+    finish_seq = v.column5
+    FROM (VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?)').join(', ')}) AS v
+    WHERE conveyor_jobs.seq = v.column1 AND conveyor_jobs.custom_id IS v.column2 AND conveyor_jobs.token = v.column3
+      AND conveyor_jobs.state = 'active'
     RETURNING conveyor_jobs.seq, conveyor_jobs.id, conveyor_jobs.queue, conveyor_jobs.remove_on_complete AS rule`,
 );
 
@@ -125,6 +131,15 @@ interface PendingEnqueue {
   resolve: (result: EnqueueResult) => void;
   reject: (error: unknown) => void;
 }
+
+/**
+ * Where a job id points: the row's `seq` and the `custom_id` it must hold (null for a generated id). Statements
+ * match `seq = ? AND custom_id IS ?`, a rowid lookup.
+ */
+type JobKey = readonly [seq: number, customId: string | null];
+
+/** A key that matches no row (for an id that names no job). */
+const NO_KEY: JobKey = [0, null];
 
 /** Candidate of a claim before the final merge across queues. */
 interface Candidate {
@@ -227,7 +242,8 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       let plain: Job[] = [];
       for (const input of jobs) {
         if (input.id === undefined && (input.uniqueKey === undefined || input.uniqueKey === null)) {
-          const job = buildJob(input, now, timeOrderedId(now));
+          // The id is set once the row has its seq (insertPlain).
+          const job = buildJob(input, now, '');
           plain.push(job);
           out.push({ job, deduplicated: false });
           continue;
@@ -245,32 +261,74 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return results;
   }
 
-  /** Insert jobs known to be new (generated ids, no unique key), INSERT_CHUNK rows per statement. */
+  /**
+   * Insert jobs known to be new (generated ids, no unique key): runs of jobs with the same shape (lean or full, see
+   * `isLean`), up to INSERT_CHUNK rows per statement, then give each job the id of its seq. Rows of one INSERT get
+   * consecutive seqs (AUTOINCREMENT under the write lock), so the last one's rowid gives them all.
+   */
   private insertPlain(jobs: Job[], addedQueues: string[]): void {
     const s = this.store;
-    for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
-      const end = Math.min(jobs.length, start + INSERT_CHUNK);
-      const params: unknown[] = [];
+    let start = 0;
+    while (start < jobs.length) {
+      const first = jobs[start] as Job;
+      const lean = isLean(first);
+      let end = start + 1;
+      let shared = lean;
+      while (end < jobs.length && end - start < INSERT_CHUNK) {
+        const job = jobs[end] as Job;
+        if (isLean(job) !== lean) break;
+        if (shared && !sameShape(first, job)) {
+          // A shared run ends where the shape changes; a run of mixed lean rows goes on as per-row lean inserts.
+          if (end - start > 1) break;
+          shared = false;
+        }
+        end++;
+      }
+      if (end - start === 1) shared = false;
+      const params: unknown[] = shared
+        ? [first.queue, first.type, first.state, first.priority, first.maxAttempts, first.createdAt, first.runAt]
+        : [];
       for (let i = start; i < end; i++) {
         const job = jobs[i] as Job;
-        jobInsertParams(job, toJson(job.payload), params);
+        if (shared) params.push(toJson(job.payload));
+        else if (lean) leanInsertParams(job, toJson(job.payload), params);
+        else jobInsertParams(job, toJson(job.payload), null, params);
         s.count(job.queue, job.state, 1);
         if (!this.knownQueues.has(job.queue) && !addedQueues.includes(job.queue)) {
           s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
           addedQueues.push(job.queue);
         }
       }
-      s.stmt(insertJobsSql(end - start)).run(...params);
+      const n = end - start;
+      const sql = shared ? sharedInsertSql(n) : lean ? leanInsertSql(n) : insertJobsSql(n);
+      let seq = Number(s.stmt(sql).run(params).lastInsertRowid);
+      for (let i = end - 1; i >= start; i--) (jobs[i] as Job).id = generatedId(seq--);
+      start = end;
     }
+  }
+
+  /** The key of the job `id` names, or null when it names none (see ids.ts: caller ids are looked up first). */
+  private keyOf(id: string): JobKey | null {
+    const seq = this.store.stmt('SELECT seq FROM conveyor_jobs WHERE custom_id = ?').pluck().get(id) as
+      | number
+      | undefined;
+    if (seq !== undefined) return [seq, id];
+    const generated = generatedSeq(id);
+    return generated === null ? null : [generated, null];
+  }
+
+  /** The row of the job `id` names, if any. */
+  private findRow(id: string): JobRow | undefined {
+    const key = this.keyOf(id);
+    if (key === null) return undefined;
+    return this.store.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE seq = ? AND custom_id IS ?`).get(...key);
   }
 
   /** Insert one job inside the caller's transaction, deduplicating by id, then by live unique key. */
   private insertOne(input: NewJob, now: number, addedQueues: string[]): EnqueueResult {
     const s = this.store;
     if (input.id !== undefined) {
-      const existing = s.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE id = ?`).get(input.id) as
-        | JobRow
-        | undefined;
+      const existing = this.findRow(input.id);
       if (existing !== undefined) return { job: rowToJob(existing), deduplicated: true };
     }
     if (input.uniqueKey !== undefined && input.uniqueKey !== null) {
@@ -281,8 +339,18 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         .get(input.queue, input.uniqueKey) as JobRow | undefined;
       if (live !== undefined) return { job: rowToJob(live), deduplicated: true };
     }
-    const job = buildJob(input, now, input.id ?? timeOrderedId(now));
-    s.stmt(INSERT_JOB_SQL).run(...jobInsertParams(job, toJson(job.payload)));
+    const job = buildJob(input, now, input.id ?? '');
+    const seq = Number(
+      s.stmt(INSERT_JOB_SQL).run(jobInsertParams(job, toJson(job.payload), input.id ?? null)).lastInsertRowid,
+    );
+    if (input.id === undefined) job.id = generatedId(seq);
+    else {
+      // A caller id of the generated form: move the rowid counter past it, so no generated job ever gets this id.
+      const named = generatedSeq(input.id);
+      if (named !== null && named > seq) {
+        s.stmt("UPDATE sqlite_sequence SET seq = ? WHERE name = 'conveyor_jobs' AND seq < ?").run(named, named);
+      }
+    }
     s.count(job.queue, job.state, 1);
     if (!this.knownQueues.has(job.queue)) {
       s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
@@ -346,11 +414,11 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       const expires = this.store.now() + leaseMs;
       const update = this.store
         .stmt(
-          "UPDATE conveyor_jobs SET lease_expires_at = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING lease_expires_at",
+          "UPDATE conveyor_jobs SET lease_expires_at = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active' RETURNING lease_expires_at",
         )
         .pluck();
       return leases.map(({ jobId, token }) => {
-        const at = update.get(expires, jobId, token) as number | undefined;
+        const at = update.get(expires, ...(this.keyOf(jobId) ?? NO_KEY), token) as number | undefined;
         return { jobId, ok: at !== undefined, leaseExpiresAt: at ?? null };
       });
     });
@@ -361,8 +429,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const changed = this.store.write(
       () =>
         this.store
-          .stmt("UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND token = ? AND state = 'active'")
-          .run(toJson(progress), lease.jobId, lease.token).changes,
+          .stmt(
+            "UPDATE conveyor_jobs SET progress = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active'",
+          )
+          .run(toJson(progress), ...(this.keyOf(lease.jobId) ?? NO_KEY), lease.token).changes,
     );
     if (changed === 0) throw new LeaseLostError(lease.jobId, COMPONENT);
   }
@@ -383,10 +453,12 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         // The same job twice in one batch: one statement per request, so the second sees the first's change.
         const update = s.stmt(
           `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL,
-            finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING seq, queue, remove_on_complete AS rule`,
+            finish_seq = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active'
+            RETURNING seq, queue, remove_on_complete AS rule`,
         );
         const acks = requests.map(({ jobId, token, result }): AckResult => {
-          const row = update.get(now, result === undefined ? null : toJson(result), order++, jobId, token) as
+          const key = this.keyOf(jobId) ?? NO_KEY;
+          const row = update.get(now, result === undefined ? null : toJson(result), order++, ...key, token) as
             | Acked
             | undefined;
           if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
@@ -397,14 +469,15 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         pass.apply(now);
         return acks;
       }
-      // One UPDATE per ACK_CHUNK requests, (id, token, result, finish order) joined from VALUES.
+      // One UPDATE per ACK_CHUNK requests, (seq, custom id, token, result, finish order) joined from VALUES.
       const done = new Set<string>();
       for (let start = 0; start < requests.length; start += ACK_CHUNK) {
         const end = Math.min(requests.length, start + ACK_CHUNK);
         const params: unknown[] = [now];
         for (let i = start; i < end; i++) {
           const { jobId, token, result } = requests[i] as CompleteRequest;
-          params.push(jobId, token, result === undefined ? null : toJson(result), order++);
+          const key = this.keyOf(jobId) ?? NO_KEY;
+          params.push(key[0], key[1], token, result === undefined ? null : toJson(result), order++);
         }
         for (const row of s.stmt(completeUpdateSql(end - start)).all(...params) as AckedById[]) {
           done.add(row.id);
@@ -427,25 +500,27 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       const now = this.store.now();
       const toFailed = this.store.stmt(
         `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE id = ? AND token = ? AND state = 'active' RETURNING seq, queue, remove_on_fail AS rule`,
+          finish_seq = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active'
+          RETURNING seq, queue, remove_on_fail AS rule`,
       );
       const toRetrying = this.store.stmt(
         `UPDATE conveyor_jobs SET state = 'retrying', run_at = ?, last_error = ?, lease_expires_at = NULL
-          WHERE id = ? AND token = ? AND state = 'active' RETURNING queue`,
+          WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active' RETURNING queue`,
       );
       const pass = new RetentionPass(this.store);
       let order = nextSeq(this.store, requests.length);
       const acks = requests.map(({ jobId, token, error, retryDelayMs }): AckResult => {
         const errorJson = JSON.stringify(error);
+        const key = this.keyOf(jobId) ?? NO_KEY;
         if (retryDelayMs !== null && retryDelayMs !== undefined) {
-          const row = toRetrying.get(now + Math.max(0, retryDelayMs), errorJson, jobId, token) as
+          const row = toRetrying.get(now + Math.max(0, retryDelayMs), errorJson, ...key, token) as
             | { queue: string }
             | undefined;
           if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
           this.moved(row.queue, 'active', 'retrying');
           return { jobId, ok: true, job: null };
         }
-        const row = toFailed.get(now, errorJson, order++, jobId, token) as Acked | undefined;
+        const row = toFailed.get(now, errorJson, order++, ...key, token) as Acked | undefined;
         if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
         this.moved(row.queue, 'active', 'failed');
         pass.add(row.seq, row.queue, 'failed', parseRetention(row.rule));
@@ -462,10 +537,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return this.store.write(() => {
       const update = this.store.jobStmt(
         `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL
-          WHERE id = ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
+          WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
       );
       return leases.map(({ jobId, token }): AckResult => {
-        const row = update.get(jobId, token) as JobRow | undefined;
+        const row = update.get(...(this.keyOf(jobId) ?? NO_KEY), token) as JobRow | undefined;
         if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
         this.moved(row.queue, 'active', 'waiting');
         return { jobId, ok: true, job: rowToJob(row) };
@@ -533,10 +608,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
 
   async getJob(id: string): Promise<Job | null> {
     this.guard();
-    this.store.ensureReady();
-    const row = this.store.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE id = ?`).get(id) as
-      | JobRow
-      | undefined;
+    const row = this.store.read(() => this.findRow(id));
     return row === undefined ? null : rowToJob(row);
   }
 
@@ -655,9 +727,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
 
   /** The row of `id`, or NOT_FOUND. */
   private rowOf(id: string): JobRow {
-    const row = this.store.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE id = ?`).get(id) as
-      | JobRow
-      | undefined;
+    const row = this.findRow(id);
     if (row === undefined) throw notFound(COMPONENT, `job ${id}`);
     return row;
   }

@@ -58,4 +58,43 @@ describe('migrations', () => {
     );
     db.close();
   });
+
+  it('upgrades a version-3 file to seq-keyed jobs: every stored id still names its job, new ids are generated', async () => {
+    const file = tmp.file('v3.db');
+    // Version-3 rows written by hand (generated ids were UUIDs then).
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.exec(
+      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    for (const step of MIGRATIONS.filter((m) => m.version <= 3)) {
+      old.exec(step.sql);
+      old
+        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
+        .run(step.version, step.name);
+    }
+    const insert = old.prepare(`INSERT INTO conveyor_jobs (id, queue, type, payload, state, priority, attempt,
+      max_attempts, remove_on_complete, remove_on_fail, created_at, run_at) VALUES (?, 'q', 't', ?, 'waiting', 0, 0, 3,
+      'false', 'false', ?, ?)`);
+    insert.run('018f0000-0000-7000-8000-000000000001', '1', 1000, 1000);
+    insert.run('custom-2', '2', 1001, 1001);
+    old.exec("INSERT INTO conveyor_counts (queue, state, n) VALUES ('q', 'waiting', 2)");
+    old.exec("INSERT INTO conveyor_queues (name) VALUES ('q')");
+    old.close();
+
+    const backend = createSqliteBackend({ connection: file });
+    const q = backend.queue;
+    expect((await q.getJob('018f0000-0000-7000-8000-000000000001'))?.payload).toBe(1);
+    expect((await q.getJob('custom-2'))?.payload).toBe(2);
+    const added = await q.enqueue({ queue: 'q', type: 't', payload: 3 });
+    expect(added.job.id).toMatch(/^[0-9a-f]{16}$/);
+    expect((await q.enqueue({ queue: 'q', type: 't', payload: 9, id: 'custom-2' })).deduplicated).toBe(true);
+    expect((await q.listJobs({ queue: 'q', limit: 10 })).items.map((j) => j.payload)).toEqual([3, 2, 1]);
+    const claimed = await q.claim({ queues: ['q'], workerId: 'w', limit: 10, leaseMs: 60_000 });
+    expect(claimed.map((c) => c.payload)).toEqual([1, 2, 3]);
+    const acks = await q.complete(claimed.map((c) => ({ jobId: c.id, token: c.token })));
+    expect(acks.every((a) => a.ok)).toBe(true);
+    expect((await q.counts('q')).q?.completed).toBe(3);
+    await closeBackend(backend);
+  });
 });
