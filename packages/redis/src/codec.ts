@@ -123,14 +123,40 @@ export function decodeJob(flat: unknown): Job | null {
   return job;
 }
 
-/** A claimed job hash as a {@link ClaimedJob}: the job plus its lease's fencing token. */
-export function decodeClaimed(flat: unknown[]): ClaimedJob {
-  const job = decodeJob(flat) as ClaimedJob;
-  for (let i = 0; i < flat.length; i += 2) {
-    if (flat[i] === 'tk') {
-      job.token = Number(flat[i + 1]);
-      break;
-    }
-  }
+/**
+ * A claimed job as a {@link ClaimedJob}, from the claim script's reply: the job's fields before the claim (in the
+ * order of the script's HMGET: s, c, a, ma, r, p, pr, bo, to, uk, rc, rf, m, e, pg, then id, queue, type; absent
+ * ones null) with the claim's changes applied: active, one more attempt, the lease's fencing token, startedAt = the
+ * claim time, the worker and the lease expiry.
+ */
+export function decodeClaimed(v: unknown[], token: number, now: number, workerId: string, expires: number) {
+  const f = v as (string | null)[];
+  const str = (i: number): string | undefined => f[i] ?? undefined;
+  const job: ClaimedJob = {
+    id: f[15] as string,
+    queue: f[16] as string,
+    type: f[17] as string,
+    payload: parse(str(5)),
+    state: 'active',
+    priority: Number(f[6] ?? 0),
+    attempt: Number(f[2] ?? 0) + 1,
+    maxAttempts: Number(f[3]),
+    backoff: parse(str(7)) as BackoffOptions | null,
+    timeoutMs: num(str(8)),
+    uniqueKey: f[9] ?? null,
+    removeOnComplete: f[10] == null ? false : (JSON.parse(f[10]) as RetentionOption),
+    removeOnFail: f[11] == null ? false : (JSON.parse(f[11]) as RetentionOption),
+    meta: parse(str(12)) as Record<string, unknown> | null,
+    createdAt: Number(f[1]),
+    runAt: Number(f[4]),
+    startedAt: now,
+    finishedAt: null,
+    result: null,
+    lastError: parse(str(13)) as Job['lastError'],
+    progress: parse(str(14)),
+    workerId,
+    leaseExpiresAt: expires,
+    token,
+  };
   return job;
 }

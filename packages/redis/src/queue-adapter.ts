@@ -229,8 +229,10 @@ export class RedisQueueAdapter implements QueueAdapter {
     ];
     if (types === undefined) args.push(-1);
     else args.push(types.length, ...types);
-    const [, claimed] = (await this.conn.run(CLAIM, args)) as [string, unknown[][]];
-    return claimed.map(decodeClaimed);
+    const [now, claimed, base, expires] = (await this.conn.run(CLAIM, args)) as [string, unknown[][], number, string];
+    const at = Number(now);
+    const until = Number(expires);
+    return claimed.map((flat, i) => decodeClaimed(flat, base + i + 1, at, workerId, until));
   }
 
   async extendLeases(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {

@@ -32,7 +32,16 @@ local K_IDS = G .. 'ids'
 local K_QUEUES = G .. 'queues'
 local K_SEQ = G .. 'seq'
 local K_TOKEN = G .. 'token'
-local function Q(q) return '{' .. PFX .. ':' .. q .. '}:' end
+-- Key names are memoised per script call: building a string costs about as much as a Redis command here.
+local QC = {}
+local function Q(q)
+  local k = QC[q]
+  if not k then
+    k = '{' .. PFX .. ':' .. q .. '}:'
+    QC[q] = k
+  end
+  return k
+end
 local function JK(q, id) return Q(q) .. 'j:' .. id end
 local function pad(n)
   n = tonumber(n) or 0
@@ -41,7 +50,25 @@ local function pad(n)
 end
 local function lexm(c, id) return pad(c) .. id end
 local function readym(r, sq, id) return pad(r) .. pad(sq) .. id end
-local function idx(q, s, t) return Q(q) .. 'x:' .. s .. ':' .. t end
+local IC = {}
+local function idx(q, s, t)
+  local a = IC[q]
+  if not a then
+    a = {}
+    IC[q] = a
+  end
+  local b = a[s]
+  if not b then
+    b = {}
+    a[s] = b
+  end
+  local k = b[t]
+  if not k then
+    k = Q(q) .. 'x:' .. s .. ':' .. t
+    b[t] = k
+  end
+  return k
+end
 local function fmt(n) return string.format('%.17g', n) end
 
 local function move_index(q, t, c, id, from, to)
@@ -79,7 +106,7 @@ local function release_unique(q, uk, id)
 end
 
 -- Enter a finished state: finish order, finishedAt, the per-state finished set. An extra (field, value) pair, when
--- given, goes into the same HSET.
+-- given, goes into the same HSET. The lease expiry field 'l' stays (it is read only while the job is active).
 local function finish(q, jk, id, s, xf, xv)
   local fs = redis.call('INCR', K_SEQ)
   redis.call('ZADD', Q(q) .. 'f:' .. s, NOW, pad(fs) .. id)
@@ -88,7 +115,6 @@ local function finish(q, jk, id, s, xf, xv)
   else
     redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs)
   end
-  redis.call('HDEL', jk, 'l')
 end
 
 -- Forget a job entirely.
@@ -261,12 +287,29 @@ local function iso(ms)
     math.floor((rem % 3600) / 60), rem % 60, msr)
   return ISO_TEXT
 end
+-- A string as JSON text (memoised: queue, type and worker names repeat).
+local JC = {}
+local function jstr(x)
+  local j = JC[x]
+  if not j then
+    j = cjson.encode(x)
+    JC[x] = j
+  end
+  return j
+end
 -- One execution record (same id twice keeps the first).
+local K_XT = G .. 'xt'
+local XQC = {}
 local function record_exec(id, job, queue, startedAt, json)
   if redis.call('HSETNX', G .. 'xh:' .. job, id, json) == 1 then
     local m = id .. '\\31' .. job
-    redis.call('ZADD', G .. 'xq:' .. queue, startedAt, m)
-    redis.call('ZADD', G .. 'xt', startedAt, m)
+    local xq = XQC[queue]
+    if not xq then
+      xq = G .. 'xq:' .. queue
+      XQC[queue] = xq
+    end
+    redis.call('ZADD', xq, startedAt, m)
+    redis.call('ZADD', K_XT, startedAt, m)
   end
 end
 -- Append event JSON texts to the event stream, up to 100 per entry (as RedisEventBus.publish does).

@@ -6,7 +6,8 @@ import { METRIC_ARITY, METRICS_FN } from './metrics';
  * Claim up to `limit` ready jobs over several queues in one round trip.
  * ARGV: recordStart ('' | 'm' started metrics | 'e' metrics and job.started events), event stream maxLen,
  * workerId, limit, leaseMs, nQueues, queues..., nTypes (-1 = every type), types...
- * Returns { now, { HGETALL of each claimed job }... } in claim order.
+ * Returns { now, { the CLAIM_FIELDS of each claimed job before the claim, then id, queue, type }..., token base,
+ * lease expiry } in claim order (absent fields are false).
  */
 export const CLAIM = luaScript(
   'claim',
@@ -78,30 +79,43 @@ elseif #sources > 1 then
 end
 local out = {}
 local acc, events = mnew(), {}
+local base, fexp = 0, ''
 if #picked > 0 then
-  local base = redis.call('INCRBY', K_TOKEN, #picked) - #picked
+  base = redis.call('INCRBY', K_TOKEN, #picked) - #picked
   local expires = NOW + leaseMs
+  fexp = fmt(expires)
+  local ts, wj
+  if rs == 'e' then
+    ts = iso(NOW)
+    wj = jstr(worker)
+  end
   for i, pk in ipairs(picked) do
     local src = pk[1]
     local q, id = src.q, string.sub(pk[2], 31)
     local jk = JK(q, id)
-    local v = redis.call('HMGET', jk, 's', 'c', 'a', 'r', 'ma')
-    if v[1] == 'waiting' then redis.call('ZREM', Q(q) .. 'w', id) end
-    move_index(q, src.t, v[2], id, v[1], 'active')
-    local attempt = (tonumber(v[3]) or 0) + 1
-    -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
-    redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fmt(expires))
-    redis.call('ZADD', Q(q) .. 'l', expires, id)
-    out[i] = redis.call('HGETALL', jk)
+    -- The job as it was (one read of the fields CLAIM_FIELDS lists; id, queue and type are known); the client
+    -- applies this claim's changes to it (see the reply).
+    local v = redis.call('HMGET', jk, 's', 'c', 'a', 'ma', 'r', 'p', 'pr', 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'e', 'pg')
+    local s, c, a, ma = v[1], v[2], v[3], v[4]
     if rs ~= '' then
-      local wait = NOW - tonumber(v[4])
+      local wait = NOW - tonumber(v[5])
       if wait < 0 then wait = 0 end
       macc(acc, 'started', q, src.t, NOW, 1, 'w', wait)
-      if rs == 'e' then
-        events[#events + 1] = cjson.encode({ id = 'js' .. (base + i), type = 'job.started', timestamp = iso(NOW),
-          queue = q, jobId = id, workerId = worker,
-          data = { type = src.t, attempt = attempt, maxAttempts = tonumber(v[5]) } })
-      end
+    end
+    if s == 'waiting' then redis.call('ZREM', Q(q) .. 'w', id) end
+    move_index(q, src.t, c, id, s, 'active')
+    local attempt = (tonumber(a) or 0) + 1
+    -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
+    redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fexp)
+    redis.call('ZADD', Q(q) .. 'l', expires, id)
+    v[16] = id
+    v[17] = q
+    v[18] = src.t
+    out[i] = v
+    if rs == 'e' then
+      events[#events + 1] = '{"id":"js' .. (base + i) .. '","type":"job.started","timestamp":"' .. ts ..
+        '","queue":' .. jstr(q) .. ',"jobId":' .. jstr(id) .. ',"workerId":' .. wj .. ',"data":{"type":' ..
+        jstr(src.t) .. ',"attempt":' .. attempt .. ',"maxAttempts":' .. (tonumber(ma) or 0) .. '}}'
     end
   end
   if rs ~= '' then
@@ -109,7 +123,9 @@ if #picked > 0 then
     if #events > 0 then publish_events(events, ARGV[4]) end
   end
 end
-return { fmt(NOW), out }
+-- Each claimed job: its hash before the claim; the claim made it active with attempt + 1, token base + i,
+-- startedAt now, this worker and lease expiry fexp.
+return { fmt(NOW), out, base, fexp }
 `,
 );
 

@@ -32,12 +32,16 @@ local function mnew() return { list = {}, by = {} } end
 -- One observation (n of them) of kind at time at, with an optional histogram h ('d' or 'w') value v.
 local function macc(acc, kind, q, t, at, n, h, v)
   local minute = math.floor(at / 60000) * 60000
-  local key = q .. '\\31' .. t .. '\\31' .. minute
-  local e = acc.by[key]
-  if not e then
-    e = { q = q, t = t, m = minute, f = {}, x = {} }
-    acc.by[key] = e
-    acc.list[#acc.list + 1] = e
+  local e = acc.last
+  if not (e and e.q == q and e.t == t and e.m == minute) then
+    local key = q .. '\\31' .. t .. '\\31' .. minute
+    e = acc.by[key]
+    if not e then
+      e = { q = q, t = t, m = minute, f = {}, x = {} }
+      acc.by[key] = e
+      acc.list[#acc.list + 1] = e
+    end
+    acc.last = e
   end
   e.f[kind] = (e.f[kind] or 0) + n
   if h then
