@@ -16,8 +16,8 @@ export interface Migration {
  * index below serves one statement; the `EXPLAIN QUERY PLAN` test proves that claiming, counting and listing never
  * scan the table:
  * - `conveyor_jobs_custom_id`: a caller-chosen id (partial: generated jobs never enter it).
- * - `conveyor_jobs_ready`: claim order among claimable jobs, per queue (partial: only pending, not active).
- * - `conveyor_jobs_waiting`: the oldest waiting job of a queue (`QueueInfo.oldestWaitingAt`).
+ * - `conveyor_jobs_ready`: claim order among claimable jobs, per queue (partial: only pending, not active), and
+ *   the oldest waiting job of a queue (`QueueInfo.oldestWaitingAt`: one seek per distinct priority).
  * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
  *   finished state: with a single index over the three, SQLite sorts instead of walking it in order).
  * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
@@ -180,8 +180,13 @@ DROP INDEX IF EXISTS conveyor_executions_queue;
     // created before this version), with a partial unique index that generated jobs never enter. `id` is a virtual
     // column (the public id, computed when read), so reads and the list index's tie-break keep using it.
     // AUTOINCREMENT: a generated id is never handed out twice, even after its job is removed. Defaults let the
-    // common insert bind only the columns that differ from them. Measured on raw inserts (1000-row transactions):
-    // ~2.5x more rows per CPU-second than version 3.
+    // common insert bind only the columns that differ from them.
+    // Each index a new job enters costs ~0.9 µs a row, and a partial index's WHERE is evaluated for every row: an
+    // IN list there cost ~0.5 µs a row where a range costs next to nothing. So the ready index is partial on
+    // `state >= 'retrying'` (the states are a closed set, and exactly retrying, scheduled and waiting sort there),
+    // carries `state` so a walk can tell waiting from scheduled without reading the row, and also serves
+    // `oldestWaitingAt`; the waiting index is gone. Measured on raw 64-row inserts in 1024-row transactions:
+    // 3.5 µs a row for version 3's indexes, 2.1 µs for these.
     version: 4,
     name: 'jobs keyed by seq: generated ids derived from the rowid, caller ids in a partial unique index',
     sql: `
@@ -224,9 +229,8 @@ FROM conveyor_jobs ORDER BY seq;
 DROP TABLE conveyor_jobs;
 ALTER TABLE conveyor_jobs_v4 RENAME TO conveyor_jobs;
 CREATE UNIQUE INDEX conveyor_jobs_custom_id ON conveyor_jobs (custom_id) WHERE custom_id IS NOT NULL;
-CREATE INDEX conveyor_jobs_ready ON conveyor_jobs (queue, priority DESC, run_at, seq)
-  WHERE state IN ('waiting', 'scheduled', 'retrying');
-CREATE INDEX conveyor_jobs_waiting ON conveyor_jobs (queue, run_at) WHERE state = 'waiting';
+CREATE INDEX conveyor_jobs_ready ON conveyor_jobs (queue, priority DESC, run_at, seq, state)
+  WHERE state >= 'retrying';
 CREATE INDEX conveyor_jobs_completed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'completed';
 CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'failed';
 CREATE INDEX conveyor_jobs_cancelled ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state = 'cancelled';

@@ -59,7 +59,26 @@ import type { SqliteBackendOptions, SqliteStore } from './store';
 import { SqlitePart } from './store';
 
 const PENDING_TERM = "state IN ('waiting', 'scheduled', 'retrying', 'active')";
-const READY_TERM = "state IN ('waiting', 'scheduled', 'retrying')";
+/**
+ * Claimable states: exactly the states that sort at or after 'retrying' (retrying, scheduled, waiting). A range,
+ * not an IN list, because the ready index's WHERE is evaluated on every insert (see migration 4).
+ */
+const READY_TERM = "state >= 'retrying'";
+
+/**
+ * `runAt` of the oldest waiting job of a queue, from the ready index: walk the distinct priorities (one seek each),
+ * and in each take the first waiting entry in run_at order (`state` is in the index, so entries of due scheduled or
+ * retrying jobs before it are skipped without reading rows). Parameters: the queue, three times.
+ */
+const OLDEST_WAITING_SQL = `WITH RECURSIVE p(v) AS (
+    SELECT max(priority) FROM conveyor_jobs INDEXED BY conveyor_jobs_ready WHERE queue = ? AND ${READY_TERM}
+    UNION ALL
+    SELECT (SELECT max(priority) FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
+      WHERE queue = ? AND ${READY_TERM} AND priority < p.v) FROM p WHERE p.v IS NOT NULL
+  )
+  SELECT min((SELECT run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
+    WHERE queue = ? AND ${READY_TERM} AND priority = p.v AND state = 'waiting' ORDER BY run_at LIMIT 1))
+  FROM p WHERE p.v IS NOT NULL`;
 
 /** Jobs per UPDATE of a claim (the store caches one prepared statement per size up to this). */
 const CLAIM_CHUNK = 100;
@@ -707,11 +726,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return this.store.read(() => {
       const s = this.store;
       const counts = this.countsNow();
-      const oldest = s
-        .stmt(
-          "SELECT min(run_at) FROM conveyor_jobs INDEXED BY conveyor_jobs_waiting WHERE queue = ? AND state = 'waiting'",
-        )
-        .pluck();
+      const oldest = s.stmt(OLDEST_WAITING_SQL).pluck();
       const rows = s.stmt('SELECT name, paused FROM conveyor_queues ORDER BY name').all() as Array<{
         name: string;
         paused: number;
@@ -720,7 +735,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         name: r.name,
         paused: r.paused !== 0,
         counts: counts[r.name] ?? zeroCounts(),
-        oldestWaitingAt: (oldest.get(r.name) as number | null) ?? null,
+        oldestWaitingAt: (oldest.get(r.name, r.name, r.name) as number | null) ?? null,
       }));
     });
   }

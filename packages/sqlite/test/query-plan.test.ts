@@ -130,7 +130,7 @@ describe('query plans', () => {
     const claim = [...prepared].find((sql) => sql.includes('INDEXED BY conveyor_jobs_ready'));
     expect(claim).toBeDefined();
     const plan = planOf(claim as string).join('\n');
-    expect(plan).toMatch(/SEARCH conveyor_jobs USING INDEX conveyor_jobs_ready \(queue=\?/);
+    expect(plan).toMatch(/SEARCH conveyor_jobs USING (COVERING )?INDEX conveyor_jobs_ready \(queue=\?/);
     expect(plan).not.toMatch(/TEMP B-TREE/);
   });
 
