@@ -4,210 +4,235 @@ import type {
   Histogram,
   MetricBucket,
   MetricEvent,
-  MetricKind,
   MetricsAdapter,
   MetricsQuery,
   MetricsTotals,
 } from '@conveyor/core';
-import { emptyHistogram, GRANULARITIES, METRIC_KINDS, mergeHistogram, observe } from '@conveyor/core';
+import { ConveyorError, GRANULARITIES, HISTOGRAM_SLOTS, histogramSlot, METRIC_KINDS } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
-import { validationError } from './errors';
+import { sqliteMessage, validationError } from './errors';
+import { METRIC_SLOTS, METRIC_VALUE_COLUMNS, metricCombiner } from './migrations';
 import type { SqliteBackendOptions, SqliteStore } from './store';
 import { SqlitePart } from './store';
 
-type Counters = Record<MetricKind, number>;
-
-function zeroCounters(): Counters {
-  return { enqueued: 0, started: 0, completed: 0, failed: 0, retried: 0, stalled: 0 };
-}
-
-interface Cell {
-  granularity: Granularity;
-  bucket: number;
-  queue: string;
-  type: string;
-  counters: Counters;
-  duration: Histogram;
-  wait: Histogram;
-}
-
-interface MetricRow {
-  granularity: Granularity;
-  bucket: number;
-  queue: string;
-  type: string;
-  counters: string;
-  duration: string;
-  wait: string;
-}
-
 const GRANULARITY_NAMES = Object.keys(GRANULARITIES) as Granularity[];
 
-function emptyBucket(start: number): MetricBucket {
+/** The roll-up name: a row with queue '' counts every queue, with type '' every type. */
+const ALL = '';
+
+/** Offsets of the value columns (see METRIC_VALUE_COLUMNS): six counters, then each histogram's count, sum, max, slots. */
+const COUNTERS = METRIC_KINDS.length;
+const HIST_WIDTH = 3 + METRIC_SLOTS;
+const DURATION_AT = COUNTERS;
+const WAIT_AT = COUNTERS + HIST_WIDTH;
+
+/** Values of one cell, in METRIC_VALUE_COLUMNS order. */
+type Values = number[];
+
+const UPSERT_SQL = `INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS.join(', ')})
+  VALUES (?, ?, ?, ?, ${METRIC_VALUE_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (granularity, queue, type, bucket) DO UPDATE SET ${METRIC_VALUE_COLUMNS.map((c) =>
+    metricCombiner(c) === 'max' ? `${c} = max(${c}, excluded.${c})` : `${c} = ${c} + excluded.${c}`,
+  ).join(', ')}`;
+
+/** The value columns combined over the rows a query selects (SUM, or MAX for the maxima). */
+const AGGREGATES = METRIC_VALUE_COLUMNS.map((c) => `${metricCombiner(c)}(m.${c})`).join(', ');
+
+/** One bucket per row, as stored (each (queue, type, bucket) is one row: no aggregation needed). */
+const SERIES_SQL = `SELECT m.bucket, ${METRIC_VALUE_COLUMNS.map((c) => `m.${c}`).join(', ')} FROM conveyor_metric_buckets m
+  WHERE m.granularity = ? AND m.queue = ? AND m.type = ? AND m.bucket >= ? AND m.bucket < ? ORDER BY m.bucket`;
+
+/** The total of one (queue, type) row set over a bucket range: one primary-key range. */
+const TOTAL_SQL = `SELECT count(*), ${AGGREGATES} FROM conveyor_metric_buckets m
+  WHERE m.granularity = ? AND m.queue = ? AND m.type = ? AND m.bucket >= ? AND m.bucket < ?`;
+
+/**
+ * Totals per group: for each known (queue, type) pair of the group's kind, one primary-key range. `group` is the
+ * column that names the group; the other one is fixed (a name or the roll-up '').
+ */
+function groupedSql(group: 'queue' | 'type', groupFilter: boolean): string {
+  const fixed = group === 'queue' ? 'type' : 'queue';
+  return `SELECT k.${group}, ${AGGREGATES} FROM conveyor_metric_keys k
+    JOIN conveyor_metric_buckets m ON m.granularity = ? AND m.queue = k.queue AND m.type = k.type
+      AND m.bucket >= ? AND m.bucket < ?
+    WHERE k.${fixed} = ? AND k.${group} <> ''${groupFilter ? ` AND k.${group} = ?` : ''}
+    GROUP BY k.${group}`;
+}
+
+function zeroValues(): Values {
+  return new Array<number>(METRIC_VALUE_COLUMNS.length).fill(0);
+}
+
+function histogramAt(row: readonly unknown[], at: number): Histogram {
+  const counts = new Array<number>(METRIC_SLOTS);
+  for (let i = 0; i < METRIC_SLOTS; i++) counts[i] = (row[at + 3 + i] as number | null) ?? 0;
   return {
-    start,
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    stalled: 0,
-    duration: emptyHistogram(),
-    wait: emptyHistogram(),
+    counts,
+    count: (row[at] as number | null) ?? 0,
+    sum: (row[at + 1] as number | null) ?? 0,
+    max: (row[at + 2] as number | null) ?? 0,
   };
 }
 
-function addRow(into: Omit<MetricBucket, 'start'>, row: MetricRow): void {
-  const c = JSON.parse(row.counters) as Partial<Counters>;
-  for (const kind of METRIC_KINDS) into[kind] += c[kind] ?? 0;
-  mergeHistogram(into.duration, JSON.parse(row.duration) as Histogram);
-  mergeHistogram(into.wait, JSON.parse(row.wait) as Histogram);
+/** Counters and histograms of a row whose value columns start at `offset`. */
+function valuesOf(row: readonly unknown[], offset: number): Omit<MetricBucket, 'start'> {
+  const at = (i: number) => (row[offset + i] as number | null) ?? 0;
+  return {
+    enqueued: at(0),
+    started: at(1),
+    completed: at(2),
+    failed: at(3),
+    retried: at(4),
+    stalled: at(5),
+    duration: histogramAt(row, offset + DURATION_AT),
+    wait: histogramAt(row, offset + WAIT_AT),
+  };
+}
+
+function observeInto(values: Values, at: number, valueMs: number, n: number): void {
+  values[at] = (values[at] as number) + n;
+  values[at + 1] = (values[at + 1] as number) + valueMs * n;
+  if (valueMs > (values[at + 2] as number)) values[at + 2] = valueMs;
+  const slot = at + 3 + histogramSlot(valueMs);
+  values[slot] = (values[slot] as number) + n;
 }
 
 /**
- * Time-bucketed counters and histograms: one row per (granularity, bucket, queue, type), keyed by a primary key
- * that every query walks as a range. A batch of events is folded in memory first, then each touched row is read,
- * merged and written once, inside one `BEGIN IMMEDIATE` transaction (so concurrent processes add, never overwrite).
+ * Time-bucketed counters and histograms in `conveyor_metric_buckets`: one row per (granularity, queue, type,
+ * bucket), every counter and histogram slot a column, so reads aggregate in SQL. Each event is added to its pair's
+ * row and to three roll-up rows (its queue over every type, its type over every queue, and everything), so a read
+ * with or without a queue or type filter is one primary-key range of one row per bucket, and a total grouped by
+ * queue or type is one such range per group. A batch of events is folded in memory first, then each touched row is
+ * upserted once (`value = value + excluded.value`) inside one `BEGIN IMMEDIATE` transaction, so concurrent
+ * processes add, never overwrite.
+ *
+ * Queue and type names must be non-empty ('' names the roll-ups).
  */
 export class SqliteMetricsAdapter extends SqlitePart implements MetricsAdapter {
   readonly capabilities: AdapterCapabilities = SQLITE_CAPABILITIES;
 
   constructor(source?: SqliteStore | SqliteBackendOptions) {
     super(source, 'metrics adapter');
+    if (HISTOGRAM_SLOTS !== METRIC_SLOTS) {
+      throw new ConveyorError(
+        'CONFIG_INVALID',
+        sqliteMessage(
+          `@conveyor/core histograms have ${HISTOGRAM_SLOTS} slots but this @conveyor/sqlite stores ${METRIC_SLOTS}. Use matching versions of the two packages.`,
+        ),
+      );
+    }
   }
 
   async record(events: MetricEvent[]): Promise<void> {
     this.guard();
     if (events.length === 0) return;
-    const cells = new Map<string, Cell>();
+    const cells = new Map<
+      string,
+      { granularity: Granularity; queue: string; type: string; bucket: number; values: Values }
+    >();
+    const keys = new Set<string>();
     for (const e of events) {
       if (!(METRIC_KINDS as readonly string[]).includes(e.kind)) {
         throw validationError(`metric kind must be one of ${METRIC_KINDS.join(', ')}, got ${String(e.kind)}.`);
       }
       if (typeof e.at !== 'number' || !Number.isFinite(e.at))
         throw validationError('metric event `at` must be a time in ms.');
+      if (typeof e.queue !== 'string' || e.queue === ALL || typeof e.type !== 'string' || e.type === ALL) {
+        throw validationError('metric event `queue` and `type` must be non-empty strings.');
+      }
       const n = e.count ?? 1;
-      for (const granularity of GRANULARITY_NAMES) {
-        const width = GRANULARITIES[granularity].ms;
-        const bucket = Math.floor(e.at / width) * width;
-        const key = `${granularity}\u0000${bucket}\u0000${e.queue}\u0000${e.type}`;
-        let cell = cells.get(key);
-        if (cell === undefined) {
-          cell = {
-            granularity,
-            bucket,
-            queue: e.queue,
-            type: e.type,
-            counters: zeroCounters(),
-            duration: emptyHistogram(),
-            wait: emptyHistogram(),
-          };
-          cells.set(key, cell);
+      const kind = METRIC_KINDS.indexOf(e.kind);
+      const duration = (e.kind === 'completed' || e.kind === 'failed') && e.durationMs !== undefined;
+      const wait = e.kind === 'started' && e.waitMs !== undefined;
+      for (const [queue, type] of [
+        [e.queue, e.type],
+        [e.queue, ALL],
+        [ALL, e.type],
+        [ALL, ALL],
+      ] as const) {
+        keys.add(`${queue}\u0000${type}`);
+        for (const granularity of GRANULARITY_NAMES) {
+          const width = GRANULARITIES[granularity].ms;
+          const bucket = Math.floor(e.at / width) * width;
+          const key = `${granularity}\u0000${bucket}\u0000${queue}\u0000${type}`;
+          let cell = cells.get(key);
+          if (cell === undefined) {
+            cell = { granularity, queue, type, bucket, values: zeroValues() };
+            cells.set(key, cell);
+          }
+          const v = cell.values;
+          v[kind] = (v[kind] as number) + n;
+          if (duration) observeInto(v, DURATION_AT, e.durationMs as number, n);
+          if (wait) observeInto(v, WAIT_AT, e.waitMs as number, n);
         }
-        cell.counters[e.kind] += n;
-        if ((e.kind === 'completed' || e.kind === 'failed') && e.durationMs !== undefined) {
-          observe(cell.duration, e.durationMs, n);
-        }
-        if (e.kind === 'started' && e.waitMs !== undefined) observe(cell.wait, e.waitMs, n);
       }
     }
     this.store.write(() => {
-      const read = this.store.stmt(
-        'SELECT * FROM conveyor_metrics WHERE granularity = ? AND bucket = ? AND queue = ? AND type = ?',
-      );
-      const write = this.store.stmt(
-        `INSERT OR REPLACE INTO conveyor_metrics (granularity, bucket, queue, type, counters, duration, wait)
-          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const cell of cells.values()) {
-        const row = read.get(cell.granularity, cell.bucket, cell.queue, cell.type) as MetricRow | undefined;
-        if (row !== undefined) {
-          const stored = JSON.parse(row.counters) as Partial<Counters>;
-          for (const kind of METRIC_KINDS) cell.counters[kind] += stored[kind] ?? 0;
-          mergeHistogram(cell.duration, JSON.parse(row.duration) as Histogram);
-          mergeHistogram(cell.wait, JSON.parse(row.wait) as Histogram);
-        }
-        write.run(
-          cell.granularity,
-          cell.bucket,
-          cell.queue,
-          cell.type,
-          JSON.stringify(cell.counters),
-          JSON.stringify(cell.duration),
-          JSON.stringify(cell.wait),
-        );
-      }
+      const upsert = this.store.stmt(UPSERT_SQL);
+      for (const c of cells.values()) upsert.run(c.granularity, c.queue, c.type, c.bucket, ...c.values);
+      const key = this.store.stmt('INSERT OR IGNORE INTO conveyor_metric_keys (queue, type) VALUES (?, ?)');
+      for (const k of keys) key.run(...k.split('\u0000'));
     });
   }
 
-  /** Rows of [from, to) at one granularity, filtered by queue and type (a primary-key range). */
-  private rows(query: MetricsQuery): MetricRow[] {
+  /** The granularity and the bucket range [from, to) of a query, validated. */
+  private range(query: MetricsQuery): [Granularity, number, number] {
     const g = GRANULARITIES[query.granularity];
     if (g === undefined) throw validationError(`granularity must be one of ${GRANULARITY_NAMES.join(', ')}.`);
     if (!Number.isFinite(query.from) || !Number.isFinite(query.to)) {
       throw validationError('metrics query `from` and `to` must be times in ms.');
     }
-    const from = Math.floor(query.from / g.ms) * g.ms;
-    const where = ['granularity = ?', 'bucket >= ?', 'bucket < ?'];
-    const params: unknown[] = [query.granularity, from, query.to];
-    if (query.queue !== undefined) {
-      where.push('queue = ?');
-      params.push(query.queue);
-    }
-    if (query.type !== undefined) {
-      where.push('type = ?');
-      params.push(query.type);
-    }
     this.store.ensureReady();
-    return this.store
-      .stmt(`SELECT * FROM conveyor_metrics WHERE ${where.join(' AND ')} ORDER BY bucket`)
-      .all(...params) as MetricRow[];
+    return [query.granularity, Math.floor(query.from / g.ms) * g.ms, query.to];
   }
 
   async series(query: MetricsQuery): Promise<MetricBucket[]> {
     this.guard();
-    const out: MetricBucket[] = [];
-    let current: MetricBucket | undefined;
-    for (const row of this.rows(query)) {
-      if (current === undefined || current.start !== row.bucket) {
-        current = emptyBucket(row.bucket);
-        out.push(current);
-      }
-      addRow(current, row);
-    }
-    return out;
+    const [granularity, from, to] = this.range(query);
+    const rows = this.store
+      .stmt(SERIES_SQL)
+      .raw(true)
+      .all(granularity, query.queue ?? ALL, query.type ?? ALL, from, to) as unknown[][];
+    return rows.map((row) => ({ start: row[0] as number, ...valuesOf(row, 1) }));
   }
 
   async totals(query: MetricsQuery & { groupBy?: 'queue' | 'type' }): Promise<MetricsTotals[]> {
     this.guard();
-    const groups = new Map<string | null, MetricsTotals>();
-    for (const row of this.rows(query)) {
-      const key = query.groupBy === 'queue' ? row.queue : query.groupBy === 'type' ? row.type : null;
-      let t = groups.get(key);
-      if (t === undefined) {
-        const { start: _start, ...rest } = emptyBucket(0);
-        t = { key, ...rest };
-        groups.set(key, t);
-      }
-      addRow(t, row);
+    const [granularity, from, to] = this.range(query);
+    const { groupBy } = query;
+    if (groupBy === undefined) {
+      const row = this.store
+        .stmt(TOTAL_SQL)
+        .raw(true)
+        .get(granularity, query.queue ?? ALL, query.type ?? ALL, from, to) as unknown[];
+      return [{ key: null, ...valuesOf(row, 1) }];
     }
-    if (query.groupBy === undefined && groups.size === 0) {
-      const { start: _start, ...rest } = emptyBucket(0);
-      return [{ key: null, ...rest }];
-    }
+    const fixed = groupBy === 'queue' ? query.type : query.queue;
+    const filter = groupBy === 'queue' ? query.queue : query.type;
+    const params: unknown[] = [granularity, from, to, fixed ?? ALL];
+    if (filter !== undefined) params.push(filter);
+    const rows = this.store
+      .stmt(groupedSql(groupBy, filter !== undefined))
+      .raw(true)
+      .all(...params) as unknown[][];
     // Code-unit order, like every other adapter (not locale order).
-    return [...groups.values()].sort((a, b) =>
-      (a.key ?? '') < (b.key ?? '') ? -1 : (a.key ?? '') > (b.key ?? '') ? 1 : 0,
-    );
+    return rows
+      .map((row): MetricsTotals => ({ key: row[0] as string, ...valuesOf(row, 1) }))
+      .sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : (a.key as string) > (b.key as string) ? 1 : 0));
   }
 
   async prune(now: number): Promise<number> {
     this.guard();
     return this.store.write(() => {
       let removed = 0;
-      const del = this.store.stmt('DELETE FROM conveyor_metrics WHERE granularity = ? AND bucket < ?');
+      // One primary-key range per known (queue, type) pair and granularity.
+      const del = this.store.stmt(
+        'DELETE FROM conveyor_metric_buckets WHERE granularity = ? AND queue = ? AND type = ? AND bucket < ?',
+      );
+      const pairs = this.store.stmt('SELECT queue, type FROM conveyor_metric_keys').raw(true).all() as string[][];
       for (const granularity of GRANULARITY_NAMES) {
-        removed += del.run(granularity, now - GRANULARITIES[granularity].retentionMs).changes;
+        const before = now - GRANULARITIES[granularity].retentionMs;
+        for (const [queue, type] of pairs) removed += del.run(granularity, queue, type, before).changes;
       }
       return removed;
     });

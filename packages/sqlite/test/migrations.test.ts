@@ -1,4 +1,12 @@
-import { closeBackend } from '@conveyor/core';
+import {
+  closeBackend,
+  createMemoryBackend,
+  emptyHistogram,
+  GRANULARITIES,
+  type Histogram,
+  type MetricEvent,
+  observe,
+} from '@conveyor/core';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteBackend, MIGRATIONS } from '../src/index';
@@ -96,5 +104,78 @@ describe('migrations', () => {
     expect(acks.every((a) => a.ok)).toBe(true);
     expect((await q.counts('q')).q?.completed).toBe(3);
     await closeBackend(backend);
+  });
+
+  it('upgrades version-4 metric rows (JSON per queue and type) to summable columns with roll-ups', async () => {
+    const file = tmp.file('v4-metrics.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.exec(
+      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    for (const step of MIGRATIONS.filter((m) => m.version <= 4)) {
+      old.exec(step.sql);
+      old
+        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
+        .run(step.version, step.name);
+    }
+    // Version 4 stored one row per (granularity, bucket, queue, type) with JSON counters and histograms.
+    const t = 1_700_006_400_000; // a day boundary
+    const events: MetricEvent[] = [
+      { kind: 'enqueued', queue: 'a', type: 'x', at: t + 1_000, count: 3 },
+      { kind: 'completed', queue: 'a', type: 'x', at: t + 2_000, durationMs: 7 },
+      { kind: 'completed', queue: 'a', type: 'y', at: t + 61_000, durationMs: 300 },
+      { kind: 'started', queue: 'b', type: 'x', at: t + 3_600_000, waitMs: 40 },
+      { kind: 'failed', queue: 'b', type: 'y', at: t + 3_600_000, durationMs: 2 },
+    ];
+    const insert = old.prepare(
+      'INSERT INTO conveyor_metrics (granularity, bucket, queue, type, counters, duration, wait) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const [granularity, { ms }] of Object.entries(GRANULARITIES)) {
+      const cells = new Map<string, { counters: Record<string, number>; duration: Histogram; wait: Histogram }>();
+      for (const e of events) {
+        const bucket = Math.floor(e.at / ms) * ms;
+        const key = JSON.stringify([bucket, e.queue, e.type]);
+        const cell = cells.get(key) ?? { counters: {}, duration: emptyHistogram(), wait: emptyHistogram() };
+        cell.counters[e.kind] = (cell.counters[e.kind] ?? 0) + (e.count ?? 1);
+        if (e.durationMs !== undefined) observe(cell.duration, e.durationMs);
+        if (e.waitMs !== undefined) observe(cell.wait, e.waitMs);
+        cells.set(key, cell);
+      }
+      for (const [key, c] of cells) {
+        const [bucket, queue, type] = JSON.parse(key) as [number, string, string];
+        insert.run(
+          granularity,
+          bucket,
+          queue,
+          type,
+          JSON.stringify(c.counters),
+          JSON.stringify(c.duration),
+          JSON.stringify(c.wait),
+        );
+      }
+    }
+    old.close();
+
+    const backend = createSqliteBackend({ connection: file });
+    const reference = createMemoryBackend();
+    await reference.metrics.record(events);
+    for (const granularity of ['minute', 'hour', 'day'] as const) {
+      const base = { granularity, from: t, to: t + 86_400_000 };
+      for (const filter of [{}, { queue: 'a' }, { type: 'y' }, { queue: 'b', type: 'x' }]) {
+        expect(await backend.metrics.series({ ...base, ...filter })).toEqual(
+          (await reference.metrics.series({ ...base, ...filter })).filter(
+            (b) => b.enqueued + b.started + b.completed + b.failed > 0,
+          ),
+        );
+        for (const groupBy of [undefined, 'queue' as const, 'type' as const]) {
+          expect(await backend.metrics.totals({ ...base, ...filter, groupBy })).toEqual(
+            await reference.metrics.totals({ ...base, ...filter, groupBy }),
+          );
+        }
+      }
+    }
+    await closeBackend(backend);
+    await closeBackend(reference);
   });
 });
