@@ -1,4 +1,5 @@
-import type { Clock, Logger } from '@conveyor/core';
+import { randomUUID } from 'node:crypto';
+import type { Clock, ConveyorEvent, Logger } from '@conveyor/core';
 import { ConveyorError, conveyorMessage, silentLogger } from '@conveyor/core';
 import pg from 'pg';
 import { Listener } from './listener';
@@ -16,6 +17,19 @@ const TYPES = {
     return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
   },
 };
+
+/** Metric shards: concurrent writers of one bucket land on different rows (reads sum them). */
+const METRIC_SHARDS = 8;
+
+/** The in-process side of a backend's event bus, for events the queue adapter publishes with its own statements. */
+export interface LocalBus {
+  /** Marks this bus's notifications, which its LISTEN connection skips (they were delivered in process). */
+  readonly origin: string;
+  /** Hand events to this process's subscribers at once. */
+  deliverLocal(events: ConveyorEvent[]): void;
+  /** Whether anyone in this process subscribed. */
+  listenerCount(): number;
+}
 
 /**
  * What the four adapters of one backend share: the pool, the schema, the clock, the logger, the LISTEN connection
@@ -37,6 +51,14 @@ export class PgContext {
   readonly relaxedCommit: string;
   /** Suffix of the prepared statements that embed {@link relaxedCommit}: their text differs with the option. */
   readonly recordsTag: string;
+  /**
+   * The backend's event bus in this process, once it exists: events written by the queue adapter's statements are
+   * delivered to its subscribers directly and sent with its origin.
+   */
+  localBus: LocalBus | undefined;
+  /** Origin of notifications sent without a local bus (or from a caller's transaction): every listener takes them. */
+  readonly origin = randomUUID();
+  private shard = Math.floor(Math.random() * METRIC_SHARDS);
   private readonly ownsPool: boolean;
   private users = 0;
   private migrated: Promise<void> | undefined;
@@ -75,6 +97,12 @@ export class PgContext {
         ),
       );
     }
+  }
+
+  /** The metric shard of the next write: rotates, so the writes in flight at one moment rarely share a row. */
+  nextShard(): number {
+    this.shard = (this.shard + 1) % METRIC_SHARDS;
+    return this.shard;
   }
 
   /** Register one adapter using this context. */

@@ -1,6 +1,7 @@
-import type { EnqueueResult, Job, JobState, NewJob } from '@conveyor/core';
-import { buildJob, ConveyorError, conveyorMessage, PENDING_STATES } from '@conveyor/core';
+import type { ConveyorEvent, EnqueueResult, Job, JobState, NewJob } from '@conveyor/core';
+import { buildJob, ConveyorError, conveyorMessage, PENDING_STATES, payloadJson } from '@conveyor/core';
 import type { PgContext, Queryable } from './context';
+import { enqueuedEventSql, envelopeHead, notifySql, sqlEventId } from './inline';
 import { COMPONENT, validationError } from './options';
 import type { InsertRow, JobRow } from './rows';
 import { JOB_COLUMNS, toInsertRow, toJob } from './rows';
@@ -12,7 +13,25 @@ const MAX_ROUNDS = 5;
  * Insert rows; a row whose id or (queue, unique key) is taken is skipped (`ON CONFLICT DO NOTHING` covers the
  * primary key and the partial unique index at once). Times come from store-now (`$1`).
  */
-function insertSql(S: string): string {
+function insertSql(S: string, inline: boolean): string {
+  const body = insertBody(S);
+  if (!inline)
+    return `${body}
+RETURNING id, state, created_at, run_at, seq`;
+  return `${body.replace('\nINSERT INTO', '\n, ins AS (\nINSERT INTO').replace(/^\nWITH/, '\nWITH')}
+RETURNING id, state, created_at, run_at, seq, queue, type, priority
+),
+met AS (
+  SELECT ${S}.add_metrics($17::integer, array_agg('enqueued'::text), array_agg(i.queue), array_agg(i.type),
+    array_agg(i.created_at::double precision), NULL, NULL, NULL) AS n
+  FROM ins i HAVING count(*) > 0
+),
+ev_rows AS (SELECT i.seq, ${enqueuedEventSql()} AS e FROM ins i WHERE $18::boolean),
+${notifySql('ev_rows', '$19', '$20')}
+SELECT id, state, created_at, run_at, seq, (SELECT count(*) FROM met) + (SELECT count(*) FROM ev) AS side FROM ins`;
+}
+
+function insertBody(S: string): string {
   return `
 WITH t AS (SELECT ${S}.now_ms($1::bigint) AS now),
 input AS (
@@ -35,8 +54,7 @@ SELECT id, queue, type, CASE WHEN due > now THEN 'scheduled' ELSE 'waiting' END,
   now, due, unique_key, timeout_ms, nullif(payload::jsonb, 'null'::jsonb), nullif(backoff::jsonb, 'null'::jsonb),
   remove_on_complete::jsonb, remove_on_fail::jsonb, nullif(meta::jsonb, 'null'::jsonb)
 FROM input ORDER BY ord
-ON CONFLICT DO NOTHING
-RETURNING id, state, created_at, run_at`;
+ON CONFLICT DO NOTHING`;
 }
 
 function lookupSql(S: string): string {
@@ -53,6 +71,17 @@ interface InsertedRow {
   state: JobState;
   created_at: number;
   run_at: number;
+  seq: number;
+}
+
+/** Inline history of an enqueue (`capabilities.inlineRecords`): see `EnqueueSideEffects`. */
+export interface InlineEnqueue {
+  /** Publish `job.enqueued` per stored job. */
+  events: boolean;
+  /** Origin of the notifications (the local bus's when the events are delivered in process). */
+  origin: string;
+  /** Receives the events sent, for delivery in process once the enqueue committed; omit to deliver none here. */
+  local?: ConveyorEvent[];
 }
 
 /** Whether a batch can clash with stored jobs at all: only caller-chosen ids and unique keys can. */
@@ -70,7 +99,12 @@ function uniqueSlot(queue: string, key: string): string {
  * when given (the caller's transaction), else on the pool; a caller wanting atomicity across several statements
  * passes a client inside a transaction.
  */
-export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Queryable): Promise<EnqueueResult[]> {
+export async function insertJobs(
+  ctx: PgContext,
+  inputs: NewJob[],
+  client?: Queryable,
+  inline?: InlineEnqueue,
+): Promise<EnqueueResult[]> {
   const rows: (InsertRow & { ord: number })[] = inputs.map((input, ord) => {
     const row = toInsertRow(input);
     // Times go to bigint columns: round up (a job runs no earlier than asked).
@@ -79,15 +113,18 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
     return { ...row, ord };
   });
   const results = new Array<EnqueueResult | undefined>(rows.length);
-  const insertText = insertSql(ctx.s);
+  const insertText = insertSql(ctx.s, inline !== undefined);
   let todo = rows;
   for (let round = 0; round < MAX_ROUNDS && todo.length > 0; round++) {
+    const params = columns(todo, ctx.nowParam(), inputs);
+    if (inline !== undefined)
+      params.push(ctx.nextShard(), inline.events, ctx.eventChannel, envelopeHead(inline.origin));
     const inserted = await ctx.query<InsertedRow>(
       insertText,
-      columns(todo, ctx.nowParam()),
+      params,
       'enqueueing jobs',
       client,
-      'enqueue',
+      inline === undefined ? 'enqueue' : 'enqueue_inline',
     );
     // The stored job is rebuilt from its input and the store's times (buildJob, like every adapter), so the
     // payload does not travel back from the server.
@@ -101,6 +138,16 @@ export async function insertJobs(ctx: PgContext, inputs: NewJob[], client?: Quer
       job.state = r.state;
       job.runAt = r.run_at;
       byId.set(r.id, job);
+      if (inline?.events === true && inline.local !== undefined) {
+        inline.local.push({
+          id: sqlEventId(r.created_at, 'e', r.seq),
+          type: 'job.enqueued',
+          timestamp: new Date(r.created_at).toISOString(),
+          queue: job.queue,
+          jobId: job.id,
+          data: { type: job.type, state: job.state, priority: job.priority, runAt: new Date(job.runAt).toISOString() },
+        });
+      }
       if (job.uniqueKey !== null) byKey.set(uniqueSlot(job.queue, job.uniqueKey), job);
     }
     // Inserted rows go to the first input that asked for them; later inputs with the same id are duplicates.
@@ -179,7 +226,7 @@ class JsonCache {
  * `json_array_elements(_text)`. JSON (native `JSON.stringify`) is much cheaper to build than Postgres array literals,
  * whose every string element the driver escapes one by one.
  */
-function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
+function columns(rows: readonly (InsertRow & { ord: number })[], now: number | null, inputs: NewJob[]): unknown[] {
   const n = rows.length;
   const id = new Array<string>(n);
   const queue = new Array<string>(n);
@@ -199,7 +246,7 @@ function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
   const meta = new Array<string>(n);
   const json = new JsonCache();
   for (let i = 0; i < n; i++) {
-    const r = rows[i] as InsertRow;
+    const r = rows[i] as InsertRow & { ord: number };
     id[i] = r.id;
     queue[i] = r.queue;
     type[i] = r.type;
@@ -210,7 +257,7 @@ function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
     delay[i] = r.delay;
     uniqueKey[i] = r.unique_key;
     timeoutMs[i] = r.timeout_ms;
-    payload[i] = serialise(r.payload) ?? 'null';
+    payload[i] = payloadText(inputs[r.ord] as NewJob);
     backoff[i] = json.text(r.backoff) ?? 'null';
     removeOnComplete[i] = json.text(r.remove_on_complete) ?? 'null';
     removeOnFail[i] = json.text(r.remove_on_fail) ?? 'null';
@@ -235,6 +282,17 @@ function columns(rows: readonly InsertRow[], now: number | null): unknown[] {
     list(removeOnFail),
     list(meta),
   ];
+}
+
+/** The payload's JSON: the runtime's own text when it made one (see `payloadJson`), else serialised here. */
+function payloadText(job: NewJob): string {
+  let text: string | undefined;
+  try {
+    text = payloadJson(job) as string | undefined;
+  } catch {
+    return serialise(job.payload) ?? 'null';
+  }
+  return text ?? 'null';
 }
 
 function serialise(value: unknown): string | null {

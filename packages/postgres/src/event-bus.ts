@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener } from '@conveyor/core';
 import { conveyorMessage } from '@conveyor/core';
-import type { Queryable } from './context';
+import type { LocalBus, Queryable } from './context';
 import { PgContext } from './context';
 import type { PostgresOptions } from './options';
 import { COMPONENT, closedError, POSTGRES_CAPABILITIES, validationError, wrapError } from './options';
@@ -109,7 +109,7 @@ export async function notifyEvents(
  * connection was reconnecting) misses it. Notifications are delivered in commit order; a batch is delivered in
  * publish order.
  */
-export class PostgresEventBus implements EventBus {
+export class PostgresEventBus implements EventBus, LocalBus {
   /** @inheritdoc */
   readonly capabilities: AdapterCapabilities = POSTGRES_CAPABILITIES;
   /** Identifies this bus's notifications, so it does not deliver its own events twice. */
@@ -126,6 +126,7 @@ export class PostgresEventBus implements EventBus {
   constructor(options: PostgresOptions | PgContext) {
     this.ctx = options instanceof PgContext ? options : new PgContext(options);
     this.ctx.acquire();
+    this.ctx.localBus ??= this;
   }
 
   async init(): Promise<void> {
@@ -147,6 +148,7 @@ export class PostgresEventBus implements EventBus {
     this.unlisten = undefined;
     await unlisten?.();
     await this.chain;
+    if (this.ctx.localBus === this) this.ctx.localBus = undefined;
     await this.ctx.release();
   }
 
@@ -209,6 +211,11 @@ export class PostgresEventBus implements EventBus {
         }
       }
     });
+  }
+
+  /** @inheritdoc */
+  deliverLocal(events: ConveyorEvent[]): void {
+    if (!this.closed) this.deliver(events);
   }
 
   private deliver(events: ConveyorEvent[]): void {

@@ -8,7 +8,7 @@ import type {
   MetricsQuery,
   MetricsTotals,
 } from '@conveyor/core';
-import { conveyorMessage, emptyHistogram, GRANULARITIES, METRIC_KINDS, mergeHistogram, observe } from '@conveyor/core';
+import { conveyorMessage, emptyHistogram, GRANULARITIES, HISTOGRAM_SLOTS, METRIC_KINDS } from '@conveyor/core';
 import { PgContext } from './context';
 import type { PostgresOptions } from './options';
 import { COMPONENT, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
@@ -21,9 +21,7 @@ const PRUNE_BATCH = 5000;
 type Counters = Omit<MetricBucket, 'start'>;
 
 interface BucketRow {
-  start: number;
-  queue: string;
-  type: string;
+  key: number | string | null;
   enqueued: number;
   started: number;
   completed: number;
@@ -62,15 +60,22 @@ function histogramOf(counts: number[], count: number, sum: number, max: number):
   return h;
 }
 
-function addRow(into: Counters, r: BucketRow): void {
-  into.enqueued += r.enqueued;
-  into.started += r.started;
-  into.completed += r.completed;
-  into.failed += r.failed;
-  into.retried += r.retried;
-  into.stalled += r.stalled;
-  mergeHistogram(into.duration, histogramOf(r.duration_counts, r.duration_count, r.duration_sum, r.duration_max));
-  mergeHistogram(into.wait, histogramOf(r.wait_counts, r.wait_count, r.wait_sum, r.wait_max));
+/** `sum(column[1]), …`: the histogram slots of the matching buckets, summed one by one. */
+function SLOT_SUMS(column: string): string {
+  return Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `coalesce(sum(${column}[${i + 1}]), 0)`).join(', ');
+}
+
+function countersOf(r: BucketRow): Counters {
+  return {
+    enqueued: r.enqueued,
+    started: r.started,
+    completed: r.completed,
+    failed: r.failed,
+    retried: r.retried,
+    stalled: r.stalled,
+    duration: histogramOf(r.duration_counts, r.duration_count, r.duration_sum, r.duration_max),
+    wait: histogramOf(r.wait_counts, r.wait_count, r.wait_sum, r.wait_max),
+  };
 }
 
 function validateEvent(e: MetricEvent, i: number): void {
@@ -119,96 +124,42 @@ export class PostgresMetricsAdapter implements MetricsAdapter {
     this.open();
     if (!Array.isArray(events)) throw validationError('record takes an array of events.');
     for (let i = 0; i < events.length; i++) validateEvent(events[i] as MetricEvent, i);
-    const buckets = new Map<string, { g: Granularity; start: number; queue: string; type: string; c: Counters }>();
-    for (const e of events) {
-      const n = e.count ?? 1;
-      for (const g of GRANULARITY_NAMES) {
-        const ms = GRANULARITIES[g].ms;
-        const start = Math.floor(e.at / ms) * ms;
-        const key = `${g}\u0000${start}\u0000${e.queue}\u0000${e.type}`;
-        let b = buckets.get(key);
-        if (b === undefined) {
-          b = { g, start, queue: e.queue, type: e.type, c: emptyCounters() };
-          buckets.set(key, b);
-        }
-        b.c[e.kind] += n;
-        if (e.durationMs !== undefined && (e.kind === 'completed' || e.kind === 'failed')) {
-          observe(b.c.duration, e.durationMs, n);
-        }
-        if (e.waitMs !== undefined && e.kind === 'started') observe(b.c.wait, e.waitMs, n);
-      }
+    if (events.length === 0) return;
+    // One statement: add_metrics aggregates the events into the buckets of every granularity in SQL, on a shard of
+    // its own, so it never waits on a claim or ack recording into the same bucket.
+    const n = events.length;
+    const kinds = new Array<string>(n);
+    const queues = new Array<string>(n);
+    const types = new Array<string>(n);
+    const ats = new Array<number>(n);
+    const durations = new Array<number | null>(n);
+    const waits = new Array<number | null>(n);
+    const counts = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const e = events[i] as MetricEvent;
+      kinds[i] = e.kind;
+      queues[i] = e.queue;
+      types[i] = e.type;
+      ats[i] = e.at;
+      durations[i] = e.durationMs ?? null;
+      waits[i] = e.waitMs ?? null;
+      counts[i] = e.count ?? 1;
     }
-    if (buckets.size === 0) return;
-    const rows = [...buckets.values()]
-      .sort((a, b) =>
-        a.g !== b.g
-          ? a.g < b.g
-            ? -1
-            : 1
-          : a.start - b.start ||
-            (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0),
-      )
-      .map(({ g, start, queue, type, c }) => ({
-        granularity: g,
-        start,
-        queue,
-        type,
-        enqueued: c.enqueued,
-        started: c.started,
-        completed: c.completed,
-        failed: c.failed,
-        retried: c.retried,
-        stalled: c.stalled,
-        duration_counts: c.duration.counts,
-        duration_count: c.duration.count,
-        duration_sum: c.duration.sum,
-        duration_max: c.duration.max,
-        wait_counts: c.wait.counts,
-        wait_count: c.wait.count,
-        wait_sum: c.wait.sum,
-        wait_max: c.wait.max,
-      }));
     const S = this.ctx.s;
     await this.ctx.query(
-      `INSERT INTO ${S}.metric_buckets AS m
-SELECT r.* FROM json_to_recordset($1::json) AS r(granularity text, start bigint, queue text, type text,
-  enqueued double precision, started double precision, completed double precision, failed double precision,
-  retried double precision, stalled double precision, duration_counts double precision[],
-  duration_count double precision, duration_sum double precision, duration_max double precision,
-  wait_counts double precision[], wait_count double precision, wait_sum double precision, wait_max double precision)
-  CROSS JOIN ${this.ctx.relaxedCommit}
-ON CONFLICT (granularity, start, queue, type) DO UPDATE SET
-  enqueued = m.enqueued + excluded.enqueued, started = m.started + excluded.started,
-  completed = m.completed + excluded.completed, failed = m.failed + excluded.failed,
-  retried = m.retried + excluded.retried, stalled = m.stalled + excluded.stalled,
-  duration_counts = ${S}.add_counts(m.duration_counts, excluded.duration_counts),
-  duration_count = m.duration_count + excluded.duration_count,
-  duration_sum = m.duration_sum + excluded.duration_sum,
-  duration_max = greatest(m.duration_max, excluded.duration_max),
-  wait_counts = ${S}.add_counts(m.wait_counts, excluded.wait_counts),
-  wait_count = m.wait_count + excluded.wait_count,
-  wait_sum = m.wait_sum + excluded.wait_sum,
-  wait_max = greatest(m.wait_max, excluded.wait_max)`,
-      [JSON.stringify(rows)],
+      `SELECT ${S}.add_metrics($1::integer, $2::text[], $3::text[], $4::text[], $5::double precision[],
+  $6::double precision[], $7::double precision[], $8::double precision[]) FROM ${this.ctx.relaxedCommit}`,
+      [this.ctx.nextShard(), kinds, queues, types, ats, durations, waits, counts],
       'recording metrics',
       undefined,
-      `record_metrics${this.ctx.recordsTag}`,
+      `add_metrics${this.ctx.recordsTag}`,
     );
   }
 
   async series(query: MetricsQuery): Promise<MetricBucket[]> {
     this.open();
-    const rows = await this.read(query);
-    const byStart = new Map<number, MetricBucket>();
-    for (const r of rows) {
-      let b = byStart.get(r.start);
-      if (b === undefined) {
-        b = { start: r.start, ...emptyCounters() };
-        byStart.set(r.start, b);
-      }
-      addRow(b, r);
-    }
-    return [...byStart.values()].sort((a, b) => a.start - b.start);
+    const rows = await this.read(query, 'start');
+    return rows.map((r) => ({ start: r.key as number, ...countersOf(r) }));
   }
 
   async totals(query: MetricsQuery & { groupBy?: 'queue' | 'type' }): Promise<MetricsTotals[]> {
@@ -217,23 +168,12 @@ ON CONFLICT (granularity, start, queue, type) DO UPDATE SET
     if (groupBy !== undefined && groupBy !== 'queue' && groupBy !== 'type') {
       throw validationError(`groupBy must be 'queue' or 'type'; got ${String(groupBy)}.`);
     }
-    const rows = await this.read(query);
+    const rows = await this.read(query, groupBy ?? null);
     if (groupBy === undefined) {
-      const overall: MetricsTotals = { key: null, ...emptyCounters() };
-      for (const r of rows) addRow(overall, r);
-      return [overall];
+      const row = rows[0];
+      return [{ key: null, ...(row === undefined ? emptyCounters() : countersOf(row)) }];
     }
-    const groups = new Map<string, MetricsTotals>();
-    for (const r of rows) {
-      const key = groupBy === 'queue' ? r.queue : r.type;
-      let g = groups.get(key);
-      if (g === undefined) {
-        g = { key, ...emptyCounters() };
-        groups.set(key, g);
-      }
-      addRow(g, r);
-    }
-    return [...groups.values()].sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1));
+    return rows.map((r) => ({ key: r.key as string, ...countersOf(r) }));
   }
 
   async prune(now: number): Promise<number> {
@@ -266,8 +206,11 @@ ON CONFLICT (granularity, start, queue, type) DO UPDATE SET
     if (this.closed) throw closedError('Postgres metrics adapter');
   }
 
-  /** Rows of the buckets in [from, to) that match the filters. */
-  private async read(query: MetricsQuery): Promise<BucketRow[]> {
+  /**
+   * The buckets in [from, to) that match the filters, summed in SQL per `key` (bucket start, queue or type; one row
+   * for null), ordered by it. Histogram slots are summed one array element at a time: plain aggregates, no unnest.
+   */
+  private async read(query: MetricsQuery, key: 'start' | 'queue' | 'type' | null): Promise<BucketRow[]> {
     const g = GRANULARITIES[query.granularity];
     if (g === undefined) {
       throw validationError(
@@ -288,13 +231,21 @@ ON CONFLICT (granularity, start, queue, type) DO UPDATE SET
       values.push(query.type);
       filter += ` AND type = $${values.length}`;
     }
-    return this.ctx.query<BucketRow>(
-      `SELECT start, queue, type, enqueued, started, completed, failed, retried, stalled, duration_counts,
-  duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max
+    const keyColumn = key === null ? 'NULL::text' : key;
+    const group = key === null ? '' : ` GROUP BY ${key} ORDER BY ${key}`;
+    const rows = await this.ctx.query<BucketRow>(
+      `SELECT ${keyColumn} AS key, sum(enqueued) AS enqueued, sum(started) AS started, sum(completed) AS completed,
+  sum(failed) AS failed, sum(retried) AS retried, sum(stalled) AS stalled,
+  ARRAY[${SLOT_SUMS('duration_counts')}] AS duration_counts, sum(duration_count) AS duration_count,
+  sum(duration_sum) AS duration_sum, max(duration_max) AS duration_max,
+  ARRAY[${SLOT_SUMS('wait_counts')}] AS wait_counts, sum(wait_count) AS wait_count, sum(wait_sum) AS wait_sum,
+  max(wait_max) AS wait_max
 FROM ${this.ctx.s}.metric_buckets
-WHERE granularity = $1 AND start >= $2::bigint AND start < $3::bigint${filter}`,
+WHERE granularity = $1 AND start >= $2::bigint AND start < $3::bigint${filter}${group}`,
       values,
       'reading metrics',
     );
+    // Without GROUP BY an empty range still yields one row of NULLs.
+    return rows.filter((r) => r.duration_count !== null);
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '@conveyor/core';
-import { ConveyorError, conveyorMessage } from '@conveyor/core';
+import { ConveyorError, conveyorMessage, HISTOGRAM_BOUNDS_MS, HISTOGRAM_SLOTS } from '@conveyor/core';
 import type pg from 'pg';
 import { COMPONENT } from './options';
 
@@ -11,6 +11,13 @@ interface Migration {
 }
 
 const PENDING = `('waiting','scheduled','retrying','active')`;
+
+/** `ARRAY[…]` items: the summed count of each histogram slot, from a column holding each row's slot. */
+function slots(column: string): string {
+  return Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `coalesce(sum(n) FILTER (WHERE ${column} = ${i}), 0)`).join(
+    ', ',
+  );
+}
 
 /**
  * The versioned migrations. Append only: a released migration never changes (a new version fixes it).
@@ -232,6 +239,81 @@ CREATE TABLE ${S}.event_overflow (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON SCHEMA ${S} IS 'Conveyor job queue (${schema}); managed by @conveyor/postgres migrations.';
+`,
+  },
+  {
+    version: 2,
+    description: 'sharded metric buckets aggregated in SQL (add_metrics), for history written inside claims and acks',
+    sql: (S) => `
+-- Writers spread over shards so two transactions recording the same bucket never wait on one row; reads sum them.
+ALTER TABLE ${S}.metric_buckets ADD COLUMN shard smallint NOT NULL DEFAULT 0;
+ALTER TABLE ${S}.metric_buckets DROP CONSTRAINT metric_buckets_pkey;
+ALTER TABLE ${S}.metric_buckets ADD PRIMARY KEY (granularity, start, queue, type, shard);
+ALTER TABLE ${S}.metric_buckets SET (fillfactor = 50);
+
+-- The histogram slot of a value, as core's histogramSlot: the number of bounds below it.
+CREATE FUNCTION ${S}.hist_slot(v double precision) RETURNS integer LANGUAGE sql IMMUTABLE AS
+  $$ SELECT count(*)::integer FROM unnest('{${HISTOGRAM_BOUNDS_MS.join(',')}}'::double precision[]) AS b WHERE b < v $$;
+
+-- Add metric events (as MetricsAdapter.record) into the buckets of every granularity, on one shard. Rows in key
+-- order, so concurrent writers never deadlock.
+CREATE FUNCTION ${S}.add_metrics(shard integer, kinds text[], queues text[], types text[], ats double precision[],
+  durations double precision[], waits double precision[], counts double precision[]) RETURNS bigint LANGUAGE sql AS $$
+  WITH m AS (
+    SELECT m.kind, m.queue, m.type, m.at, coalesce(m.n, 1) AS n,
+      CASE WHEN m.kind IN ('completed', 'failed') THEN m.dur END AS dur,
+      CASE WHEN m.kind = 'started' THEN m.wait END AS wait
+    FROM unnest(kinds, queues, types, ats, durations, waits, counts) AS m(kind, queue, type, at, dur, wait, n)
+  ), s AS (
+    SELECT m.*, CASE WHEN dur IS NOT NULL THEN ${S}.hist_slot(dur) END AS ds,
+      CASE WHEN wait IS NOT NULL THEN ${S}.hist_slot(wait) END AS ws
+    FROM m
+  ), b AS (
+    SELECT g.name AS granularity, (floor(s.at / g.ms) * g.ms)::bigint AS start, s.queue, s.type,
+      coalesce(sum(n) FILTER (WHERE kind = 'enqueued'), 0) AS enqueued,
+      coalesce(sum(n) FILTER (WHERE kind = 'started'), 0) AS started,
+      coalesce(sum(n) FILTER (WHERE kind = 'completed'), 0) AS completed,
+      coalesce(sum(n) FILTER (WHERE kind = 'failed'), 0) AS failed,
+      coalesce(sum(n) FILTER (WHERE kind = 'retried'), 0) AS retried,
+      coalesce(sum(n) FILTER (WHERE kind = 'stalled'), 0) AS stalled,
+      ARRAY[${slots('ds')}]::double precision[] AS duration_counts,
+      coalesce(sum(n) FILTER (WHERE dur IS NOT NULL), 0) AS duration_count,
+      coalesce(sum(dur * n), 0) AS duration_sum,
+      greatest(coalesce(max(dur), 0), 0) AS duration_max,
+      ARRAY[${slots('ws')}]::double precision[] AS wait_counts,
+      coalesce(sum(n) FILTER (WHERE wait IS NOT NULL), 0) AS wait_count,
+      coalesce(sum(wait * n), 0) AS wait_sum,
+      greatest(coalesce(max(wait), 0), 0) AS wait_max
+    FROM s CROSS JOIN (VALUES ('minute', 60000::double precision), ('hour', 3600000), ('day', 86400000)) AS g(name, ms)
+    GROUP BY 1, 2, 3, 4
+  ), up AS (
+    INSERT INTO ${S}.metric_buckets AS mb (granularity, start, queue, type, shard, enqueued, started, completed,
+      failed, retried, stalled, duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count,
+      wait_sum, wait_max)
+    SELECT granularity, start, queue, type, shard, enqueued, started, completed, failed, retried, stalled,
+      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max
+    FROM b ORDER BY granularity, start, queue, type
+    ON CONFLICT (granularity, start, queue, type, shard) DO UPDATE SET
+      enqueued = mb.enqueued + excluded.enqueued, started = mb.started + excluded.started,
+      completed = mb.completed + excluded.completed, failed = mb.failed + excluded.failed,
+      retried = mb.retried + excluded.retried, stalled = mb.stalled + excluded.stalled,
+      duration_counts = ${S}.add_counts(mb.duration_counts, excluded.duration_counts),
+      duration_count = mb.duration_count + excluded.duration_count,
+      duration_sum = mb.duration_sum + excluded.duration_sum,
+      duration_max = greatest(mb.duration_max, excluded.duration_max),
+      wait_counts = ${S}.add_counts(mb.wait_counts, excluded.wait_counts),
+      wait_count = mb.wait_count + excluded.wait_count,
+      wait_sum = mb.wait_sum + excluded.wait_sum,
+      wait_max = greatest(mb.wait_max, excluded.wait_max)
+    RETURNING 1
+  )
+  SELECT count(*) FROM up
+$$;
+
+-- Sum of histogram count arrays, slot by slot (dashboard reads aggregate buckets in SQL).
+CREATE FUNCTION ${S}.sum_counts_step(a double precision[], b double precision[]) RETURNS double precision[]
+  LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN a IS NULL THEN b ELSE ${S}.add_counts(a, b) END $$;
+CREATE AGGREGATE ${S}.sum_counts(double precision[]) (SFUNC = ${S}.sum_counts_step, STYPE = double precision[]);
 `,
   },
 ];

@@ -59,6 +59,7 @@ export const POSTGRES_CAPABILITIES: AdapterCapabilities = Object.freeze({
   transactionalEnqueue: true,
   multiProcess: true,
   pushWakeup: true,
+  inlineRecords: true,
 });
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,39}$/;

@@ -5,6 +5,7 @@ import type {
   ClaimRequest,
   CleanRequest,
   CompleteRequest,
+  ConveyorEvent,
   EnqueueCallOptions,
   EnqueueResult,
   ExtendResult,
@@ -38,6 +39,16 @@ import type { Queryable } from './context';
 import { PgContext } from './context';
 import { canClash, insertJobs } from './enqueue';
 import { notifyEvents } from './event-bus';
+import {
+  ackSidePlan,
+  ackSideSql,
+  afterAck,
+  envelopeHead,
+  notifySql,
+  originOf,
+  sqlEventId,
+  startedEventSql,
+} from './inline';
 import type { PostgresOptions } from './options';
 import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
 import type { RetentionSubject } from './retention';
@@ -100,6 +111,19 @@ function byClaimOrder(a: unknown[], b: unknown[]): number {
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { cause?: { code?: unknown } } | null)?.cause?.code === '23505';
+}
+
+/**
+ * The end of an acknowledgement statement: the rows of `removed` and `done`; with side effects (see `ackSideSql`)
+ * also their CTEs, which the last column forces to run.
+ */
+function ackTail(side: { ctes: string; tail: string } | null): string {
+  const rows = 'SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done';
+  if (side === null) return `\n${rows}`;
+  return `,
+ok AS (SELECT id, token FROM removed UNION ALL SELECT id, token FROM done),
+${side.ctes}
+SELECT x.*, ${side.tail} AS side FROM (${rows}) x`;
 }
 
 function errorJson(error: JobError): string {
@@ -168,7 +192,7 @@ export class PostgresQueueAdapter implements QueueAdapter {
   async enqueue(job: NewJob, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     this.open();
     validateNewJob(job);
-    const [result] = await this.store([job], options.client);
+    const [result] = await this.store([job], options);
     return result as EnqueueResult;
   }
 
@@ -178,7 +202,7 @@ export class PostgresQueueAdapter implements QueueAdapter {
     if (!Array.isArray(jobs)) throw validationError('enqueueMany takes an array of jobs.');
     for (let i = 0; i < jobs.length; i++) validateNewJob(jobs[i] as NewJob, i);
     if (jobs.length === 0) return [];
-    return this.store(jobs, options.client);
+    return this.store(jobs, options);
   }
 
   /**
@@ -198,7 +222,25 @@ export class PostgresQueueAdapter implements QueueAdapter {
     };
   }
 
-  private async store(jobs: NewJob[], client: Queryable | undefined): Promise<EnqueueResult[]> {
+  private async store(jobs: NewJob[], options: EnqueueOptions): Promise<EnqueueResult[]> {
+    const { client, sideEffects } = options;
+    if (sideEffects !== undefined) {
+      // Inline history: in the insert statement. In a caller's transaction the notifications go out on its commit
+      // and reach this process through LISTEN (never for a rolled-back job); on the pool they are delivered here at
+      // once, after the statement (or transaction) committed.
+      if (client !== undefined) {
+        return insertJobs(this.ctx, jobs, client, { events: sideEffects.events, origin: this.ctx.origin });
+      }
+      const local: ConveyorEvent[] = [];
+      const inline = { events: sideEffects.events, origin: originOf(this.ctx), local };
+      const results =
+        jobs.length === 1 || !canClash(jobs)
+          ? await insertJobs(this.ctx, jobs, undefined, inline)
+          : await this.ctx.transaction('enqueueing jobs', (tx) => insertJobs(this.ctx, jobs, tx, inline));
+      const bus = this.ctx.localBus;
+      if (local.length > 0 && bus !== undefined && bus.listenerCount() > 0) bus.deliverLocal(local);
+      return results;
+    }
     if (client !== undefined) {
       const results = await insertJobs(this.ctx, jobs, client);
       // Workers in every process wake on job.enqueued; sent in the caller's transaction, it arrives only on commit.
@@ -231,6 +273,7 @@ export class PostgresQueueAdapter implements QueueAdapter {
     if (!(limit >= 1) || request.queues.length === 0) return [];
     const S = this.ctx.s;
     const types = request.types === undefined ? null : request.types;
+    const record = request.recordStart;
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
 qs AS MATERIALIZED (
@@ -262,18 +305,66 @@ due AS MATERIALIZED (
 ),
 pick AS MATERIALIZED (
   SELECT id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u ORDER BY priority DESC, run_at, seq LIMIT $3
-)
-UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
+)${record === undefined ? '\n' : ',\nc AS (\n'}UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
   worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
 FROM pick, t WHERE j.id = pick.id
-RETURNING ${claimColumns('j')}`,
-      [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)],
+RETURNING ${claimColumns('j')}${
+        record === undefined
+          ? ''
+          : `
+),
+met AS (
+  SELECT ${S}.add_metrics($7::integer, array_agg('started'::text), array_agg(c.queue), array_agg(c.type),
+    array_agg(c.started_at::double precision), NULL, array_agg(greatest(0, c.started_at - c.run_at)::double precision),
+    NULL) AS n
+  FROM c HAVING count(*) > 0
+),
+ev_rows AS (SELECT c.seq, ${startedEventSql('c.started_at', '$4')} AS e FROM c WHERE $8::boolean),
+${notifySql('ev_rows', '$9', '$10')}
+SELECT c.*, (SELECT count(*) FROM met) + (SELECT count(*) FROM ev) AS side FROM c`
+      }`,
+      record === undefined
+        ? [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)]
+        : [
+            this.ctx.nowParam(),
+            request.queues,
+            Math.floor(limit),
+            workerId,
+            types,
+            Math.ceil(leaseMs),
+            this.ctx.nextShard(),
+            record.events,
+            this.ctx.eventChannel,
+            envelopeHead(originOf(this.ctx)),
+          ],
       'claiming jobs',
-      'claim',
+      record === undefined ? 'claim' : 'claim_inline',
     );
     // UPDATE … RETURNING has no order: put the batch back in claim order.
     if (rows.length > 1) rows.sort(byClaimOrder);
-    return rows.map(claimedFromArray);
+    const jobs = rows.map(claimedFromArray);
+    if (record?.events === true && jobs.length > 0) this.deliverStarted(jobs, workerId);
+    return jobs;
+  }
+
+  /** The `job.started` events a claim sent, to this process's subscribers (same ids as the notification's). */
+  private deliverStarted(jobs: ClaimedJob[], workerId: string): void {
+    const bus = this.ctx.localBus;
+    if (bus === undefined || bus.listenerCount() === 0) return;
+    bus.deliverLocal(
+      jobs.map((job) => {
+        const at = job.startedAt as number;
+        return {
+          id: sqlEventId(at, 's', job.token),
+          type: 'job.started',
+          timestamp: new Date(at).toISOString(),
+          queue: job.queue,
+          jobId: job.id,
+          workerId,
+          data: { type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts },
+        };
+      }),
+    );
   }
 
   async extendLeases(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
@@ -315,9 +406,13 @@ RETURNING j.id, j.token, j.lease_expires_at`,
     if (requests.length === 0) return [];
     const S = this.ctx.s;
     const rule = RETENTION.completeRule;
+    const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(this.ctx, requests) : null;
+    const side = plan === null ? null : ackSideSql(S, 5);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
-r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]) AS r(id, token, result)),
+r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]${side?.unnest ?? ''})${
+        side === null ? ' AS r(id, token, result)' : ` WITH ORDINALITY AS r(id, token, result${side.names}, ord)`
+      }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
   WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
@@ -330,18 +425,25 @@ done AS (
   WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
   RETURNING j.id, j.token, CASE WHEN (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule
-)
-SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done`,
+)${ackTail(side)}`,
       [
         this.ctx.nowParam(),
         requests.map((r) => r.jobId),
         requests.map((r) => r.token),
         requests.map((r) => (r.result === undefined || r.result === null ? null : jsonParam(r.result, 'result'))),
+        ...(plan?.params ?? []),
       ],
       'completing jobs',
-      'complete',
+      plan === null ? 'complete' : 'complete_inline',
     );
-    return this.acks(requests, rows, 'completed');
+    const results = await this.acks(requests, rows, 'completed');
+    if (plan !== null)
+      await afterAck(
+        this.ctx,
+        plan,
+        results.map((r) => r.ok),
+      );
+    return results;
   }
 
   async fail(requests: FailRequest[]): Promise<AckResult[]> {
@@ -350,9 +452,15 @@ SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL
     const S = this.ctx.s;
     const now = RETENTION.failNow;
     const rule = RETENTION.failRule;
+    const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(this.ctx, requests) : null;
+    const side = plan === null ? null : ackSideSql(S, 6);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
-r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]) AS r(id, token, error, delay)),
+r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]${side?.unnest ?? ''})${
+        side === null
+          ? ' AS r(id, token, error, delay)'
+          : ` WITH ORDINALITY AS r(id, token, error, delay${side.names}, ord)`
+      }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
   WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
@@ -371,19 +479,26 @@ done AS (
     AND NOT (r.delay IS NULL AND (j.retention & ${now}) <> 0)
   RETURNING j.id, j.token, CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.remove_on_fail END AS rule
-)
-SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done`,
+)${ackTail(side)}`,
       [
         this.ctx.nowParam(),
         requests.map((r) => r.jobId),
         requests.map((r) => r.token),
         requests.map((r) => errorJson(r.error)),
         requests.map((r) => (r.retryDelayMs === null || r.retryDelayMs === undefined ? null : r.retryDelayMs)),
+        ...(plan?.params ?? []),
       ],
       'failing jobs',
-      'fail',
+      plan === null ? 'fail' : 'fail_inline',
     );
-    return this.acks(requests, rows, 'failed');
+    const results = await this.acks(requests, rows, 'failed');
+    if (plan !== null)
+      await afterAck(
+        this.ctx,
+        plan,
+        results.map((r) => r.ok),
+      );
+    return results;
   }
 
   async release(leases: LeaseRef[]): Promise<AckResult[]> {
