@@ -43,12 +43,6 @@ function entryCompare(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
-function isAfter(entry: string, index: number, last: Position | null): boolean {
-  if (last === null) return true;
-  const c = entryCompare(entry, last.entry);
-  return c > 0 || (c === 0 && index > last.index);
-}
-
 function decodeBatch(fields: string[]): ConveyorEvent[] {
   const i = fields.indexOf('e');
   if (i < 0) return [];
@@ -261,8 +255,13 @@ export class RedisEventBus implements EventBus {
 
   /** Events after the subscription's last position, in order; a throwing listener is logged. */
   private deliverTo(sub: Subscription, entryId: string, events: ConveyorEvent[]): void {
-    for (let i = 0; i < events.length; i++) {
-      if (!this.subs.has(sub) || !isAfter(entryId, i, sub.last)) continue;
+    // Compare the entry with the last position once: every event of a later entry is new.
+    const last = sub.last;
+    const c = last === null ? 1 : entryCompare(entryId, last.entry);
+    if (c < 0) return;
+    const first = c > 0 ? 0 : (last as Position).index + 1;
+    for (let i = first; i < events.length; i++) {
+      if (!this.subs.has(sub)) return;
       sub.last = { entry: entryId, index: i };
       const event = events[i] as ConveyorEvent;
       try {

@@ -52,6 +52,8 @@ import { COMPONENT, checkLimit, closedError, REDIS_CAPABILITIES, redisError, val
 import { enqueueSideFlag, pushAckSide } from './side-effects';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
+/** Claimed jobs whose queue is remembered for their completion; past this the memory is dropped (it is a hint). */
+const MAX_REMEMBERED_LEASES = 100_000;
 /** Most single enqueues one coalesced script call carries. */
 const COALESCE_MAX = 256;
 const DEFAULT_CLEAN_LIMIT = 1000;
@@ -105,6 +107,8 @@ export class RedisQueueAdapter implements QueueAdapter {
   readonly capabilities: AdapterCapabilities = REDIS_CAPABILITIES;
   private readonly conn: RedisConnection;
   private closed = false;
+  /** Queue of each job this adapter claimed, until its completion: saves the completion script a lookup. */
+  private readonly leasedQueues = new Map<string, string>();
   /** Single enqueues waiting for the call in flight, per side-effect flag (see {@link enqueue}). */
   private readonly lanes = new Map<string, EnqueueLane>();
 
@@ -232,7 +236,10 @@ export class RedisQueueAdapter implements QueueAdapter {
     const [now, claimed, base, expires] = (await this.conn.run(CLAIM, args)) as [string, unknown[][], number, string];
     const at = Number(now);
     const until = Number(expires);
-    return claimed.map((flat, i) => decodeClaimed(flat, base + i + 1, at, workerId, until));
+    const jobs = claimed.map((flat, i) => decodeClaimed(flat, base + i + 1, at, workerId, until));
+    if (this.leasedQueues.size > MAX_REMEMBERED_LEASES) this.leasedQueues.clear();
+    for (const job of jobs) this.leasedQueues.set(job.id, job.queue);
+    return jobs;
   }
 
   async extendLeases(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
@@ -261,7 +268,9 @@ export class RedisQueueAdapter implements QueueAdapter {
     const side = requests.some((r) => r.sideEffects !== undefined);
     const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen];
     for (const r of requests) {
-      args.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`));
+      const queue = this.leasedQueues.get(r.jobId);
+      if (queue !== undefined) this.leasedQueues.delete(r.jobId);
+      args.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`), queue ?? '');
       if (side) pushAckSide(args, r.sideEffects);
     }
     const replies = (await this.conn.run(COMPLETE, args)) as unknown[];
@@ -274,6 +283,7 @@ export class RedisQueueAdapter implements QueueAdapter {
     const side = requests.some((r) => r.sideEffects !== undefined);
     const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen];
     for (const r of requests) {
+      this.leasedQueues.delete(r.jobId);
       const error = { message: r.error.message, code: r.error.code, stack: r.error.stack };
       args.push(
         r.jobId,
@@ -291,7 +301,10 @@ export class RedisQueueAdapter implements QueueAdapter {
     this.open();
     if (leases.length === 0) return [];
     const args: string[] = [];
-    for (const l of leases) args.push(l.jobId, String(l.token));
+    for (const l of leases) {
+      this.leasedQueues.delete(l.jobId);
+      args.push(l.jobId, String(l.token));
+    }
     const replies = (await this.conn.run(RELEASE, args)) as unknown[];
     return leases.map((l, i) => ack(l.jobId, replies[i]));
   }

@@ -185,22 +185,25 @@ return 1
 );
 
 /**
- * ARGV: withSideEffects ('1' | ''), event stream maxLen, then per item: id, token, resultJson, and with side
- * effects ACK_SIDE_ARITY more (see ACK_SIDE_FN), written only when the lease holds. Per item: 0 when the lease is
+ * ARGV: withSideEffects ('1' | ''), event stream maxLen, then per item: id, token, resultJson, queue|'', and with
+ * side effects ACK_SIDE_ARITY more (see ACK_SIDE_FN), written only when the lease holds. Per item: 0 when the lease is
  * lost, else {1} (the ack carries no job).
  */
 export const COMPLETE = luaScript(
   'complete',
   `${PRELUDE}${SIDE_FN}${METRICS_FN}${ACK_SIDE_FN}
 local side = ARGV[3] == '1'
-local step = 3
-if side then step = 3 + ${ACK_SIDE_ARITY} end
+local step = 4
+if side then step = 4 + ${ACK_SIDE_ARITY} end
 local acc, events = mnew(), {}
 local out = {}
 for i = 5, #ARGV, step do
   local id = ARGV[i]
-  -- The lease check reads the fields the completion needs in the same HMGET (one read per job, not two).
-  local q = redis.call('HGET', K_IDS, id)
+  -- The lease check reads the fields the completion needs in the same HMGET (one read per job, not two). The
+  -- client sends the queue it claimed the job from when it knows it ('' otherwise); a wrong one finds no active
+  -- job with that token, like any stale lease.
+  local q = ARGV[i + 3]
+  if q == '' then q = redis.call('HGET', K_IDS, id) end
   local jk, v
   if q then
     jk = JK(q, id)
@@ -217,7 +220,7 @@ for i = 5, #ARGV, step do
     -- The contract lets an ack answer job: null, and the runtime keeps the job it claimed: sending the whole
     -- hash back (and decoding it) for every completion was most of the reply's cost.
     retain(q, 'completed', id, v[6], v[7], v[8])
-    if side then ack_side(acc, events, i + 3) end
+    if side then ack_side(acc, events, i + 4) end
     out[#out + 1] = { 1 }
   end
 end

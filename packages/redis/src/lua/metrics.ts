@@ -53,9 +53,23 @@ local function macc(acc, kind, q, t, at, n, h, v)
     if e.x[mk] == nil or v > e.x[mk] then e.x[mk] = v end
   end
 end
+local MIDX = {}
 local function mwrite(key, idx, score, member, f, x)
-  redis.call('ZADD', idx, score, member)
-  for k, v in pairs(f) do redis.call('HINCRBYFLOAT', key, k, mfmt(v)) end
+  -- One ZADD per bucket and script call (a batch often writes the same bucket for several entries).
+  if not MIDX[key] then
+    redis.call('ZADD', idx, score, member)
+    MIDX[key] = true
+  end
+  for k, v in pairs(f) do
+    -- Counters are whole numbers: HINCRBY is cheaper than HINCRBYFLOAT (sums, and a counter someone stored as a
+    -- fraction, take the float path).
+    local done = false
+    if v == math.floor(v) and string.sub(k, -1) ~= 's' then
+      local r = redis.pcall('HINCRBY', key, k, v)
+      done = type(r) == 'number'
+    end
+    if not done then redis.call('HINCRBYFLOAT', key, k, mfmt(v)) end
+  end
   for k, v in pairs(x) do
     local cur = tonumber(redis.call('HGET', key, k) or '0')
     if v > cur then redis.call('HSET', key, k, mfmt(v)) end
