@@ -30,6 +30,7 @@ import {
   JOB_STATES,
   LeaseLostError,
   notFound,
+  payloadJson,
   STALLED_ERROR,
 } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
@@ -259,21 +260,24 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       // INSERTs (one statement per INSERT_CHUNK rows costs a fraction of one statement per row). A job that may be
       // deduplicated first flushes what was collected, so its lookups see every earlier job of the batch.
       let plain: Job[] = [];
+      let texts: string[] = [];
       for (const input of jobs) {
         if (input.id === undefined && (input.uniqueKey === undefined || input.uniqueKey === null)) {
           // The id is set once the row has its seq (insertPlain).
           const job = buildJob(input, now, '');
           plain.push(job);
+          texts.push(payloadJson(input));
           out.push({ job, deduplicated: false });
           continue;
         }
         if (plain.length > 0) {
-          this.insertPlain(plain, added);
+          this.insertPlain(plain, texts, added);
           plain = [];
+          texts = [];
         }
         out.push(this.insertOne(input, now, added));
       }
-      if (plain.length > 0) this.insertPlain(plain, added);
+      if (plain.length > 0) this.insertPlain(plain, texts, added);
       return out;
     });
     for (const q of added) this.knownQueues.add(q);
@@ -283,9 +287,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   /**
    * Insert jobs known to be new (generated ids, no unique key): runs of jobs with the same shape (lean or full, see
    * `isLean`), up to INSERT_CHUNK rows per statement, then give each job the id of its seq. Rows of one INSERT get
-   * consecutive seqs (AUTOINCREMENT under the write lock), so the last one's rowid gives them all.
+   * consecutive seqs (AUTOINCREMENT under the write lock), so the last one's rowid gives them all. `payloads[i]` is
+   * the JSON of `jobs[i].payload` (`payloadJson`: the runtime's own text when it made one).
    */
-  private insertPlain(jobs: Job[], addedQueues: string[]): void {
+  private insertPlain(jobs: Job[], payloads: string[], addedQueues: string[]): void {
     const s = this.store;
     let start = 0;
     while (start < jobs.length) {
@@ -309,9 +314,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         : [];
       for (let i = start; i < end; i++) {
         const job = jobs[i] as Job;
-        if (shared) params.push(toJson(job.payload));
-        else if (lean) leanInsertParams(job, toJson(job.payload), params);
-        else jobInsertParams(job, toJson(job.payload), null, params);
+        const payload = payloads[i] as string;
+        if (shared) params.push(payload);
+        else if (lean) leanInsertParams(job, payload, params);
+        else jobInsertParams(job, payload, null, params);
         s.count(job.queue, job.state, 1);
         if (!this.knownQueues.has(job.queue) && !addedQueues.includes(job.queue)) {
           s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
@@ -360,7 +366,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     }
     const job = buildJob(input, now, input.id ?? '');
     const seq = Number(
-      s.stmt(INSERT_JOB_SQL).run(jobInsertParams(job, toJson(job.payload), input.id ?? null)).lastInsertRowid,
+      s.stmt(INSERT_JOB_SQL).run(jobInsertParams(job, payloadJson(input), input.id ?? null)).lastInsertRowid,
     );
     if (input.id === undefined) job.id = generatedId(seq);
     else {
