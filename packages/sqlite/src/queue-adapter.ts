@@ -81,6 +81,9 @@ const OLDEST_WAITING_SQL = `WITH RECURSIVE p(v) AS (
     WHERE queue = ? AND ${READY_TERM} AND priority = p.v AND state = 'waiting' ORDER BY run_at LIMIT 1))
   FROM p WHERE p.v IS NOT NULL`;
 
+/** The public id as the list index holds it (the virtual `id` column's expression, see ids.ts). */
+const PUBLIC_ID = "coalesce(custom_id, printf('%016x', seq))";
+
 /** Jobs per UPDATE of a claim (the store caches one prepared statement per size up to this). */
 const CLAIM_CHUNK = 100;
 
@@ -176,8 +179,11 @@ interface Candidate {
  */
 export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   readonly capabilities: AdapterCapabilities = SQLITE_CAPABILITIES;
-  /** Queue names known to be in `conveyor_queues` (queues are never deleted, so the cache never goes stale). */
-  private readonly knownQueues = new Set<string>();
+  /**
+   * Rows known to exist (never deleted, so the cache never goes stale): `q\0<queue>` in `conveyor_queues`,
+   * `t\0<queue>\0<type>` in `conveyor_job_types`.
+   */
+  private readonly known = new Set<string>();
 
   constructor(source?: SqliteStore | SqliteBackendOptions) {
     super(source, 'queue adapter');
@@ -212,7 +218,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       try {
         const added: string[] = [];
         p.resolve(this.store.write(() => this.insertOne(p.job, this.store.now(), added)));
-        for (const q of added) this.knownQueues.add(q);
+        for (const k of added) this.known.add(k);
       } catch (error) {
         p.reject(error);
       }
@@ -236,7 +242,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       for (const p of batch) one(p);
       return;
     }
-    for (const q of added) this.knownQueues.add(q);
+    for (const k of added) this.known.add(k);
     batch.forEach((p, i) => {
       p.resolve(results[i] as EnqueueResult);
     });
@@ -280,7 +286,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       if (plain.length > 0) this.insertPlain(plain, texts, added);
       return out;
     });
-    for (const q of added) this.knownQueues.add(q);
+    for (const k of added) this.known.add(k);
     return results;
   }
 
@@ -290,7 +296,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
    * consecutive seqs (AUTOINCREMENT under the write lock), so the last one's rowid gives them all. `payloads[i]` is
    * the JSON of `jobs[i].payload` (`payloadJson`: the runtime's own text when it made one).
    */
-  private insertPlain(jobs: Job[], payloads: string[], addedQueues: string[]): void {
+  private insertPlain(jobs: Job[], payloads: string[], added: string[]): void {
     const s = this.store;
     let start = 0;
     while (start < jobs.length) {
@@ -319,16 +325,30 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         else if (lean) leanInsertParams(job, payload, params);
         else jobInsertParams(job, payload, null, params);
         s.count(job.queue, job.state, 1);
-        if (!this.knownQueues.has(job.queue) && !addedQueues.includes(job.queue)) {
-          s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
-          addedQueues.push(job.queue);
-        }
+        if (i === start || job.queue !== first.queue || job.type !== first.type) this.note(job, added);
       }
       const n = end - start;
       const sql = shared ? sharedInsertSql(n) : lean ? leanInsertSql(n) : insertJobsSql(n);
       let seq = Number(s.stmt(sql).run(params).lastInsertRowid);
       for (let i = end - 1; i >= start; i--) (jobs[i] as Job).id = generatedId(seq--);
       start = end;
+    }
+  }
+
+  /**
+   * Write the job's queue to `conveyor_queues` and its (queue, type) to `conveyor_job_types` unless known; `added`
+   * collects what this transaction wrote, for the cache once it commits.
+   */
+  private note(job: Job, added: string[]): void {
+    const queue = `q\u0000${job.queue}`;
+    if (!this.known.has(queue) && !added.includes(queue)) {
+      this.store.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
+      added.push(queue);
+    }
+    const pair = `t\u0000${job.queue}\u0000${job.type}`;
+    if (!this.known.has(pair) && !added.includes(pair)) {
+      this.store.stmt('INSERT OR IGNORE INTO conveyor_job_types (queue, type) VALUES (?, ?)').run(job.queue, job.type);
+      added.push(pair);
     }
   }
 
@@ -350,7 +370,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   }
 
   /** Insert one job inside the caller's transaction, deduplicating by id, then by live unique key. */
-  private insertOne(input: NewJob, now: number, addedQueues: string[]): EnqueueResult {
+  private insertOne(input: NewJob, now: number, added: string[]): EnqueueResult {
     const s = this.store;
     if (input.id !== undefined) {
       const existing = this.findRow(input.id);
@@ -377,10 +397,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       }
     }
     s.count(job.queue, job.state, 1);
-    if (!this.knownQueues.has(job.queue)) {
-      s.stmt('INSERT OR IGNORE INTO conveyor_queues (name) VALUES (?)').run(job.queue);
-      addedQueues.push(job.queue);
-    }
+    this.note(job, added);
     return { job, deduplicated: false };
   }
 
@@ -583,12 +600,12 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       // Active jobs are few (bounded by the workers' total concurrency): walk each queue's active range instead of
       // keeping a lease index that every claim and every ack would have to update.
       const activeOf = s.stmt(
-        `SELECT seq, token, lease_expires_at AS expires FROM conveyor_jobs INDEXED BY conveyor_jobs_list_state
-          WHERE queue = ? AND state = 'active' AND lease_expires_at < ?`,
+        `SELECT seq, token, lease_expires_at AS expires FROM conveyor_jobs INDEXED BY conveyor_jobs_list
+          WHERE queue = ? AND type = ? AND state = 'active' AND lease_expires_at < ?`,
       );
       let expired: Array<{ seq: number; token: number; expires: number }> = [];
-      for (const queue of s.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]) {
-        expired.push(...(activeOf.all(queue, now) as Array<{ seq: number; token: number; expires: number }>));
+      for (const [queue, type] of s.stmt('SELECT queue, type FROM conveyor_job_types').raw(true).all() as string[][]) {
+        expired.push(...(activeOf.all(queue, type, now) as Array<{ seq: number; token: number; expires: number }>));
       }
       if (expired.length > limit) expired = expired.sort((a, b) => a.expires - b.expires).slice(0, limit);
       if (expired.length === 0) return [];
@@ -655,35 +672,42 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       query.cursor !== undefined && query.cursor !== null
         ? decodeCursor(query.cursor, ['number', 'string'] as const)
         : null;
-    // Each read below is one index range of one queue and one state. INDEXED BY makes the plan a promise: SQLite
-    // refuses the statement rather than fall back to a scan. A type filter is applied while walking that range; with
-    // no state, one range per state is merged.
-    const where = ['queue = ?', 'state = ?'];
-    if (query.type !== undefined) where.push('type = ?');
-    if (below !== null) where.push('(created_at, id) < (?, ?)');
-    const sql = `SELECT ${JOB_COLUMNS} FROM conveyor_jobs INDEXED BY conveyor_jobs_list_state
-      WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    // Each read below is one range of the list index: one queue, one type, one state. INDEXED BY makes the plan a
+    // promise: SQLite refuses the statement rather than fall back to a scan. Without a filter, the ranges of every
+    // queue, every type of that queue and every state are merged: each range gives the keys of at most one page
+    // (from the index alone), and only the merged page's rows are read.
+    const where = ['queue = ?', 'type = ?', 'state = ?'];
+    if (below !== null) where.push(`(created_at, ${PUBLIC_ID}) < (?, ?)`);
+    const keysSql = `SELECT created_at, ${PUBLIC_ID}, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list
+      WHERE ${where.join(' AND ')} ORDER BY created_at DESC, ${PUBLIC_ID} DESC LIMIT ?`;
     const states: readonly JobState[] = query.state !== undefined ? [query.state] : JOB_STATES;
     const rows = this.store.read(() => {
+      const s = this.store;
       const queues =
         query.queue !== undefined
           ? [query.queue]
-          : (this.store.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]);
-      const stmt = this.store.jobStmt(sql);
-      const merged: JobRow[] = [];
+          : (s.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]);
+      const typesOf = s.stmt('SELECT type FROM conveyor_job_types WHERE queue = ?').pluck();
+      const keys = s.stmt(keysSql).raw(true);
+      let merged: Array<[number, string, number]> = [];
+      let ranges = 0;
       for (const queue of queues) {
-        for (const state of states) {
-          const params: unknown[] = [queue, state];
-          if (query.type !== undefined) params.push(query.type);
-          if (below !== null) params.push(below[0], below[1]);
-          params.push(query.limit + 1);
-          merged.push(...(stmt.all(...params) as JobRow[]));
+        const types = query.type !== undefined ? [query.type] : (typesOf.all(queue) as string[]);
+        for (const type of types) {
+          for (const state of states) {
+            const params: unknown[] = [queue, type, state];
+            if (below !== null) params.push(below[0], below[1]);
+            params.push(query.limit + 1);
+            const found = keys.all(...params) as Array<[number, string, number]>;
+            if (found.length === 0) continue;
+            merged = ranges++ === 0 ? found : merged.concat(found);
+          }
         }
       }
-      if (queues.length * states.length > 1) {
-        merged.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-      }
-      return merged;
+      if (ranges > 1) merged.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0));
+      if (merged.length > query.limit + 1) merged.length = query.limit + 1;
+      const row = s.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE seq = ?`);
+      return merged.map(([, , seq]) => row.get(seq) as JobRow);
     });
     const more = rows.length > query.limit;
     if (more) rows.length = query.limit;
@@ -910,7 +934,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         )
         .run(queue, paused ? 1 : 0),
     );
-    this.knownQueues.add(queue);
+    this.known.add(`q\u0000${queue}`);
   }
 
   async isPaused(queue: string): Promise<boolean> {
@@ -989,7 +1013,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       }
       return this.insertOne(job, this.store.now(), added);
     });
-    for (const q of added) this.knownQueues.add(q);
+    for (const k of added) this.known.add(k);
     return result;
   }
 }

@@ -51,7 +51,7 @@ describe('migrations', () => {
     const names = indexes(file);
     expect(names).not.toContain('conveyor_jobs_list_type');
     expect(names).not.toContain('conveyor_executions_queue');
-    expect(names).toContain('conveyor_jobs_list_state');
+    expect(names).toContain('conveyor_jobs_list');
     const page = await backend.queue.listJobs({ queue: 'q', type: 'a', limit: 10 });
     expect(page.items.map((j) => j.payload).sort()).toEqual([1, 3]);
     await closeBackend(backend);
