@@ -52,8 +52,9 @@ const TOTAL_SQL = `SELECT count(*), ${AGGREGATES} FROM conveyor_metric_buckets m
  */
 function groupedSql(group: 'queue' | 'type', groupFilter: boolean): string {
   const fixed = group === 'queue' ? 'type' : 'queue';
+  // CROSS JOIN keeps the keys table as the outer loop (SQLite would otherwise walk every bucket of the granularity).
   return `SELECT k.${group}, ${AGGREGATES} FROM conveyor_metric_keys k
-    JOIN conveyor_metric_buckets m ON m.granularity = ? AND m.queue = k.queue AND m.type = k.type
+    CROSS JOIN conveyor_metric_buckets m ON m.granularity = ? AND m.queue = k.queue AND m.type = k.type
       AND m.bucket >= ? AND m.bucket < ?
     WHERE k.${fixed} = ? AND k.${group} <> ''${groupFilter ? ` AND k.${group} = ?` : ''}
     GROUP BY k.${group}`;

@@ -172,4 +172,32 @@ describe('query plans', () => {
       expect(plan.join('\n')).not.toMatch(/TEMP B-TREE/);
     }
   });
+
+  it('reads metrics by primary-key ranges of one (queue, type) each, never a whole granularity', async () => {
+    const m = backend.metrics;
+    const now = Date.now();
+    await m.record([
+      { kind: 'completed', queue: 'a', type: 'x', at: now, durationMs: 3 },
+      { kind: 'started', queue: 'b', type: 'y', at: now - 3_600_000, waitMs: 40 },
+    ]);
+    for (const granularity of ['minute', 'hour', 'day'] as const) {
+      const base = { granularity, from: now - 86_400_000, to: now + 1 };
+      for (const filter of [{}, { queue: 'a' }, { type: 'x' }, { queue: 'a', type: 'x' }]) {
+        await m.series({ ...base, ...filter });
+        for (const groupBy of [undefined, 'queue' as const, 'type' as const])
+          await m.totals({ ...base, ...filter, groupBy });
+      }
+    }
+    await m.prune(now);
+    const reads = [...prepared].filter(
+      (sql) => /conveyor_metric_buckets/.test(sql) && !/^\s*(CREATE|INSERT)/i.test(sql),
+    );
+    expect(reads.length).toBeGreaterThan(3);
+    for (const sql of reads) {
+      const lines = planOf(sql).filter((line) => / (m|conveyor_metric_buckets)\b/.test(line));
+      expect(lines.length, sql).toBeGreaterThan(0);
+      for (const line of lines)
+        expect(line, sql).toMatch(/USING PRIMARY KEY \(granularity=\? AND queue=\? AND type=\? AND bucket/);
+    }
+  });
 });
