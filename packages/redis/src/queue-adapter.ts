@@ -71,6 +71,11 @@ interface EnqueueLane {
   inFlight: boolean;
 }
 
+/** Resolve on the next turn of the event loop (after the setImmediate callbacks already queued). */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function zeroCounts(): StateCounts {
   return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
 }
@@ -265,6 +270,10 @@ export class RedisQueueAdapter implements QueueAdapter {
   async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
     this.open();
     if (requests.length === 0) return [];
+    // Send on the next turn of the event loop: the runtime claims as soon as slots free, in a setImmediate queued
+    // before this one, so that claim reaches Redis first and the worker runs the new jobs while Redis writes these
+    // completions, instead of waiting for both scripts in turn.
+    await yieldTurn();
     const side = requests.some((r) => r.sideEffects !== undefined);
     const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen];
     for (const r of requests) {
