@@ -84,6 +84,27 @@ const OLDEST_WAITING_SQL = `WITH RECURSIVE p(v) AS (
 /** The public id as the list index holds it (the virtual `id` column's expression, see ids.ts). */
 const PUBLIC_ID = "coalesce(custom_id, printf('%016x', seq))";
 
+/** A list index key: created at, public id, seq. */
+type ListKey = [createdAt: number, id: string, seq: number];
+
+/** Newest first: by created at, then id, both descending. */
+function newerFirst(a: ListKey, b: ListKey): number {
+  return b[0] - a[0] || (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0);
+}
+
+/** The first `want` keys of two newest-first lists. */
+function mergeKeys(a: ListKey[], b: ListKey[], want: number): ListKey[] {
+  const out: ListKey[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < want && (i < a.length || j < b.length)) {
+    if (j >= b.length || (i < a.length && newerFirst(a[i] as ListKey, b[j] as ListKey) <= 0))
+      out.push(a[i++] as ListKey);
+    else out.push(b[j++] as ListKey);
+  }
+  return out;
+}
+
 /** Jobs per UPDATE of a claim (the store caches one prepared statement per size up to this). */
 const CLAIM_CHUNK = 100;
 
@@ -674,13 +695,18 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         : null;
     // Each read below is one range of the list index: one queue, one type, one state. INDEXED BY makes the plan a
     // promise: SQLite refuses the statement rather than fall back to a scan. Without a filter, the ranges of every
-    // queue, every type of that queue and every state are merged: each range gives the keys of at most one page
-    // (from the index alone), and only the merged page's rows are read.
+    // queue, every type of that queue and every state with jobs (from the counters) are merged: each range gives
+    // the keys of at most one page (from the index alone), and only the merged page's rows are read. Once a page
+    // is full, later ranges only return keys that would enter it (`above`), so many ranges cost little more than
+    // one seek each.
     const where = ['queue = ?', 'type = ?', 'state = ?'];
     if (below !== null) where.push(`(created_at, ${PUBLIC_ID}) < (?, ?)`);
+    const order = `ORDER BY created_at DESC, ${PUBLIC_ID} DESC LIMIT ?`;
     const keysSql = `SELECT created_at, ${PUBLIC_ID}, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list
-      WHERE ${where.join(' AND ')} ORDER BY created_at DESC, ${PUBLIC_ID} DESC LIMIT ?`;
-    const states: readonly JobState[] = query.state !== undefined ? [query.state] : JOB_STATES;
+      WHERE ${where.join(' AND ')} ${order}`;
+    const keysAboveSql = `SELECT created_at, ${PUBLIC_ID}, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list
+      WHERE ${where.join(' AND ')} AND (created_at, ${PUBLIC_ID}) > (?, ?) ${order}`;
+    const want = query.limit + 1;
     const rows = this.store.read(() => {
       const s = this.store;
       const queues =
@@ -688,26 +714,32 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           ? [query.queue]
           : (s.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]);
       const typesOf = s.stmt('SELECT type FROM conveyor_job_types WHERE queue = ?').pluck();
+      const statesOf = s.stmt('SELECT state FROM conveyor_counts WHERE queue = ? AND n > 0').pluck();
       const keys = s.stmt(keysSql).raw(true);
-      let merged: Array<[number, string, number]> = [];
-      let ranges = 0;
+      const keysAbove = s.stmt(keysAboveSql).raw(true);
+      let page: ListKey[] = [];
       for (const queue of queues) {
+        const states = query.state !== undefined ? [query.state] : (statesOf.all(queue) as JobState[]);
+        if (states.length === 0) continue;
         const types = query.type !== undefined ? [query.type] : (typesOf.all(queue) as string[]);
         for (const type of types) {
           for (const state of states) {
             const params: unknown[] = [queue, type, state];
             if (below !== null) params.push(below[0], below[1]);
-            params.push(query.limit + 1);
-            const found = keys.all(...params) as Array<[number, string, number]>;
+            const full = page.length === want;
+            if (full) {
+              const worst = page[want - 1] as ListKey;
+              params.push(worst[0], worst[1]);
+            }
+            params.push(want);
+            const found = (full ? keysAbove : keys).all(...params) as ListKey[];
             if (found.length === 0) continue;
-            merged = ranges++ === 0 ? found : merged.concat(found);
+            page = page.length === 0 ? found : mergeKeys(page, found, want);
           }
         }
       }
-      if (ranges > 1) merged.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0));
-      if (merged.length > query.limit + 1) merged.length = query.limit + 1;
       const row = s.jobStmt(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE seq = ?`);
-      return merged.map(([, , seq]) => row.get(seq) as JobRow);
+      return page.map(([, , seq]) => row.get(seq) as JobRow);
     });
     const more = rows.length > query.limit;
     if (more) rows.length = query.limit;
