@@ -56,6 +56,8 @@ const DEFAULT_RECOVER_LIMIT = 1000;
 const MAX_REMEMBERED_LEASES = 100_000;
 /** Most single enqueues one coalesced script call carries. */
 const COALESCE_MAX = 256;
+/** Coalesced enqueue calls in flight at once. */
+const COALESCE_IN_FLIGHT = 2;
 const DEFAULT_CLEAN_LIMIT = 1000;
 const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);
 
@@ -67,8 +69,10 @@ interface PendingEnqueue {
 }
 
 interface EnqueueLane {
+  flag: '' | 'm' | 'e';
   pending: PendingEnqueue[];
-  inFlight: boolean;
+  inFlight: number;
+  scheduled: boolean;
 }
 
 /** Resolve on the next turn of the event loop (after the setImmediate callbacks already queued). */
@@ -142,9 +146,9 @@ export class RedisQueueAdapter implements QueueAdapter {
   // ---------------------------------------------------------------- enqueue
 
   /**
-   * One job. Single enqueues made while another is in flight wait for it and then go together in one script call
-   * (each job still stored, deduplicated and answered on its own), so many concurrent producers cost a few round
-   * trips instead of one each.
+   * One job. Single enqueues coalesce: those made in the same turn of the event loop go together in one script call
+   * (each job still stored, deduplicated and answered on its own), with at most two such calls in flight, so many
+   * concurrent producers cost a few round trips instead of one each, and Redis runs one batch while the next fills.
    */
   async enqueue(job: NewJob, options?: EnqueueCallOptions): Promise<EnqueueResult> {
     this.open();
@@ -152,35 +156,51 @@ export class RedisQueueAdapter implements QueueAdapter {
     const flag = enqueueSideFlag(options?.sideEffects);
     let lane = this.lanes.get(flag);
     if (lane === undefined) {
-      lane = { pending: [], inFlight: false };
+      lane = { flag, pending: [], inFlight: 0, scheduled: false };
       this.lanes.set(flag, lane);
     }
     const target = lane;
     return new Promise<EnqueueResult>((resolve, reject) => {
       target.pending.push({ job, encoded, resolve, reject });
-      if (!target.inFlight) this.sendLane(flag, target);
+      this.scheduleLane(target);
     });
   }
 
-  private sendLane(flag: '' | 'm' | 'e', lane: EnqueueLane): void {
-    const batch = lane.pending.length <= COALESCE_MAX ? lane.pending : lane.pending.slice(0, COALESCE_MAX);
-    lane.pending = batch === lane.pending ? [] : lane.pending.slice(COALESCE_MAX);
-    lane.inFlight = true;
-    const jobs = batch.map((p) => p.job);
-    const encoded = batch.map((p) => p.encoded);
-    this.runEnqueue(jobs, encoded, flag)
-      .then(
+  private scheduleLane(lane: EnqueueLane): void {
+    if (lane.scheduled || lane.inFlight >= COALESCE_IN_FLIGHT) return;
+    lane.scheduled = true;
+    setImmediate(() => {
+      lane.scheduled = false;
+      this.sendLane(lane);
+    });
+  }
+
+  private sendLane(lane: EnqueueLane): void {
+    while (lane.pending.length > 0 && lane.inFlight < COALESCE_IN_FLIGHT) {
+      // With nothing in flight, send half now and half right behind it: Redis runs the second while this process
+      // answers the first one's callers, whose next enqueues then fill the following call.
+      const n = lane.pending.length;
+      const size = Math.min(COALESCE_MAX, lane.inFlight === 0 && n > 1 ? Math.ceil(n / 2) : n);
+      const batch = lane.pending.slice(0, size);
+      lane.pending = lane.pending.slice(size);
+      lane.inFlight++;
+      this.runEnqueue(
+        batch.map((p) => p.job),
+        batch.map((p) => p.encoded),
+        lane.flag,
+      ).then(
         (results) => {
+          lane.inFlight--;
           for (let i = 0; i < batch.length; i++) (batch[i] as PendingEnqueue).resolve(results[i] as EnqueueResult);
+          if (lane.pending.length > 0) this.scheduleLane(lane);
         },
         (error: unknown) => {
+          lane.inFlight--;
           for (const p of batch) p.reject(error);
+          if (lane.pending.length > 0) this.scheduleLane(lane);
         },
-      )
-      .finally(() => {
-        lane.inFlight = false;
-        if (lane.pending.length > 0) this.sendLane(flag, lane);
-      });
+      );
+    }
   }
 
   async enqueueMany(jobs: NewJob[], options?: EnqueueCallOptions): Promise<EnqueueResult[]> {

@@ -177,6 +177,35 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     }
   });
 
+  it('coalesces concurrent single enqueues, each answered on its own', async () => {
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: fresh() });
+    try {
+      await initBackend(backend);
+      const calls = Array.from({ length: 100 }, (_, i) =>
+        backend.queue.enqueue(
+          { queue: 'q', type: 't', payload: { i }, ...(i % 10 === 0 ? { id: 'same' } : {}) },
+          { sideEffects: { events: false } },
+        ),
+      );
+      const bad = expect(
+        backend.queue.enqueue({ queue: 'q', type: 't', payload: 1, priority: Number.NaN }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      const results = await Promise.all(calls);
+      await bad;
+      expect(results.filter((r) => r.deduplicated)).toHaveLength(9);
+      expect(results.filter((r) => r.job.id === 'same').every((r) => (r.job.payload as { i: number }).i === 0)).toBe(
+        true,
+      );
+      expect(results[5]?.job.payload).toEqual({ i: 5 });
+      expect((await backend.queue.counts('q')).q?.waiting).toBe(91);
+      const now = await backend.queue.now();
+      const [row] = await backend.metrics.totals({ granularity: 'minute', from: now - 3_600_000, to: now + 60_000 });
+      expect(row?.enqueued).toBe(91);
+    } finally {
+      await closeBackend(backend);
+    }
+  });
+
   it('records a metric batch of any size, and builds the roll-ups from buckets written before them once', async () => {
     const p = fresh();
     const hour = 3_600_000;

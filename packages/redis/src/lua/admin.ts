@@ -24,8 +24,9 @@ for o = 5, #ARGV, ${ENQUEUE_ARITY} do
       local q, t = ARGV[o + 1], ARGV[o + 2]
       macc(acc, 'enqueued', q, t, NOW, 1, nil, 0)
       if side == 'e' then
-        events[#events + 1] = cjson.encode({ id = 'je' .. sq, type = 'job.enqueued', timestamp = iso(NOW), queue = q,
-          jobId = ARGV[o], data = { type = t, state = s, priority = tonumber(ARGV[o + 4]), runAt = iso(runAt) } })
+        events[#events + 1] = '{"id":"je' .. sq .. '","type":"job.enqueued","timestamp":"' .. iso(NOW) ..
+          '","queue":' .. jstr(q) .. ',"jobId":' .. jstr(ARGV[o]) .. ',"data":{"type":' .. jstr(t) ..
+          ',"state":"' .. s .. '","priority":' .. fmt(tonumber(ARGV[o + 4])) .. ',"runAt":"' .. iso(runAt) .. '"}}'
       end
     end
   end

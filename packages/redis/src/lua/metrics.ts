@@ -53,23 +53,22 @@ local function macc(acc, kind, q, t, at, n, h, v)
     if e.x[mk] == nil or v > e.x[mk] then e.x[mk] = v end
   end
 end
-local MIDX = {}
 local function mwrite(key, idx, score, member, f, x)
-  -- One ZADD per bucket and script call (a batch often writes the same bucket for several entries).
-  if not MIDX[key] then
-    redis.call('ZADD', idx, score, member)
-    MIDX[key] = true
-  end
+  -- The bucket is indexed when it is created: a counter that was already there proves the bucket (and so its
+  -- index entry: prune removes both together) existed, so the common case costs no ZADD.
+  local indexed = false
   for k, v in pairs(f) do
     -- Counters are whole numbers: HINCRBY is cheaper than HINCRBYFLOAT (sums, and a counter someone stored as a
     -- fraction, take the float path).
-    local done = false
+    local r
     if v == math.floor(v) and string.sub(k, -1) ~= 's' then
-      local r = redis.pcall('HINCRBY', key, k, v)
-      done = type(r) == 'number'
+      r = redis.pcall('HINCRBY', key, k, v)
+      if type(r) ~= 'number' then r = nil end
     end
-    if not done then redis.call('HINCRBYFLOAT', key, k, mfmt(v)) end
+    if r == nil then r = tonumber(redis.call('HINCRBYFLOAT', key, k, mfmt(v))) end
+    if r ~= v then indexed = true end
   end
+  if not indexed then redis.call('ZADD', idx, score, member) end
   for k, v in pairs(x) do
     local cur = tonumber(redis.call('HGET', key, k) or '0')
     if v > cur then redis.call('HSET', key, k, mfmt(v)) end
