@@ -107,8 +107,9 @@ end
 
 -- Enter a finished state: finish order, finishedAt, the per-state finished set. An extra (field, value) pair, when
 -- given, goes into the same HSET. The lease expiry field 'l' stays (it is read only while the job is active).
-local function finish(q, jk, id, s, xf, xv)
-  local fs = redis.call('INCR', K_SEQ)
+local function finish(q, jk, id, s, xf, xv, fs)
+  -- fs: a finish order reserved by the caller (one INCRBY for a whole batch), else taken here.
+  if not fs then fs = redis.call('INCR', K_SEQ) end
   redis.call('ZADD', Q(q) .. 'f:' .. s, NOW, pad(fs) .. id)
   if xf then
     redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs, xf, xv)

@@ -29,6 +29,13 @@ local function mslot(v)
   return #M_HB
 end
 local function mnew() return { list = {}, by = {} } end
+-- Field names of the two histograms, built once per call (string building is what costs in Lua here).
+local MHF = {}
+for _, h in ipairs({ 'd', 'w' }) do
+  local slots = {}
+  for i = 0, #M_HB do slots[i] = h .. i end
+  MHF[h] = { c = h .. 'c', s = h .. 's', m = h .. 'm', slots = slots }
+end
 -- One observation (n of them) of kind at time at, with an optional histogram h ('d' or 'w') value v.
 local function macc(acc, kind, q, t, at, n, h, v)
   local minute = math.floor(at / 60000) * 60000
@@ -43,13 +50,15 @@ local function macc(acc, kind, q, t, at, n, h, v)
     end
     acc.last = e
   end
-  e.f[kind] = (e.f[kind] or 0) + n
+  local f = e.f
+  f[kind] = (f[kind] or 0) + n
   if h then
-    local s = h .. mslot(v)
-    e.f[s] = (e.f[s] or 0) + n
-    e.f[h .. 'c'] = (e.f[h .. 'c'] or 0) + n
-    e.f[h .. 's'] = (e.f[h .. 's'] or 0) + v * n
-    local mk = h .. 'm'
+    local names = MHF[h]
+    local sk = names.slots[mslot(v)]
+    f[sk] = (f[sk] or 0) + n
+    f[names.c] = (f[names.c] or 0) + n
+    f[names.s] = (f[names.s] or 0) + v * n
+    local mk = names.m
     if e.x[mk] == nil or v > e.x[mk] then e.x[mk] = v end
   end
 end
