@@ -19,6 +19,28 @@ const SQL_NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 /** Rows written between two prunes: pruning once per this many keeps the table near `eventRetention` rows. */
 const PRUNE_EVERY = 256;
 
+/** True when another connection is subscribed (a fresh presence row), so published events must go to the table. */
+export function othersListening(store: SqliteStore): boolean {
+  return (
+    store
+      .stmt(`SELECT 1 FROM conveyor_subscribers WHERE seen_at > ${SQL_NOW} - ? AND origin <> ? LIMIT 1`)
+      .get(PRESENCE_STALE_MS, store.origin) !== undefined
+  );
+}
+
+/** Append events to the shared table inside the caller's write (and prune it now and then). */
+export function appendShared(store: SqliteStore, events: readonly ConveyorEvent[]): void {
+  const insert = store.stmt('INSERT INTO conveyor_events (origin, event) VALUES (?, ?)');
+  for (const e of events) insert.run(store.origin, JSON.stringify(e));
+  store.eventsWritten += events.length;
+  if (store.eventsWritten >= PRUNE_EVERY) {
+    store.eventsWritten = 0;
+    store
+      .stmt('DELETE FROM conveyor_events WHERE seq <= (SELECT max(seq) FROM conveyor_events) - ?')
+      .run(store.eventRetention);
+  }
+}
+
 /**
  * Events shared through a small table. `publish` delivers to this process's listeners at once and appends the batch
  * to `conveyor_events` in one transaction; while anyone is subscribed, a timer polls every `eventPollMs` for rows
@@ -38,11 +60,11 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
   private timer: NodeJS.Timeout | null = null;
   private lastSeq = 0;
   private lastDataVersion = -1;
-  private written = 0;
   private presenceAt = 0;
 
   constructor(source?: SqliteStore | SqliteBackendOptions) {
     super(source, 'event bus');
+    if (this.store.localBus === null) this.store.localBus = this;
   }
 
   async publish(events: ConveyorEvent[]): Promise<void> {
@@ -51,29 +73,15 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
     if (events.length === 0) return;
     const s = this.store;
     s.ensureReady();
-    const listening = s.stmt(
-      `SELECT 1 FROM conveyor_subscribers WHERE seen_at > ${SQL_NOW} - ? AND origin <> ? LIMIT 1`,
-    );
     // Read first, outside any write: with nobody else listening, publishing costs no transaction at all. A
     // subscriber that commits its presence after this read subscribed after this publish.
-    if (listening.get(PRESENCE_STALE_MS, s.origin) !== undefined) this.writeShared(events);
+    if (othersListening(s)) s.write(() => appendShared(s, events));
     for (const e of events) this.deliver(e);
   }
 
-  /** Append a batch to the shared table (and prune it now and then) in one transaction. */
-  private writeShared(events: ConveyorEvent[]): void {
-    const s = this.store;
-    s.write(() => {
-      const insert = s.stmt('INSERT INTO conveyor_events (origin, event) VALUES (?, ?)');
-      for (const e of events) insert.run(s.origin, JSON.stringify(e));
-      this.written += events.length;
-      if (this.written >= PRUNE_EVERY) {
-        this.written = 0;
-        s.stmt('DELETE FROM conveyor_events WHERE seq <= (SELECT max(seq) FROM conveyor_events) - ?').run(
-          s.eventRetention,
-        );
-      }
-    });
+  /** {@link LocalEventSink}: events the queue adapter wrote with a change, for this process's listeners. */
+  deliverLocal(events: readonly ConveyorEvent[]): void {
+    for (const e of events) this.deliver(e);
   }
 
   subscribe(listener: EventListener): () => void {
@@ -94,6 +102,7 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
   }
 
   protected override onClose(): void {
+    if (this.store.localBus === this) this.store.localBus = null;
     this.listeners.clear();
     this.stopPolling();
   }

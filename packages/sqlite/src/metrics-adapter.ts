@@ -98,6 +98,63 @@ function observeInto(values: Values, at: number, valueMs: number, n: number): vo
   values[slot] = (values[slot] as number) + n;
 }
 
+/** Throws `VALIDATION_FAILED` unless `e` is an event {@link writeMetrics} can store. */
+export function checkMetricEvent(e: MetricEvent): void {
+  if (!(METRIC_KINDS as readonly string[]).includes(e.kind)) {
+    throw validationError(`metric kind must be one of ${METRIC_KINDS.join(', ')}, got ${String(e.kind)}.`);
+  }
+  if (typeof e.at !== 'number' || !Number.isFinite(e.at))
+    throw validationError('metric event `at` must be a time in ms.');
+  if (typeof e.queue !== 'string' || e.queue === ALL || typeof e.type !== 'string' || e.type === ALL) {
+    throw validationError('metric event `queue` and `type` must be non-empty strings.');
+  }
+}
+
+/**
+ * Add checked events to their rows, inside the caller's write transaction: folded in memory first (pair and roll-up
+ * rows, every granularity), then one upsert per touched row. Used by `record` and by the queue adapter's inline
+ * records.
+ */
+export function writeMetrics(store: SqliteStore, events: readonly MetricEvent[]): void {
+  const cells = new Map<
+    string,
+    { granularity: Granularity; queue: string; type: string; bucket: number; values: Values }
+  >();
+  const keys = new Set<string>();
+  for (const e of events) {
+    const n = e.count ?? 1;
+    const kind = METRIC_KINDS.indexOf(e.kind);
+    const duration = (e.kind === 'completed' || e.kind === 'failed') && e.durationMs !== undefined;
+    const wait = e.kind === 'started' && e.waitMs !== undefined;
+    for (const [queue, type] of [
+      [e.queue, e.type],
+      [e.queue, ALL],
+      [ALL, e.type],
+      [ALL, ALL],
+    ] as const) {
+      keys.add(`${queue}\u0000${type}`);
+      for (const granularity of GRANULARITY_NAMES) {
+        const width = GRANULARITIES[granularity].ms;
+        const bucket = Math.floor(e.at / width) * width;
+        const key = `${granularity}\u0000${bucket}\u0000${queue}\u0000${type}`;
+        let cell = cells.get(key);
+        if (cell === undefined) {
+          cell = { granularity, queue, type, bucket, values: zeroValues() };
+          cells.set(key, cell);
+        }
+        const v = cell.values;
+        v[kind] = (v[kind] as number) + n;
+        if (duration) observeInto(v, DURATION_AT, e.durationMs as number, n);
+        if (wait) observeInto(v, WAIT_AT, e.waitMs as number, n);
+      }
+    }
+  }
+  const upsert = store.stmt(UPSERT_SQL);
+  for (const c of cells.values()) upsert.run(c.granularity, c.queue, c.type, c.bucket, ...c.values);
+  const key = store.stmt('INSERT OR IGNORE INTO conveyor_metric_keys (queue, type) VALUES (?, ?)');
+  for (const k of keys) key.run(...k.split('\u0000'));
+}
+
 /**
  * Time-bucketed counters and histograms in `conveyor_metric_buckets`: one row per (granularity, queue, type,
  * bucket), every counter and histogram slot a column, so reads aggregate in SQL. Each event is added to its pair's
@@ -127,53 +184,8 @@ export class SqliteMetricsAdapter extends SqlitePart implements MetricsAdapter {
   async record(events: MetricEvent[]): Promise<void> {
     this.guard();
     if (events.length === 0) return;
-    const cells = new Map<
-      string,
-      { granularity: Granularity; queue: string; type: string; bucket: number; values: Values }
-    >();
-    const keys = new Set<string>();
-    for (const e of events) {
-      if (!(METRIC_KINDS as readonly string[]).includes(e.kind)) {
-        throw validationError(`metric kind must be one of ${METRIC_KINDS.join(', ')}, got ${String(e.kind)}.`);
-      }
-      if (typeof e.at !== 'number' || !Number.isFinite(e.at))
-        throw validationError('metric event `at` must be a time in ms.');
-      if (typeof e.queue !== 'string' || e.queue === ALL || typeof e.type !== 'string' || e.type === ALL) {
-        throw validationError('metric event `queue` and `type` must be non-empty strings.');
-      }
-      const n = e.count ?? 1;
-      const kind = METRIC_KINDS.indexOf(e.kind);
-      const duration = (e.kind === 'completed' || e.kind === 'failed') && e.durationMs !== undefined;
-      const wait = e.kind === 'started' && e.waitMs !== undefined;
-      for (const [queue, type] of [
-        [e.queue, e.type],
-        [e.queue, ALL],
-        [ALL, e.type],
-        [ALL, ALL],
-      ] as const) {
-        keys.add(`${queue}\u0000${type}`);
-        for (const granularity of GRANULARITY_NAMES) {
-          const width = GRANULARITIES[granularity].ms;
-          const bucket = Math.floor(e.at / width) * width;
-          const key = `${granularity}\u0000${bucket}\u0000${queue}\u0000${type}`;
-          let cell = cells.get(key);
-          if (cell === undefined) {
-            cell = { granularity, queue, type, bucket, values: zeroValues() };
-            cells.set(key, cell);
-          }
-          const v = cell.values;
-          v[kind] = (v[kind] as number) + n;
-          if (duration) observeInto(v, DURATION_AT, e.durationMs as number, n);
-          if (wait) observeInto(v, WAIT_AT, e.waitMs as number, n);
-        }
-      }
-    }
-    this.store.write(() => {
-      const upsert = this.store.stmt(UPSERT_SQL);
-      for (const c of cells.values()) upsert.run(c.granularity, c.queue, c.type, c.bucket, ...c.values);
-      const key = this.store.stmt('INSERT OR IGNORE INTO conveyor_metric_keys (queue, type) VALUES (?, ?)');
-      for (const k of keys) key.run(...k.split('\u0000'));
-    });
+    for (const e of events) checkMetricEvent(e);
+    this.store.write(() => writeMetrics(this.store, events));
   }
 
   /** The granularity and the bucket range [from, to) of a query, validated. */

@@ -5,7 +5,9 @@ import type {
   ClaimRequest,
   CleanRequest,
   CompleteRequest,
+  EnqueueCallOptions,
   EnqueueResult,
+  EnqueueSideEffects,
   ExtendResult,
   FailRequest,
   Job,
@@ -36,6 +38,7 @@ import {
 import { SQLITE_CAPABILITIES } from './capabilities';
 import { COMPONENT, checkLimit, closedError, sqliteMessage, validationError } from './errors';
 import { generatedId, generatedSeq } from './ids';
+import { InlineWrites } from './inline';
 import type { JobRow } from './job-row';
 import {
   bySize,
@@ -172,6 +175,7 @@ interface AckedById extends Acked {
 /** A single enqueue waiting for the shared transaction of its event-loop turn. */
 interface PendingEnqueue {
   job: NewJob;
+  sideEffects: EnqueueSideEffects | undefined;
   resolve: (result: EnqueueResult) => void;
   reject: (error: unknown) => void;
 }
@@ -220,11 +224,11 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
    * the insert): each call is queued and the queue is written at `setImmediate`. If that transaction fails, every
    * job is retried in its own transaction, so each caller gets its own result or error.
    */
-  async enqueue(job: NewJob): Promise<EnqueueResult> {
+  async enqueue(job: NewJob, options?: EnqueueCallOptions): Promise<EnqueueResult> {
     this.guard();
     validateNewJob(job);
     return new Promise<EnqueueResult>((resolve, reject) => {
-      this.singles.push({ job, resolve, reject });
+      this.singles.push({ job, sideEffects: options?.sideEffects, resolve, reject });
       if (this.singles.length === 1) setImmediate(() => this.flushSingles());
     });
   }
@@ -238,8 +242,15 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const one = (p: PendingEnqueue): void => {
       try {
         const added: string[] = [];
-        p.resolve(this.store.write(() => this.insertOne(p.job, this.store.now(), added)));
+        const inline = p.sideEffects === undefined ? null : new InlineWrites(this.store);
+        const result = this.store.write(() => {
+          const r = this.insertOne(p.job, this.store.now(), added, inline, p.sideEffects?.events === true);
+          inline?.write();
+          return r;
+        });
         for (const k of added) this.known.add(k);
+        inline?.deliver();
+        p.resolve(result);
       } catch (error) {
         p.reject(error);
       }
@@ -254,16 +265,28 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     }
     let results: EnqueueResult[];
     const added: string[] = [];
+    const inline = batch.some((p) => p.sideEffects !== undefined) ? new InlineWrites(this.store) : null;
     try {
       results = this.store.write(() => {
         const now = this.store.now();
-        return batch.map((p) => this.insertOne(p.job, now, added));
+        const out = batch.map((p) =>
+          this.insertOne(
+            p.job,
+            now,
+            added,
+            p.sideEffects === undefined ? null : inline,
+            p.sideEffects?.events === true,
+          ),
+        );
+        inline?.write();
+        return out;
       });
     } catch {
       for (const p of batch) one(p);
       return;
     }
     for (const k of added) this.known.add(k);
+    inline?.deliver();
     batch.forEach((p, i) => {
       p.resolve(results[i] as EnqueueResult);
     });
@@ -274,12 +297,14 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     this.flushSingles();
   }
 
-  async enqueueMany(jobs: NewJob[]): Promise<EnqueueResult[]> {
+  async enqueueMany(jobs: NewJob[], options?: EnqueueCallOptions): Promise<EnqueueResult[]> {
     this.guard();
     if (!Array.isArray(jobs)) throw validationError('enqueueMany takes an array of jobs.');
     for (const [i, job] of jobs.entries()) validateNewJob(job, i);
     if (jobs.length === 0) return [];
     const added: string[] = [];
+    const inline = options?.sideEffects === undefined ? null : new InlineWrites(this.store);
+    const events = options?.sideEffects?.events === true;
     const results = this.store.write(() => {
       const now = this.store.now();
       const out: EnqueueResult[] = [];
@@ -298,16 +323,18 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           continue;
         }
         if (plain.length > 0) {
-          this.insertPlain(plain, texts, added);
+          this.insertPlain(plain, texts, added, inline, events);
           plain = [];
           texts = [];
         }
-        out.push(this.insertOne(input, now, added));
+        out.push(this.insertOne(input, now, added, inline, events));
       }
-      if (plain.length > 0) this.insertPlain(plain, texts, added);
+      if (plain.length > 0) this.insertPlain(plain, texts, added, inline, events);
+      inline?.write();
       return out;
     });
     for (const k of added) this.known.add(k);
+    inline?.deliver();
     return results;
   }
 
@@ -317,8 +344,15 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
    * consecutive seqs (AUTOINCREMENT under the write lock), so the last one's rowid gives them all. `payloads[i]` is
    * the JSON of `jobs[i].payload` (`payloadJson`: the runtime's own text when it made one).
    */
-  private insertPlain(jobs: Job[], payloads: string[], added: string[]): void {
+  private insertPlain(
+    jobs: Job[],
+    payloads: string[],
+    added: string[],
+    inline: InlineWrites | null = null,
+    events = false,
+  ): void {
     const s = this.store;
+    const withEvents = inline !== null && events && inline.wantsEvents();
     let start = 0;
     while (start < jobs.length) {
       const first = jobs[start] as Job;
@@ -350,8 +384,16 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       }
       const n = end - start;
       const sql = shared ? sharedInsertSql(n) : lean ? leanInsertSql(n) : insertJobsSql(n);
-      let seq = Number(s.stmt(sql).run(params).lastInsertRowid);
-      for (let i = end - 1; i >= start; i--) (jobs[i] as Job).id = generatedId(seq--);
+      const last = Number(s.stmt(sql).run(params).lastInsertRowid);
+      for (let i = end - 1, seq = last; i >= start; i--) (jobs[i] as Job).id = generatedId(seq--);
+      if (inline !== null) {
+        if (shared) inline.enqueued(first.queue, first.type, first.createdAt, n);
+        for (let i = start; i < end; i++) {
+          const job = jobs[i] as Job;
+          if (!shared) inline.enqueued(job.queue, job.type, job.createdAt, 1);
+          if (withEvents) inline.enqueuedEvent(job, last - (end - 1 - i));
+        }
+      }
       start = end;
     }
   }
@@ -391,7 +433,13 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   }
 
   /** Insert one job inside the caller's transaction, deduplicating by id, then by live unique key. */
-  private insertOne(input: NewJob, now: number, added: string[]): EnqueueResult {
+  private insertOne(
+    input: NewJob,
+    now: number,
+    added: string[],
+    inline: InlineWrites | null = null,
+    events = false,
+  ): EnqueueResult {
     const s = this.store;
     if (input.id !== undefined) {
       const existing = this.findRow(input.id);
@@ -419,6 +467,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     }
     s.count(job.queue, job.state, 1);
     this.note(job, added);
+    if (inline !== null) {
+      inline.enqueued(job.queue, job.type, job.createdAt, 1);
+      if (events && inline.wantsEvents()) inline.enqueuedEvent(job, seq);
+    }
     return { job, deduplicated: false };
   }
 
@@ -435,7 +487,8 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const typeTerm = typeList.length === 0 ? '' : ` AND type IN (${typeList.map(() => '?').join(', ')})`;
     const candidatesSql = `SELECT seq, queue, state, priority, run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
       WHERE queue = ? AND ${READY_TERM} AND run_at <= ?${typeTerm} ORDER BY priority DESC, run_at, seq LIMIT ?`;
-    return this.store.write(() => {
+    const inline = request.recordStart === undefined ? null : new InlineWrites(this.store);
+    const claimed = this.store.write(() => {
       const s = this.store;
       const now = s.now();
       let picked: Candidate[] = [];
@@ -465,8 +518,15 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         }
         for (const row of s.jobStmt(claimUpdateSql(end - start)).all(...params)) bySeq.set(row.seq, row);
       }
+      if (inline !== null) {
+        const events = request.recordStart?.events === true && inline.wantsEvents();
+        for (const c of picked) inline.started(bySeq.get(c.seq) as JobRow, now, workerId, events);
+        inline.write();
+      }
       return picked.map((c) => rowToClaimed(bySeq.get(c.seq) as JobRow));
     });
+    inline?.deliver();
+    return claimed;
   }
 
   async extendLeases(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
@@ -505,7 +565,8 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
     this.guard();
     if (requests.length === 0) return [];
-    return this.store.write(() => {
+    const inline = requests.some((r) => r.sideEffects !== undefined) ? new InlineWrites(this.store) : null;
+    const acks = this.store.write(() => {
       const s = this.store;
       const now = s.now();
       const pass = new RetentionPass(s);
@@ -519,7 +580,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
             finish_seq = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active'
             RETURNING seq, queue, remove_on_complete AS rule`,
         );
-        const acks = requests.map(({ jobId, token, result }): AckResult => {
+        const acks = requests.map(({ jobId, token, result, sideEffects }): AckResult => {
           const key = this.keyOf(jobId) ?? NO_KEY;
           const row = update.get(now, result === undefined ? null : toJson(result), order++, ...key, token) as
             | Acked
@@ -527,9 +588,11 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
           this.moved(row.queue, 'active', 'completed');
           pass.add(row.seq, row.queue, 'completed', parseRetention(row.rule));
+          if (sideEffects !== undefined) inline?.acked(sideEffects.record, sideEffects.metric, sideEffects.event);
           return { jobId, ok: true, job: null };
         });
         pass.apply(now);
+        inline?.write();
         return acks;
       }
       // One UPDATE per ACK_CHUNK requests, (seq, custom id, token, result, finish order) joined from VALUES.
@@ -549,17 +612,28 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         }
       }
       pass.apply(now);
+      if (inline !== null) {
+        for (const { jobId, sideEffects } of requests) {
+          if (sideEffects !== undefined && done.has(jobId)) {
+            inline.acked(sideEffects.record, sideEffects.metric, sideEffects.event);
+          }
+        }
+        inline.write();
+      }
       return requests.map(
         ({ jobId }): AckResult =>
           done.has(jobId) ? { jobId, ok: true, job: null } : { jobId, ok: false, code: 'LEASE_LOST' },
       );
     });
+    inline?.deliver();
+    return acks;
   }
 
   async fail(requests: FailRequest[]): Promise<AckResult[]> {
     this.guard();
     if (requests.length === 0) return [];
-    return this.store.write(() => {
+    const inline = requests.some((r) => r.sideEffects !== undefined) ? new InlineWrites(this.store) : null;
+    const results = this.store.write(() => {
       const now = this.store.now();
       const toFailed = this.store.stmt(
         `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
@@ -572,7 +646,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       );
       const pass = new RetentionPass(this.store);
       let order = nextSeq(this.store, requests.length);
-      const acks = requests.map(({ jobId, token, error, retryDelayMs }): AckResult => {
+      const acks = requests.map(({ jobId, token, error, retryDelayMs, sideEffects }): AckResult => {
         const errorJson = JSON.stringify(error);
         const key = this.keyOf(jobId) ?? NO_KEY;
         if (retryDelayMs !== null && retryDelayMs !== undefined) {
@@ -581,17 +655,22 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
             | undefined;
           if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
           this.moved(row.queue, 'active', 'retrying');
+          if (sideEffects !== undefined) inline?.acked(sideEffects.record, sideEffects.metric, sideEffects.event);
           return { jobId, ok: true, job: null };
         }
         const row = toFailed.get(now, errorJson, order++, ...key, token) as Acked | undefined;
         if (row === undefined) return { jobId, ok: false, code: 'LEASE_LOST' };
         this.moved(row.queue, 'active', 'failed');
         pass.add(row.seq, row.queue, 'failed', parseRetention(row.rule));
+        if (sideEffects !== undefined) inline?.acked(sideEffects.record, sideEffects.metric, sideEffects.event);
         return { jobId, ok: true, job: null };
       });
       pass.apply(now);
+      inline?.write();
       return acks;
     });
+    inline?.deliver();
+    return results;
   }
 
   async release(leases: LeaseRef[]): Promise<AckResult[]> {

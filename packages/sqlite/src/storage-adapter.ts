@@ -58,6 +58,34 @@ interface WorkerRow {
   last_seen_at: number;
 }
 
+/**
+ * Insert execution records inside the caller's write transaction. Writing a record id twice keeps the first: the
+ * runtime may retry a flush (or an ack) that did reach the store. Used by `recordExecutions` and by the queue
+ * adapter's inline records.
+ */
+export function writeRecords(store: SqliteStore, records: readonly ExecutionRecord[]): void {
+  const insert = store.stmt(
+    `INSERT OR IGNORE INTO conveyor_executions (id, job_id, queue, type, attempt, status, started_at, finished_at,
+      duration_ms, worker_id, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const r of records) {
+    insert.run(
+      r.id,
+      r.jobId,
+      r.queue,
+      r.type,
+      r.attempt,
+      r.status,
+      r.startedAt,
+      r.finishedAt,
+      r.durationMs,
+      r.workerId,
+      r.result === undefined || r.result === null ? null : toJson(r.result),
+      r.error === null || r.error === undefined ? null : JSON.stringify(r.error),
+    );
+  }
+}
+
 const ZERO_STATS: WorkerStats = { activeJobs: 0, executions: 0, succeeded: 0, failed: 0, totalDurationMs: 0 };
 
 /**
@@ -74,29 +102,7 @@ export class SqliteStorageAdapter extends SqlitePart implements StorageAdapter {
   async recordExecutions(records: ExecutionRecord[]): Promise<void> {
     this.guard();
     if (records.length === 0) return;
-    this.store.write(() => {
-      // Writing a record id twice keeps the first: the runtime may retry a flush that did reach the store.
-      const insert = this.store.stmt(
-        `INSERT OR IGNORE INTO conveyor_executions (id, job_id, queue, type, attempt, status, started_at, finished_at,
-          duration_ms, worker_id, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const r of records) {
-        insert.run(
-          r.id,
-          r.jobId,
-          r.queue,
-          r.type,
-          r.attempt,
-          r.status,
-          r.startedAt,
-          r.finishedAt,
-          r.durationMs,
-          r.workerId,
-          r.result === undefined || r.result === null ? null : toJson(r.result),
-          r.error === null || r.error === undefined ? null : JSON.stringify(r.error),
-        );
-      }
-    });
+    this.store.write(() => writeRecords(this.store, records));
   }
 
   async listExecutions(jobId: string, query: ExecutionQuery): Promise<Page<ExecutionRecord>> {

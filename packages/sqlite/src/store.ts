@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, JobState, Logger } from '@conveyor/core';
+import type { Clock, ConveyorEvent, JobState, Logger } from '@conveyor/core';
 import { ConveyorError, silentLogger } from '@conveyor/core';
 import Database from 'better-sqlite3';
 import { closedError, sqliteMessage, translateError } from './errors';
@@ -54,6 +54,13 @@ export interface SqliteBackendOptions {
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** This process's event bus as the queue adapter sees it, to publish the events it writes with a change. */
+export interface LocalEventSink {
+  listenerCount(): number;
+  /** Deliver to this process's listeners (after the change committed). */
+  deliverLocal(events: readonly ConveyorEvent[]): void;
+}
+
 /** A prepared statement returning job rows (raw arrays turned into {@link JobRow}s). */
 export class JobStatement {
   constructor(private readonly statement: Statement) {}
@@ -89,6 +96,10 @@ export class SqliteStore {
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
   private migrated = false;
   private holders = 0;
+  /** The event bus of this store, when one was created on it. */
+  localBus: LocalEventSink | null = null;
+  /** Rows appended to `conveyor_events` since the last prune. */
+  eventsWritten = 0;
   private closed = false;
 
   constructor(options: SqliteBackendOptions = {}) {
