@@ -206,7 +206,7 @@ end
 export const ENQUEUE_FN = `
 local SEEN_Q = {}
 local OPTIONAL = { 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'rci', 'rcc', 'rca', 'rfi', 'rfc', 'rfa' }
-local function enqueue_one(o)
+local function enqueue_one(o, sq)
   local id, q, t = ARGV[o], ARGV[o + 1], ARGV[o + 2]
   local existing = redis.call('HGET', K_IDS, id)
   if existing then return redis.call('HGETALL', JK(existing, id)) end
@@ -226,7 +226,8 @@ local function enqueue_one(o)
   end
   local s = 'waiting'
   if runAt > NOW then s = 'scheduled' end
-  local sq = redis.call('INCR', K_SEQ)
+  -- sq: an insertion order reserved by the caller for a whole batch, else taken here.
+  if not sq then sq = redis.call('INCR', K_SEQ) end
   local jk = JK(q, id)
   local fields = { 'id', id, 'q', q, 't', t, 'p', ARGV[o + 3], 's', s, 'pr', ARGV[o + 4], 'a', 0,
     'ma', ARGV[o + 7], 'c', NOW, 'r', fmt(runAt), 'sq', sq }
