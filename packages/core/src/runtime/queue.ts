@@ -51,6 +51,8 @@ export interface RunNowOutcome<Payload = unknown, Result = unknown> {
 export type RunNowOptions = Pick<JobOptions, 'jobId' | 'timeoutMs' | 'meta' | 'priority'>;
 
 const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+/** Payload JSON at least this long is handed to the adapter (`payloadJson`) instead of being serialised again. */
+const REMEMBER_JSON_FROM = 64;
 /** Enqueue options for an `inlineRecords` adapter: `job.enqueued` is always published (it also wakes workers). */
 const INLINE_ENQUEUE: EnqueueCallOptions = Object.freeze({ sideEffects: Object.freeze({ events: true }) });
 
@@ -465,7 +467,8 @@ export class Queue<Jobs extends JobMap = JobMap> {
         ? { queue: this.name, type: jobType, payload }
         : toNewJob(this.name, jobType, payload, parseJobOptions('queue', merged, `${prefix}options`));
     // The adapter stores the payload as this same text (`payloadJson`) instead of serialising it again.
-    if (json !== undefined) rememberPayloadJson(job, json);
+    // Short texts are cheaper to make again than to carry.
+    if (json !== undefined && json.length >= REMEMBER_JSON_FROM) rememberPayloadJson(job, json);
     return job;
   }
 

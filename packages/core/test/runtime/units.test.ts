@@ -184,3 +184,19 @@ describe('MetricBatcher', () => {
     }
   });
 });
+
+describe('payloadJson', () => {
+  it('reuses the text the runtime remembered, only for that same payload', async () => {
+    const { payloadJson, rememberPayloadJson } = await import('../../src/util/payload-json');
+    const payload = { text: 'x'.repeat(100) };
+    const job = { queue: 'q', type: 't', payload };
+    expect(payloadJson(job)).toBe(JSON.stringify(payload));
+    rememberPayloadJson(job, '{"remembered":true}');
+    expect(payloadJson(job)).toBe('{"remembered":true}');
+    // A copy that swaps the payload must not reuse the old text; one that keeps it may.
+    expect(payloadJson({ ...job, payload: { other: 1 } })).toBe('{"other":1}');
+    expect(payloadJson({ ...job, queue: 'elsewhere' })).toBe('{"remembered":true}');
+    expect(JSON.stringify(job)).toBe(JSON.stringify({ queue: 'q', type: 't', payload }));
+    expect(payloadJson({ queue: 'q', type: 't', payload: undefined })).toBe('null');
+  });
+});
