@@ -16,9 +16,7 @@ export function pushAckSide(args: (string | number)[], side: AckSideEffects | un
     return;
   }
   validateRecord(side.record, 0);
-  const record: string[] = [];
-  pushRecordArgs(record, side.record);
-  for (const a of record) args.push(a);
+  pushRecordArgs(args, side.record);
   pushMetricArgs(args, side.metric);
   args.push(side.event === undefined ? '' : JSON.stringify(side.event));
 }

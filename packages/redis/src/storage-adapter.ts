@@ -38,23 +38,27 @@ function newestFirst(a: ExecutionRecord, b: ExecutionRecord): number {
 }
 
 export function validateRecord(r: ExecutionRecord, i: number): void {
-  const fail = (sentence: string): never => {
-    throw validationError(`execution record #${i}: ${sentence}`);
-  };
-  if (typeof r !== 'object' || r === null) fail('a record must be an object.');
-  if (typeof r.id !== 'string' || r.id.length === 0) fail('id must be a non-empty string.');
-  if (typeof r.jobId !== 'string' || r.jobId.length === 0) fail('jobId must be a non-empty string.');
+  const problem = recordProblem(r);
+  if (problem !== null) throw validationError(`execution record #${i}: ${problem}`);
+}
+
+/** What is wrong with a record, or null (no closure per call: this runs once per acknowledged job). */
+function recordProblem(r: ExecutionRecord): string | null {
+  if (typeof r !== 'object' || r === null) return 'a record must be an object.';
+  if (typeof r.id !== 'string' || r.id.length === 0) return 'id must be a non-empty string.';
+  if (typeof r.jobId !== 'string' || r.jobId.length === 0) return 'jobId must be a non-empty string.';
   // The indexes join record id and job id with U+001F.
-  if (r.id.includes(UNIT_SEPARATOR)) fail('id must not contain U+001F.');
-  if (!STATUS_SET.has(r.status as ExecutionStatus)) fail(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
+  if (r.id.includes(UNIT_SEPARATOR)) return 'id must not contain U+001F.';
+  if (!STATUS_SET.has(r.status as ExecutionStatus)) return `status must be one of ${EXECUTION_STATUSES.join(', ')}.`;
   if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
-    fail('startedAt and finishedAt must be times in ms.');
+    return 'startedAt and finishedAt must be times in ms.';
   }
-  if (!Number.isFinite(r.durationMs)) fail('durationMs must be a number.');
+  if (!Number.isFinite(r.durationMs)) return 'durationMs must be a number.';
+  return null;
 }
 
 /** A record as RECORD_EXECUTIONS' arguments (also the record part of an ack's inline side effects). */
-export function pushRecordArgs(args: string[], r: ExecutionRecord): void {
+export function pushRecordArgs(args: (string | number)[], r: ExecutionRecord): void {
   const stored: ExecutionRecord = {
     id: r.id,
     jobId: r.jobId,
@@ -106,7 +110,7 @@ export class RedisStorageAdapter implements StorageAdapter {
     this.open();
     for (let i = 0; i < records.length; i++) validateRecord(records[i] as ExecutionRecord, i);
     if (records.length === 0) return;
-    const args: string[] = [];
+    const args: (string | number)[] = [];
     for (const r of records) pushRecordArgs(args, r);
     await this.conn.run(RECORD_EXECUTIONS, args);
   }
