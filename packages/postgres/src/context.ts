@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, ConveyorEvent, Logger } from '@conveyor/core';
 import { ConveyorError, conveyorMessage, silentLogger } from '@conveyor/core';
 import pg from 'pg';
+import { Notifier } from './inline';
 import { Listener } from './listener';
 import { migrate } from './migrations';
 import type { PostgresOptions } from './options';
@@ -20,6 +21,12 @@ const TYPES = {
 
 /** Metric shards: concurrent writers of one bucket land on different rows (reads sum them). */
 const METRIC_SHARDS = 8;
+/** A process folds the metric log after appending this many metric events. */
+const FOLD_AFTER_EVENTS = 20_000;
+/** Log rows (one per claim, ack or enqueue statement) one fold statement moves. */
+const FOLD_ROWS = 500;
+/** Fold statements one fold runs at most (a reader never waits on an unbounded backlog). */
+const MAX_FOLD_ROUNDS = 20;
 
 /** The in-process side of a backend's event bus, for events the queue adapter publishes with its own statements. */
 export interface LocalBus {
@@ -63,6 +70,10 @@ export class PgContext {
   private users = 0;
   private migrated: Promise<void> | undefined;
   private listenerInstance: Listener | undefined;
+  private notifierInstance: Notifier | undefined;
+  /** Metric events appended to `metric_log` by this process since its last fold. */
+  private unfolded = 0;
+  private folding: Promise<void> | undefined;
   private ended = false;
 
   constructor(options: PostgresOptions) {
@@ -80,7 +91,13 @@ export class PgContext {
       this.pool = options.pool;
       this.ownsPool = false;
     } else if (typeof options.connectionString === 'string' && options.connectionString.length > 0) {
-      this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+      this.pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max: options.poolSize ?? 10,
+        // The adapter's statements are prepared once per connection; their parameters never change the best plan
+        // (the claim's would otherwise be planned again on every call). One-shot statements are planned as before.
+        options: '-c plan_cache_mode=force_generic_plan',
+      });
       this.ownsPool = true;
       // An idle client that loses its connection emits here; without a handler Node would crash the process.
       this.pool.on('error', (error) => {
@@ -115,6 +132,8 @@ export class PgContext {
     this.users--;
     if (this.users > 0 || this.ended) return;
     this.ended = true;
+    await this.notifierInstance?.flush();
+    await this.folding;
     await this.listenerInstance?.close();
     if (this.ownsPool) await this.pool.end();
   }
@@ -131,6 +150,45 @@ export class PgContext {
       throw wrapError(error, 'migrating the schema');
     });
     return this.migrated;
+  }
+
+  /** The sender of the events of committed claims, acks and enqueues (see {@link Notifier}). */
+  notifier(): Notifier {
+    this.notifierInstance ??= new Notifier(this);
+    return this.notifierInstance;
+  }
+
+  /**
+   * Note metric events appended to `metric_log`; past {@link FOLD_AFTER_EVENTS} a fold runs in the background (its own
+   * pooled connection, never awaited by the claim or ack that triggered it).
+   */
+  loggedMetrics(events: number): void {
+    this.unfolded += events;
+    if (this.unfolded < FOLD_AFTER_EVENTS || this.folding !== undefined || this.ended) return;
+    this.unfolded = 0;
+    this.folding = this.foldMetrics()
+      .catch((error: unknown) => {
+        this.logger.warn(conveyorMessage(COMPONENT, 'folding metric events failed; the next read or fold retries.'), {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      })
+      .finally(() => {
+        this.folding = undefined;
+      });
+  }
+
+  /** Move the metric log into the buckets (bounded batches, each its own short transaction). */
+  async foldMetrics(): Promise<void> {
+    for (let i = 0; i < MAX_FOLD_ROUNDS; i++) {
+      const rows = await this.query<{ n: number }>(
+        `SELECT ${this.s}.fold_metrics($1) AS n FROM ${this.relaxedCommit}`,
+        [FOLD_ROWS],
+        'folding metrics',
+        undefined,
+        `fold_metrics${this.recordsTag}`,
+      );
+      if ((rows[0]?.n ?? 0) < FOLD_ROWS) return;
+    }
   }
 
   /** The LISTEN connection, started on first use. */

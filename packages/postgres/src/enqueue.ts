@@ -1,7 +1,7 @@
 import type { ConveyorEvent, EnqueueResult, Job, JobState, NewJob } from '@conveyor/core';
 import { buildJob, ConveyorError, conveyorMessage, PENDING_STATES, payloadJson } from '@conveyor/core';
 import type { PgContext, Queryable } from './context';
-import { enqueuedEventSql, envelopeHead, notifySql, sqlEventId } from './inline';
+import { adapterEventId } from './inline';
 import { COMPONENT, validationError } from './options';
 import type { InsertRow, JobRow } from './rows';
 import { JOB_COLUMNS, toInsertRow, toJob } from './rows';
@@ -22,13 +22,11 @@ RETURNING id, state, created_at, run_at, seq`;
 RETURNING id, state, created_at, run_at, seq, queue, type, priority
 ),
 met AS (
-  SELECT ${S}.add_metrics($17::integer, array_agg('enqueued'::text), array_agg(i.queue), array_agg(i.type),
-    array_agg(i.created_at::double precision), NULL, NULL, NULL) AS n
+  INSERT INTO ${S}.metric_log (kinds, queues, types, ats)
+  SELECT array_agg('enqueued'::text), array_agg(i.queue), array_agg(i.type), array_agg(i.created_at::double precision)
   FROM ins i HAVING count(*) > 0
-),
-ev_rows AS (SELECT i.seq, ${enqueuedEventSql()} AS e FROM ins i WHERE $18::boolean),
-${notifySql('ev_rows', '$19', '$20')}
-SELECT id, state, created_at, run_at, seq, (SELECT count(*) FROM met) + (SELECT count(*) FROM ev) AS side FROM ins`;
+)
+SELECT id, state, created_at, run_at, seq FROM ins`;
 }
 
 function insertBody(S: string): string {
@@ -76,12 +74,8 @@ interface InsertedRow {
 
 /** Inline history of an enqueue (`capabilities.inlineRecords`): see `EnqueueSideEffects`. */
 export interface InlineEnqueue {
-  /** Publish `job.enqueued` per stored job. */
-  events: boolean;
-  /** Origin of the notifications (the local bus's when the events are delivered in process). */
-  origin: string;
-  /** Receives the events sent, for delivery in process once the enqueue committed; omit to deliver none here. */
-  local?: ConveyorEvent[];
+  /** Receives a `job.enqueued` event per stored job, for the caller to publish once the insert committed. */
+  events: ConveyorEvent[] | undefined;
 }
 
 /** Whether a batch can clash with stored jobs at all: only caller-chosen ids and unique keys can. */
@@ -117,8 +111,6 @@ export async function insertJobs(
   let todo = rows;
   for (let round = 0; round < MAX_ROUNDS && todo.length > 0; round++) {
     const params = columns(todo, ctx.nowParam(), inputs);
-    if (inline !== undefined)
-      params.push(ctx.nextShard(), inline.events, ctx.eventChannel, envelopeHead(inline.origin));
     const inserted = await ctx.query<InsertedRow>(
       insertText,
       params,
@@ -138,9 +130,9 @@ export async function insertJobs(
       job.state = r.state;
       job.runAt = r.run_at;
       byId.set(r.id, job);
-      if (inline?.events === true && inline.local !== undefined) {
-        inline.local.push({
-          id: sqlEventId(r.created_at, 'e', r.seq),
+      if (inline?.events !== undefined) {
+        inline.events.push({
+          id: adapterEventId(r.created_at, 'e', r.seq),
           type: 'job.enqueued',
           timestamp: new Date(r.created_at).toISOString(),
           queue: job.queue,

@@ -231,6 +231,8 @@ export class PostgresMetricsAdapter implements MetricsAdapter {
       values.push(query.type);
       filter += ` AND type = $${values.length}`;
     }
+    // Metric events the claims, acks and enqueues appended since the last fold count too.
+    await this.ctx.foldMetrics();
     const keyColumn = key === null ? 'NULL::text' : key;
     const group = key === null ? '' : ` GROUP BY ${key} ORDER BY ${key}`;
     const rows = await this.ctx.query<BucketRow>(

@@ -12,6 +12,14 @@ interface Migration {
 
 const PENDING = `('waiting','scheduled','retrying','active')`;
 
+/** `ARRAY[…]` items: an upsert's stored histogram plus the new one, slot by slot (no function call per row). */
+function addSlots(column: string): string {
+  return Array.from(
+    { length: HISTOGRAM_SLOTS },
+    (_, i) => `coalesce(mb.${column}[${i + 1}], 0) + coalesce(excluded.${column}[${i + 1}], 0)`,
+  ).join(', ');
+}
+
 /** `ARRAY[…]` items: the summed count of each histogram slot, from a column holding each row's slot. */
 function slots(column: string): string {
   return Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `coalesce(sum(n) FILTER (WHERE ${column} = ${i}), 0)`).join(
@@ -253,18 +261,22 @@ ALTER TABLE ${S}.metric_buckets SET (fillfactor = 50);
 
 -- The histogram slot of a value, as core's histogramSlot: the number of bounds below it.
 CREATE FUNCTION ${S}.hist_slot(v double precision) RETURNS integer LANGUAGE sql IMMUTABLE AS
-  $$ SELECT count(*)::integer FROM unnest('{${HISTOGRAM_BOUNDS_MS.join(',')}}'::double precision[]) AS b WHERE b < v $$;
+  $$ SELECT CASE ${HISTOGRAM_BOUNDS_MS.map((b, i) => `WHEN v <= ${b} THEN ${i}`).join(' ')} ELSE ${HISTOGRAM_BOUNDS_MS.length} END $$;
 
 -- Add metric events (as MetricsAdapter.record) into the buckets of every granularity, on one shard. Rows in key
--- order, so concurrent writers never deadlock.
-CREATE FUNCTION ${S}.add_metrics(shard integer, kinds text[], queues text[], types text[], ats double precision[],
-  durations double precision[], waits double precision[], counts double precision[]) RETURNS bigint LANGUAGE sql AS $$
+-- order, so concurrent writers never deadlock. PL/pgSQL: its plan is made once per connection, not on every call.
+CREATE FUNCTION ${S}.add_metrics(p_shard integer, kinds text[], queues text[], types text[], ats double precision[],
+  durations double precision[], waits double precision[], counts double precision[]) RETURNS bigint
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  written bigint;
+BEGIN
   WITH m AS (
     SELECT m.kind, m.queue, m.type, m.at, coalesce(m.n, 1) AS n,
       CASE WHEN m.kind IN ('completed', 'failed') THEN m.dur END AS dur,
       CASE WHEN m.kind = 'started' THEN m.wait END AS wait
     FROM unnest(kinds, queues, types, ats, durations, waits, counts) AS m(kind, queue, type, at, dur, wait, n)
-  ), s AS (
+  ), s AS MATERIALIZED (
     SELECT m.*, CASE WHEN dur IS NOT NULL THEN ${S}.hist_slot(dur) END AS ds,
       CASE WHEN wait IS NOT NULL THEN ${S}.hist_slot(wait) END AS ws
     FROM m
@@ -290,24 +302,69 @@ CREATE FUNCTION ${S}.add_metrics(shard integer, kinds text[], queues text[], typ
     INSERT INTO ${S}.metric_buckets AS mb (granularity, start, queue, type, shard, enqueued, started, completed,
       failed, retried, stalled, duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count,
       wait_sum, wait_max)
-    SELECT granularity, start, queue, type, shard, enqueued, started, completed, failed, retried, stalled,
+    SELECT granularity, start, queue, type, p_shard, enqueued, started, completed, failed, retried, stalled,
       duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max
     FROM b ORDER BY granularity, start, queue, type
     ON CONFLICT (granularity, start, queue, type, shard) DO UPDATE SET
       enqueued = mb.enqueued + excluded.enqueued, started = mb.started + excluded.started,
       completed = mb.completed + excluded.completed, failed = mb.failed + excluded.failed,
       retried = mb.retried + excluded.retried, stalled = mb.stalled + excluded.stalled,
-      duration_counts = ${S}.add_counts(mb.duration_counts, excluded.duration_counts),
+      duration_counts = ARRAY[${addSlots('duration_counts')}],
       duration_count = mb.duration_count + excluded.duration_count,
       duration_sum = mb.duration_sum + excluded.duration_sum,
       duration_max = greatest(mb.duration_max, excluded.duration_max),
-      wait_counts = ${S}.add_counts(mb.wait_counts, excluded.wait_counts),
+      wait_counts = ARRAY[${addSlots('wait_counts')}],
       wait_count = mb.wait_count + excluded.wait_count,
       wait_sum = mb.wait_sum + excluded.wait_sum,
       wait_max = greatest(mb.wait_max, excluded.wait_max)
     RETURNING 1
   )
-  SELECT count(*) FROM up
+  SELECT count(*) INTO written FROM up;
+  RETURN written;
+END
+$$;
+
+-- Metric events written by claims, acks and enqueues, one row per statement (append only: no row two writers
+-- wait on, one index entry). fold_metrics moves them into the buckets; readers fold first.
+CREATE TABLE ${S}.metric_log (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  kinds text[] NOT NULL,
+  queues text[] NOT NULL,
+  types text[] NOT NULL,
+  ats double precision[] NOT NULL,
+  durations double precision[],
+  waits double precision[],
+  counts double precision[]
+);
+
+-- Fold up to max_rows log rows (oldest first) into the buckets. Concurrent folds skip each other's rows.
+CREATE FUNCTION ${S}.fold_metrics(max_rows integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  moved bigint;
+  k text[];
+  q text[];
+  ty text[];
+  a double precision[];
+  d double precision[];
+  w double precision[];
+  c double precision[];
+BEGIN
+  WITH m AS (
+    DELETE FROM ${S}.metric_log WHERE id IN (
+      SELECT id FROM ${S}.metric_log ORDER BY id LIMIT max_rows FOR UPDATE SKIP LOCKED
+    ) RETURNING kinds, queues, types, ats, durations, waits, counts
+  ), e AS (
+    SELECT u.* FROM m, unnest(m.kinds, m.queues, m.types, m.ats, m.durations, m.waits, m.counts)
+      AS u(kind, queue, type, at, dur, wait, n)
+  )
+  SELECT (SELECT count(*) FROM m), array_agg(kind), array_agg(queue), array_agg(type), array_agg(at), array_agg(dur),
+    array_agg(wait), array_agg(n)
+  INTO moved, k, q, ty, a, d, w, c FROM e;
+  IF moved > 0 THEN
+    PERFORM ${S}.add_metrics(floor(random() * 8)::integer, k, q, ty, a, d, w, c);
+  END IF;
+  RETURN moved;
+END
 $$;
 
 -- Sum of histogram count arrays, slot by slot (dashboard reads aggregate buckets in SQL).

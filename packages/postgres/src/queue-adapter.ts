@@ -39,16 +39,7 @@ import type { Queryable } from './context';
 import { PgContext } from './context';
 import { canClash, insertJobs } from './enqueue';
 import { notifyEvents } from './event-bus';
-import {
-  ackSidePlan,
-  ackSideSql,
-  afterAck,
-  envelopeHead,
-  notifySql,
-  originOf,
-  sqlEventId,
-  startedEventSql,
-} from './inline';
+import { ackSidePlan, ackSideSql, adapterEventId, afterAck } from './inline';
 import type { PostgresOptions } from './options';
 import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
 import type { RetentionSubject } from './retention';
@@ -117,13 +108,13 @@ function isUniqueViolation(error: unknown): boolean {
  * The end of an acknowledgement statement: the rows of `removed` and `done`; with side effects (see `ackSideSql`)
  * also their CTEs, which the last column forces to run.
  */
-function ackTail(side: { ctes: string; tail: string } | null): string {
+function ackTail(side: { ctes: string } | null): string {
   const rows = 'SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done';
   if (side === null) return `\n${rows}`;
   return `,
 ok AS (SELECT id, token FROM removed UNION ALL SELECT id, token FROM done),
 ${side.ctes}
-SELECT x.*, ${side.tail} AS side FROM (${rows}) x`;
+${rows}`;
 }
 
 function errorJson(error: JobError): string {
@@ -225,20 +216,21 @@ export class PostgresQueueAdapter implements QueueAdapter {
   private async store(jobs: NewJob[], options: EnqueueOptions): Promise<EnqueueResult[]> {
     const { client, sideEffects } = options;
     if (sideEffects !== undefined) {
-      // Inline history: in the insert statement. In a caller's transaction the notifications go out on its commit
-      // and reach this process through LISTEN (never for a rolled-back job); on the pool they are delivered here at
-      // once, after the statement (or transaction) committed.
+      // Inline history: the metrics in the insert statement. In a caller's transaction the notifications are sent in
+      // it, so they go out on its commit and reach this process through LISTEN (never for a rolled-back job); on the
+      // pool they are published once the statement (or transaction) committed.
+      const events: ConveyorEvent[] | undefined = sideEffects.events ? [] : undefined;
       if (client !== undefined) {
-        return insertJobs(this.ctx, jobs, client, { events: sideEffects.events, origin: this.ctx.origin });
+        const results = await insertJobs(this.ctx, jobs, client, { events });
+        if (events !== undefined && events.length > 0) await notifyEvents(this.ctx, events, this.ctx.origin, client);
+        return results;
       }
-      const local: ConveyorEvent[] = [];
-      const inline = { events: sideEffects.events, origin: originOf(this.ctx), local };
       const results =
         jobs.length === 1 || !canClash(jobs)
-          ? await insertJobs(this.ctx, jobs, undefined, inline)
-          : await this.ctx.transaction('enqueueing jobs', (tx) => insertJobs(this.ctx, jobs, tx, inline));
-      const bus = this.ctx.localBus;
-      if (local.length > 0 && bus !== undefined && bus.listenerCount() > 0) bus.deliverLocal(local);
+          ? await insertJobs(this.ctx, jobs, undefined, { events })
+          : await this.ctx.transaction('enqueueing jobs', (tx) => insertJobs(this.ctx, jobs, tx, { events }));
+      this.ctx.loggedMetrics(results.length);
+      if (events !== undefined) this.ctx.notifier().publish(events);
       return results;
     }
     if (client !== undefined) {
@@ -307,55 +299,41 @@ pick AS MATERIALIZED (
   SELECT id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u ORDER BY priority DESC, run_at, seq LIMIT $3
 )${record === undefined ? '\n' : ',\nc AS (\n'}UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
   worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
-FROM pick, t WHERE j.id = pick.id
+FROM t WHERE j.id = ANY (ARRAY(SELECT id FROM pick))
 RETURNING ${claimColumns('j')}${
         record === undefined
           ? ''
           : `
 ),
 met AS (
-  SELECT ${S}.add_metrics($7::integer, array_agg('started'::text), array_agg(c.queue), array_agg(c.type),
-    array_agg(c.started_at::double precision), NULL, array_agg(greatest(0, c.started_at - c.run_at)::double precision),
-    NULL) AS n
+  INSERT INTO ${S}.metric_log (kinds, queues, types, ats, waits)
+  SELECT array_agg('started'::text), array_agg(c.queue), array_agg(c.type), array_agg(c.started_at::double precision),
+    array_agg(greatest(0, c.started_at - c.run_at)::double precision)
   FROM c HAVING count(*) > 0
-),
-ev_rows AS (SELECT c.seq, ${startedEventSql('c.started_at', '$4')} AS e FROM c WHERE $8::boolean),
-${notifySql('ev_rows', '$9', '$10')}
-SELECT c.*, (SELECT count(*) FROM met) + (SELECT count(*) FROM ev) AS side FROM c`
+)
+SELECT * FROM c`
       }`,
       record === undefined
         ? [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)]
-        : [
-            this.ctx.nowParam(),
-            request.queues,
-            Math.floor(limit),
-            workerId,
-            types,
-            Math.ceil(leaseMs),
-            this.ctx.nextShard(),
-            record.events,
-            this.ctx.eventChannel,
-            envelopeHead(originOf(this.ctx)),
-          ],
+        : [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)],
       'claiming jobs',
       record === undefined ? 'claim' : 'claim_inline',
     );
     // UPDATE … RETURNING has no order: put the batch back in claim order.
     if (rows.length > 1) rows.sort(byClaimOrder);
     const jobs = rows.map(claimedFromArray);
-    if (record?.events === true && jobs.length > 0) this.deliverStarted(jobs, workerId);
+    if (record !== undefined) this.ctx.loggedMetrics(jobs.length);
+    if (record?.events === true && jobs.length > 0) this.publishStarted(jobs, workerId);
     return jobs;
   }
 
-  /** The `job.started` events a claim sent, to this process's subscribers (same ids as the notification's). */
-  private deliverStarted(jobs: ClaimedJob[], workerId: string): void {
-    const bus = this.ctx.localBus;
-    if (bus === undefined || bus.listenerCount() === 0) return;
-    bus.deliverLocal(
-      jobs.map((job) => {
+  /** The `job.started` events of a committed claim. */
+  private publishStarted(jobs: ClaimedJob[], workerId: string): void {
+    this.ctx.notifier().publish(
+      jobs.map((job): ConveyorEvent => {
         const at = job.startedAt as number;
         return {
-          id: sqlEventId(at, 's', job.token),
+          id: adapterEventId(at, 's', job.token),
           type: 'job.started',
           timestamp: new Date(at).toISOString(),
           queue: job.queue,
@@ -375,7 +353,7 @@ SELECT c.*, (SELECT count(*) FROM met) + (SELECT count(*) FROM ev) AS side FROM 
     const rows = await this.ctx.query<{ id: string; token: number; lease_expires_at: number }>(
       `UPDATE ${S}.jobs j SET lease_expires_at = ${S}.now_ms($1::bigint) + $4::bigint
 FROM unnest($2::text[], $3::bigint[]) AS r(id, token)
-WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
 RETURNING j.id, j.token, j.lease_expires_at`,
       [this.ctx.nowParam(), leases.map((l) => l.jobId), leases.map((l) => l.token), Math.ceil(leaseMs)],
       'extending leases',
@@ -415,14 +393,14 @@ r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]${side?.unnest ?
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
   RETURNING j.id, j.token
 ),
 done AS (
   UPDATE ${S}.jobs j SET state = 'completed', result = r.result, finished_at = t.now,
     finish_seq = nextval('${S}.finish_order'), lease_expires_at = NULL
   FROM r, t
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
   RETURNING j.id, j.token, CASE WHEN (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule
 )${ackTail(side)}`,
@@ -463,7 +441,7 @@ r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double pre
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
   RETURNING j.id, j.token
 ),
 done AS (
@@ -475,7 +453,7 @@ done AS (
     finished_at = CASE WHEN r.delay IS NULL THEN t.now ELSE j.finished_at END,
     finish_seq = CASE WHEN r.delay IS NULL THEN nextval('${S}.finish_order') ELSE j.finish_seq END
   FROM r, t
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
     AND NOT (r.delay IS NULL AND (j.retention & ${now}) <> 0)
   RETURNING j.id, j.token, CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.remove_on_fail END AS rule
@@ -510,7 +488,7 @@ done AS (
     const rows = await this.ctx.query<JobRow>(
       `UPDATE ${S}.jobs j SET state = 'waiting', lease_expires_at = NULL
 FROM unnest($1::text[], $2::bigint[]) AS r(id, token)
-WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+WHERE j.id = ANY ($1::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
 RETURNING ${jobColumns('j')}`,
       [leases.map((l) => l.jobId), leases.map((l) => l.token)],
       'releasing jobs',
@@ -561,8 +539,9 @@ RETURNING ${jobColumns('j')}`,
     const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
     if (!Number.isInteger(limit) || limit < 1) return [];
     const S = this.ctx.s;
-    // The sweep also folds the counter log, so counts stay a read of a few rows between dashboard visits.
+    // The sweep also folds the counter and metric logs, so reads stay cheap between dashboard visits.
     await this.foldCounts();
+    await this.ctx.foldMetrics();
     const rows = await this.ctx.query<JobRow>(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
 c AS MATERIALIZED (
