@@ -120,6 +120,9 @@ export class RedisQueueAdapter implements QueueAdapter {
   private readonly leasedQueues = new Map<string, string>();
   /** Single enqueues waiting for the call in flight, per side-effect flag (see {@link enqueue}). */
   private readonly lanes = new Map<string, EnqueueLane>();
+  /** Coalesced enqueue calls in flight (close waits for them). */
+  private readonly sending = new Set<Promise<void>>();
+  private draining = false;
 
   /** Pass options to own a connection, or a {@link RedisConnection} to share one with the other adapters. */
   constructor(options: RedisBackendOptions | RedisConnection = {}) {
@@ -135,6 +138,13 @@ export class RedisQueueAdapter implements QueueAdapter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Enqueues already accepted (waiting to be coalesced) still go out before the connection is released.
+    this.draining = true;
+    for (;;) {
+      for (const lane of this.lanes.values()) this.sendLane(lane);
+      if (this.sending.size === 0) break;
+      await Promise.allSettled([...this.sending]);
+    }
     await this.conn.release();
   }
 
@@ -176,7 +186,7 @@ export class RedisQueueAdapter implements QueueAdapter {
   }
 
   private sendLane(lane: EnqueueLane): void {
-    while (lane.pending.length > 0 && lane.inFlight < COALESCE_IN_FLIGHT) {
+    while (lane.pending.length > 0 && (lane.inFlight < COALESCE_IN_FLIGHT || this.draining)) {
       // With nothing in flight, send half now and half right behind it: Redis runs the second while this process
       // answers the first one's callers, whose next enqueues then fill the following call.
       const n = lane.pending.length;
@@ -184,7 +194,7 @@ export class RedisQueueAdapter implements QueueAdapter {
       const batch = lane.pending.slice(0, size);
       lane.pending = lane.pending.slice(size);
       lane.inFlight++;
-      this.runEnqueue(
+      const sent: Promise<void> = this.runEnqueue(
         batch.map((p) => p.job),
         batch.map((p) => p.encoded),
         lane.flag,
@@ -200,6 +210,8 @@ export class RedisQueueAdapter implements QueueAdapter {
           if (lane.pending.length > 0) this.scheduleLane(lane);
         },
       );
+      this.sending.add(sent);
+      void sent.finally(() => this.sending.delete(sent));
     }
   }
 

@@ -206,6 +206,22 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     }
   });
 
+  it('sends the enqueues it accepted before closing', async () => {
+    const p = fresh();
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    await initBackend(backend);
+    const pending = Array.from({ length: 5 }, (_, i) => backend.queue.enqueue({ queue: 'q', type: 't', payload: i }));
+    await closeBackend(backend);
+    const stored = await Promise.all(pending);
+    expect(stored.every((r) => !r.deduplicated)).toBe(true);
+    const again = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    try {
+      expect((await again.queue.counts('q')).q?.waiting).toBe(5);
+    } finally {
+      await closeBackend(again);
+    }
+  });
+
   it('records a metric batch of any size, and builds the roll-ups from buckets written before them once', async () => {
     const p = fresh();
     const hour = 3_600_000;
