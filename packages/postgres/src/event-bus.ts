@@ -87,13 +87,15 @@ export async function notifyEvents(
     );
     return;
   }
+  // The payloads travel as one JSON array (native JSON.stringify), not a text[] literal the driver escapes by hand.
   await ctx.query(
-    `SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, n)${
+    `SELECT pg_notify($1, p) FROM json_array_elements_text($2::json) WITH ORDINALITY AS x(p, n)${
       client === undefined ? ` CROSS JOIN ${ctx.relaxedCommit}` : ''
     } ORDER BY n`,
-    [ctx.eventChannel, payloads],
+    [ctx.eventChannel, JSON.stringify(payloads)],
     'publishing events',
     client,
+    client === undefined ? `notify_many${ctx.recordsTag}` : undefined,
   );
 }
 
