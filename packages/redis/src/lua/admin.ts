@@ -18,6 +18,7 @@ local out = {}
 local n = math.floor((#ARGV - 4) / ${ENQUEUE_ARITY})
 local sqbase = 0
 if n > 0 then sqbase = redis.call('INCRBY', K_SEQ, n) - n end
+zbuffer()
 for o = 5, #ARGV, ${ENQUEUE_ARITY} do
   local dup, s, runAt, sq = enqueue_one(o, sqbase + (o - 5) / ${ENQUEUE_ARITY} + 1)
   if dup then
@@ -35,6 +36,7 @@ for o = 5, #ARGV, ${ENQUEUE_ARITY} do
     end
   end
 end
+zflush()
 if side ~= '' then
   mflush(acc)
   if #events > 0 then publish_events(events, ARGV[4]) end

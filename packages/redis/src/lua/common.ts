@@ -71,19 +71,54 @@ local function idx(q, s, t)
 end
 local function fmt(n) return string.format('%.17g', n) end
 
+-- Sorted-set writes of the hot scripts (enqueue, claim, complete) are buffered per key and sent as one variadic
+-- ZADD / ZREM per key at the end (zflush): from Lua, a call costs about as much as the write itself. A script that
+-- turns buffering on (zbuffer) must zflush before it reads a buffered key, and before it returns. Off by default.
+local ZBUF = nil
+local function zbuffer() ZBUF = { ZADD = {}, ZREM = {}, order = {} } end
+local function zop(op, key, a, b)
+  if not ZBUF then
+    if b ~= nil then return redis.call(op, key, a, b) end
+    return redis.call(op, key, a)
+  end
+  local byop = ZBUF[op]
+  local l = byop[key]
+  if not l then
+    l = {}
+    byop[key] = l
+    ZBUF.order[#ZBUF.order + 1] = { op, key }
+  end
+  l[#l + 1] = a
+  if b ~= nil then l[#l + 1] = b end
+end
+local function zflush()
+  if not ZBUF then return end
+  local buf = ZBUF
+  ZBUF = { ZADD = {}, ZREM = {}, order = {} }
+  for _, ok in ipairs(buf.order) do
+    local op, key = ok[1], ok[2]
+    local l = buf[op][key]
+    for i = 1, #l, 4000 do
+      local j = i + 3999
+      if j > #l then j = #l end
+      redis.call(op, key, unpack(l, i, j))
+    end
+  end
+end
+
 local function move_index(q, t, c, id, from, to)
   local m = lexm(c, id)
-  if from then redis.call('ZREM', idx(q, from, t), m) end
-  if to then redis.call('ZADD', idx(q, to, t), 0, m) end
+  if from then zop('ZREM', idx(q, from, t), m) end
+  if to then zop('ZADD', idx(q, to, t), 0, m) end
 end
 
 -- Put a pending job where its state says: a ready set, or the delayed set.
 local function schedule(q, id, s, t, r, sq, pr)
   if s == 'waiting' then
-    redis.call('ZADD', Q(q) .. 'r:' .. t, -tonumber(pr), readym(r, sq, id))
-    redis.call('ZADD', Q(q) .. 'w', r, id)
+    zop('ZADD', Q(q) .. 'r:' .. t, -tonumber(pr), readym(r, sq, id))
+    zop('ZADD', Q(q) .. 'w', r, id)
   elseif s == 'scheduled' or s == 'retrying' then
-    redis.call('ZADD', Q(q) .. 'd', r, id)
+    zop('ZADD', Q(q) .. 'd', r, id)
   end
 end
 
@@ -110,7 +145,7 @@ end
 local function finish(q, jk, id, s, xf, xv, fs)
   -- fs: a finish order reserved by the caller (one INCRBY for a whole batch), else taken here.
   if not fs then fs = redis.call('INCR', K_SEQ) end
-  redis.call('ZADD', Q(q) .. 'f:' .. s, NOW, pad(fs) .. id)
+  zop('ZADD', Q(q) .. 'f:' .. s, NOW, pad(fs) .. id)
   if xf then
     redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs, xf, xv)
   else
@@ -310,8 +345,8 @@ local function record_exec(id, job, queue, startedAt, json)
       xq = G .. 'xq:' .. queue
       XQC[queue] = xq
     end
-    redis.call('ZADD', xq, startedAt, m)
-    redis.call('ZADD', K_XT, startedAt, m)
+    zop('ZADD', xq, startedAt, m)
+    zop('ZADD', K_XT, startedAt, m)
   end
 end
 -- Append event JSON texts to the event stream, up to 100 per entry (as RedisEventBus.publish does).

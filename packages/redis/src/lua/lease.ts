@@ -84,6 +84,7 @@ if #picked > 0 then
   base = redis.call('INCRBY', K_TOKEN, #picked) - #picked
   local expires = NOW + leaseMs
   fexp = fmt(expires)
+  zbuffer()
   local ts, wj
   if rs == 'e' then
     ts = iso(NOW)
@@ -102,12 +103,12 @@ if #picked > 0 then
       if wait < 0 then wait = 0 end
       macc(acc, 'started', q, src.t, NOW, 1, 'w', wait)
     end
-    if s == 'waiting' then redis.call('ZREM', Q(q) .. 'w', id) end
+    if s == 'waiting' then zop('ZREM', Q(q) .. 'w', id) end
     move_index(q, src.t, c, id, s, 'active')
     local attempt = (tonumber(a) or 0) + 1
     -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
     redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fexp)
-    redis.call('ZADD', Q(q) .. 'l', expires, id)
+    zop('ZADD', Q(q) .. 'l', expires, id)
     v[16] = id
     v[17] = q
     v[18] = src.t
@@ -118,6 +119,7 @@ if #picked > 0 then
         jstr(src.t) .. ',"attempt":' .. attempt .. ',"maxAttempts":' .. (tonumber(ma) or 0) .. '}}'
     end
   end
+  zflush()
   if rs ~= '' then
     mflush(acc)
     if #events > 0 then publish_events(events, ARGV[4]) end
@@ -201,6 +203,7 @@ local out = {}
 local items = math.floor((#ARGV - 4) / step)
 local fsbase = 0
 if items > 0 then fsbase = redis.call('INCRBY', K_SEQ, items) - items end
+zbuffer()
 for i = 5, #ARGV, step do
   local id = ARGV[i]
   -- The lease check reads the fields the completion needs in the same HMGET (one read per job, not two). The
@@ -217,17 +220,22 @@ for i = 5, #ARGV, step do
   if not q then
     out[#out + 1] = 0
   else
-    redis.call('ZREM', Q(q) .. 'l', id)
+    zop('ZREM', Q(q) .. 'l', id)
     move_index(q, v[3], v[4], id, 'active', 'completed')
     finish(q, jk, id, 'completed', 'res', ARGV[i + 2], fsbase + (i - 5) / step + 1)
     release_unique(q, v[5], id)
     -- The contract lets an ack answer job: null, and the runtime keeps the job it claimed: sending the whole
     -- hash back (and decoding it) for every completion was most of the reply's cost.
-    retain(q, 'completed', id, v[6], v[7], v[8])
+    if v[6] or v[7] or v[8] then
+      -- Retention reads (and may drop from) the finished sets: apply the buffered writes first.
+      zflush()
+      retain(q, 'completed', id, v[6], v[7], v[8])
+    end
     if side then ack_side(acc, events, i + 4) end
     out[#out + 1] = { 1 }
   end
 end
+zflush()
 if side then ack_side_flush(acc, events) end
 return out
 `,
