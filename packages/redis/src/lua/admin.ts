@@ -19,6 +19,7 @@ local n = math.floor((#ARGV - 4) / ${ENQUEUE_ARITY})
 local sqbase = 0
 if n > 0 then sqbase = redis.call('INCRBY', K_SEQ, n) - n end
 zbuffer()
+ids_buffer()
 for o = 5, #ARGV, ${ENQUEUE_ARITY} do
   local dup, s, runAt, sq = enqueue_one(o, sqbase + (o - 5) / ${ENQUEUE_ARITY} + 1)
   if dup then
@@ -37,6 +38,7 @@ for o = 5, #ARGV, ${ENQUEUE_ARITY} do
   end
 end
 zflush()
+ids_flush()
 if side ~= '' then
   mflush(acc)
   if #events > 0 then publish_events(events, ARGV[4]) end

@@ -240,10 +240,24 @@ end
  */
 export const ENQUEUE_FN = `
 local SEEN_Q = {}
+-- With ids_buffer(), the id index entries of a batch go in one HSET at the end (ids_flush), and the jobs of the
+-- batch are found by id in IDBUF.seen meanwhile.
+local IDBUF = nil
+local function ids_buffer() IDBUF = { seen = {}, args = {} } end
+local function ids_flush()
+  if not IDBUF then return end
+  local a = IDBUF.args
+  for i = 1, #a, 4000 do
+    local j = i + 3999
+    if j > #a then j = #a end
+    redis.call('HSET', K_IDS, unpack(a, i, j))
+  end
+  IDBUF = { seen = {}, args = {} }
+end
 local OPTIONAL = { 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'rci', 'rcc', 'rca', 'rfi', 'rfc', 'rfa' }
 local function enqueue_one(o, sq)
   local id, q, t = ARGV[o], ARGV[o + 1], ARGV[o + 2]
-  local existing = redis.call('HGET', K_IDS, id)
+  local existing = (IDBUF and IDBUF.seen[id]) or redis.call('HGET', K_IDS, id)
   if existing then return redis.call('HGETALL', JK(existing, id)) end
   local uk = ARGV[o + 10]
   if uk ~= '' then
@@ -275,7 +289,13 @@ local function enqueue_one(o, sq)
     end
   end
   redis.call('HSET', jk, unpack(fields))
-  redis.call('HSET', K_IDS, id, q)
+  if IDBUF then
+    IDBUF.seen[id] = q
+    IDBUF.args[#IDBUF.args + 1] = id
+    IDBUF.args[#IDBUF.args + 1] = q
+  else
+    redis.call('HSET', K_IDS, id, q)
+  end
   if uk ~= '' then redis.call('HSET', Q(q) .. 'uk', uk, id) end
   if not SEEN_Q[q] then
     SEEN_Q[q] = {}
