@@ -33,9 +33,13 @@ function insertBody(S: string): string {
   return `
 WITH t AS (SELECT ${S}.now_ms($1::bigint) AS now),
 input AS (
-  SELECT i.id, i.queue, i.type, i.priority::double precision, i.max_attempts::integer, i.retention::smallint,
-    i.unique_key, i.timeout_ms::double precision, i.payload, i.backoff, i.remove_on_complete, i.remove_on_fail,
-    i.meta, i.ord, coalesce(i.run_at::bigint, t.now + i.delay::bigint) AS due, t.now
+  SELECT i.id, coalesce(i.queue, $17) AS queue, coalesce(i.type, $18) AS type,
+    coalesce(i.priority, $19)::double precision AS priority, coalesce(i.max_attempts, $20)::integer AS max_attempts,
+    coalesce(i.retention, $21)::smallint AS retention, coalesce(i.unique_key, $24) AS unique_key,
+    coalesce(i.timeout_ms, $25)::double precision AS timeout_ms, coalesce(i.payload, $26::json) AS payload,
+    coalesce(i.backoff, $27::json) AS backoff, coalesce(i.remove_on_complete, $28::json) AS remove_on_complete,
+    coalesce(i.remove_on_fail, $29::json) AS remove_on_fail, coalesce(i.meta, $30::json) AS meta, i.ord,
+    coalesce(coalesce(i.run_at, $22)::bigint, t.now + coalesce(i.delay, $23)::bigint) AS due, t.now
   FROM ROWS FROM (json_array_elements_text($2::json), json_array_elements_text($3::json),
     json_array_elements_text($4::json), json_array_elements_text($5::json), json_array_elements_text($6::json),
     json_array_elements_text($7::json), json_array_elements_text($8::json), json_array_elements_text($9::json),
@@ -215,7 +219,7 @@ class JsonCache {
 
 /**
  * The statement's parameters, in {@link insertSql} order: one JSON array per column, read back with
- * `json_array_elements(_text)`. JSON (native `JSON.stringify`) is much cheaper to build than Postgres array literals,
+ * `json_array_elements(_text)`, then one scalar per column (`$17`–`$30`) used when its array is empty. JSON (native `JSON.stringify`) is much cheaper to build than Postgres array literals,
  * whose every string element the driver escapes one by one.
  */
 function columns(rows: readonly (InsertRow & { ord: number })[], now: number | null, inputs: NewJob[]): unknown[] {
@@ -255,25 +259,45 @@ function columns(rows: readonly (InsertRow & { ord: number })[], now: number | n
     removeOnFail[i] = json.text(r.remove_on_fail) ?? 'null';
     meta[i] = r.meta === null ? 'null' : (serialise(r.meta) ?? 'null');
   }
-  const list = (texts: string[]) => `[${texts.join(',')}]`;
-  return [
-    now,
-    JSON.stringify(id),
-    JSON.stringify(queue),
-    JSON.stringify(type),
-    JSON.stringify(priority),
-    JSON.stringify(maxAttempts),
-    JSON.stringify(retention),
-    JSON.stringify(runAt),
-    JSON.stringify(delay),
-    JSON.stringify(uniqueKey),
-    JSON.stringify(timeoutMs),
-    list(payload),
-    list(backoff),
-    list(removeOnComplete),
-    list(removeOnFail),
-    list(meta),
-  ];
+  // A column whose value is the same in every row (the common case: one queue, one type, default options) travels
+  // once, as a scalar the SQL falls back to, and its array is empty: less to build, send and parse.
+  const arrays: string[] = [];
+  const scalars: (string | null)[] = [];
+  const plain = (values: readonly (string | number | null)[]) => {
+    const first = values[0] ?? null;
+    if (values.every((v) => v === first)) {
+      arrays.push('[]');
+      scalars.push(first === null ? null : String(first));
+    } else {
+      arrays.push(JSON.stringify(values));
+      scalars.push(null);
+    }
+  };
+  const jsonColumn = (texts: readonly string[]) => {
+    const first = texts[0] as string;
+    if (texts.every((t) => t === first)) {
+      arrays.push('[]');
+      scalars.push(first);
+    } else {
+      arrays.push(`[${texts.join(',')}]`);
+      scalars.push(null);
+    }
+  };
+  plain(queue);
+  plain(type);
+  plain(priority);
+  plain(maxAttempts);
+  plain(retention);
+  plain(runAt);
+  plain(delay);
+  plain(uniqueKey);
+  plain(timeoutMs);
+  jsonColumn(payload);
+  jsonColumn(backoff);
+  jsonColumn(removeOnComplete);
+  jsonColumn(removeOnFail);
+  jsonColumn(meta);
+  return [now, JSON.stringify(id), ...arrays, ...scalars];
 }
 
 /** The payload's JSON: the runtime's own text when it made one (see `payloadJson`), else serialised here. */

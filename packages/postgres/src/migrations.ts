@@ -251,13 +251,17 @@ COMMENT ON SCHEMA ${S} IS 'Conveyor job queue (${schema}); managed by @conveyor/
   },
   {
     version: 2,
-    description: 'sharded metric buckets aggregated in SQL (add_metrics), for history written inside claims and acks',
+    description:
+      'metric log and sharded buckets summed in SQL, for history written inside claims and acks; jobs by type',
     sql: (S) => `
 -- Writers spread over shards so two transactions recording the same bucket never wait on one row; reads sum them.
 ALTER TABLE ${S}.metric_buckets ADD COLUMN shard smallint NOT NULL DEFAULT 0;
 ALTER TABLE ${S}.metric_buckets DROP CONSTRAINT metric_buckets_pkey;
 ALTER TABLE ${S}.metric_buckets ADD PRIMARY KEY (granularity, start, queue, type, shard);
 ALTER TABLE ${S}.metric_buckets SET (fillfactor = 50);
+
+-- Jobs of one type newest first, per queue: listJobs by type without a state.
+CREATE INDEX jobs_type_list ON ${S}.jobs (queue, type, created_at DESC, id DESC);
 
 -- The histogram slot of a value, as core's histogramSlot: the number of bounds below it.
 CREATE FUNCTION ${S}.hist_slot(v double precision) RETURNS integer LANGUAGE sql IMMUTABLE AS

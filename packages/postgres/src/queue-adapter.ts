@@ -626,10 +626,18 @@ RETURNING ${jobColumns('j')}`,
       values.push(createdAt, id);
       filter += ` AND (j.created_at, j.id) < ($${values.length - 1}::bigint, $${values.length}::text)`;
     }
-    // One index (queue, state, created_at DESC, id DESC) serves every filter: each (queue, state) pair is a short
-    // index range scan, and the pages merge on top.
+    // (queue, state, created_at DESC, id DESC) serves every filter with a state: each (queue, state) pair is a short
+    // index range scan, and the pages merge on top. A type without a state walks (queue, type, created_at DESC, id
+    // DESC) instead, one range per queue: a type absent from a queue's states costs no scan of those states.
+    const byType = query.type !== undefined && query.state === undefined;
     const rows = await this.ctx.query<JobRow>(
-      `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN unnest($2::text[]) AS st(name) CROSS JOIN LATERAL (
+      byType
+        ? `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN LATERAL (
+  SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = ANY ($2::text[])${filter}
+  ORDER BY j.created_at DESC, j.id DESC LIMIT $3
+) c
+ORDER BY c.created_at DESC, c.id DESC LIMIT $3`
+        : `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN unnest($2::text[]) AS st(name) CROSS JOIN LATERAL (
   SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = st.name${filter}
   ORDER BY j.created_at DESC, j.id DESC LIMIT $3
 ) c
