@@ -123,7 +123,6 @@ export interface AckSidePlan {
 
 /** Build the side-effect parameters of an ack batch (requests in order; a repeated lease keeps only its first). */
 export function ackSidePlan(
-  ctx: PgContext,
   requests: readonly { jobId: string; token: number; sideEffects?: AckSideEffects }[],
 ): AckSidePlan {
   const n = requests.length;

@@ -384,7 +384,7 @@ RETURNING j.id, j.token, j.lease_expires_at`,
     if (requests.length === 0) return [];
     const S = this.ctx.s;
     const rule = RETENTION.completeRule;
-    const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(this.ctx, requests) : null;
+    const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(requests) : null;
     const side = plan === null ? null : ackSideSql(S, 5);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
@@ -430,7 +430,7 @@ done AS (
     const S = this.ctx.s;
     const now = RETENTION.failNow;
     const rule = RETENTION.failRule;
-    const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(this.ctx, requests) : null;
+    const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(requests) : null;
     const side = plan === null ? null : ackSideSql(S, 6);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
