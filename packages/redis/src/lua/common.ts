@@ -43,6 +43,35 @@ local function Q(q)
   return k
 end
 local function JK(q, id) return Q(q) .. 'j:' .. id end
+-- A queue's key with a fixed suffix ('l', 'w'), or suffix a .. b ('r:' .. type, 'f:' .. state), memoised.
+local QSC = {}
+local function QS(q, a, b)
+  local c = QSC[q]
+  if not c then
+    c = {}
+    QSC[q] = c
+  end
+  local k
+  if b == nil then
+    k = c[a]
+    if not k then
+      k = Q(q) .. a
+      c[a] = k
+    end
+    return k
+  end
+  local d = c[a]
+  if not d then
+    d = {}
+    c[a] = d
+  end
+  k = d[b]
+  if not k then
+    k = Q(q) .. a .. b
+    d[b] = k
+  end
+  return k
+end
 local function pad(n)
   n = tonumber(n) or 0
   if n < 0 then n = 0 end
@@ -115,10 +144,10 @@ end
 -- Put a pending job where its state says: a ready set, or the delayed set.
 local function schedule(q, id, s, t, r, sq, pr)
   if s == 'waiting' then
-    zop('ZADD', Q(q) .. 'r:' .. t, -tonumber(pr), readym(r, sq, id))
-    zop('ZADD', Q(q) .. 'w', r, id)
+    zop('ZADD', QS(q, 'r:', t), -tonumber(pr), readym(r, sq, id))
+    zop('ZADD', QS(q, 'w'), r, id)
   elseif s == 'scheduled' or s == 'retrying' then
-    zop('ZADD', Q(q) .. 'd', r, id)
+    zop('ZADD', QS(q, 'd'), r, id)
   end
 end
 
@@ -145,7 +174,7 @@ end
 local function finish(q, jk, id, s, xf, xv, fs)
   -- fs: a finish order reserved by the caller (one INCRBY for a whole batch), else taken here.
   if not fs then fs = redis.call('INCR', K_SEQ) end
-  zop('ZADD', Q(q) .. 'f:' .. s, NOW, pad(fs) .. id)
+  zop('ZADD', QS(q, 'f:', s), NOW, pad(fs) .. id)
   if xf then
     redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs, xf, xv)
   else

@@ -103,12 +103,12 @@ if #picked > 0 then
       if wait < 0 then wait = 0 end
       macc(acc, 'started', q, src.t, NOW, 1, 'w', wait)
     end
-    if s == 'waiting' then zop('ZREM', Q(q) .. 'w', id) end
+    if s == 'waiting' then zop('ZREM', QS(q, 'w'), id) end
     move_index(q, src.t, c, id, s, 'active')
     local attempt = (tonumber(a) or 0) + 1
     -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
     redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fexp)
-    zop('ZADD', Q(q) .. 'l', expires, id)
+    zop('ZADD', QS(q, 'l'), expires, id)
     v[16] = id
     v[17] = q
     v[18] = src.t
@@ -220,7 +220,7 @@ for i = 5, #ARGV, step do
   if not q then
     out[#out + 1] = 0
   else
-    zop('ZREM', Q(q) .. 'l', id)
+    zop('ZREM', QS(q, 'l'), id)
     move_index(q, v[3], v[4], id, 'active', 'completed')
     finish(q, jk, id, 'completed', 'res', ARGV[i + 2], fsbase + (i - 5) / step + 1)
     release_unique(q, v[5], id)
