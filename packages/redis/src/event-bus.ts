@@ -1,7 +1,9 @@
-import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener } from '@conveyor/core';
+import { randomUUID } from 'node:crypto';
+import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener, SubscribeOptions } from '@conveyor/core';
 import { conveyorMessage } from '@conveyor/core';
 import type { Redis } from 'ioredis';
 import { RedisConnection } from './connection';
+import { COUNT_WATCHERS, WATCH_EVENTS } from './lua/storage';
 import type { RedisBackendOptions } from './options';
 import { COMPONENT, closedError, REDIS_CAPABILITIES, validationError } from './options';
 
@@ -13,8 +15,14 @@ export const EVENTS_PER_ENTRY = 100;
 /** Stream entries a resume looks back through to find `lastEventId`. */
 const RESUME_SCAN_ENTRIES = 10_000;
 
+/** A watched bus renews its presence this often; a presence not renewed lapses after `WATCH_TTL_MS`. */
+const WATCH_RENEW_MS = 10_000;
+const WATCH_TTL_MS = 30_000;
+/** {@link RedisEventBus.hasWatchers} asks Redis at most this often and answers from the last reply meanwhile. */
+const WATCH_CHECK_MS = 1_000;
+
 /** Options of {@link RedisEventBus.subscribe}. */
-export interface RedisSubscribeOptions {
+export interface RedisSubscribeOptions extends SubscribeOptions {
   /**
    * Resume after this event id (an SSE client's `Last-Event-ID`): the events published after it that the capped
    * stream still holds are delivered first, then live ones. When the id is no longer in the stream (trimmed), only
@@ -74,6 +82,15 @@ export class RedisEventBus implements EventBus {
   private loop: Promise<void> | undefined;
   /** Where the reader continues: an entry id, or a promise for the stream's end when the reader started. */
   private cursor: string | Promise<string> = '$';
+  /** This bus's id in the watchers set. */
+  private readonly busId = randomUUID();
+  /** Subscriptions that are not `internal`: while there are any, this bus keeps its presence as a watcher. */
+  private watching = 0;
+  private watchTimer: ReturnType<typeof setInterval> | undefined;
+  /** The last answer about watchers in any process; true until Redis first answers (never skip events blindly). */
+  private watchedElsewhere = true;
+  private watchCheckedAt = 0;
+  private watchCheckInFlight = false;
 
   /** Pass options to own a connection, or a {@link RedisConnection} to share one with the other adapters. */
   constructor(options: RedisBackendOptions | RedisConnection = {}) {
@@ -92,6 +109,10 @@ export class RedisEventBus implements EventBus {
     if (this.closed) return;
     this.closed = true;
     this.subs.clear();
+    if (this.watching > 0) {
+      this.watching = 0;
+      await this.stopWatching();
+    }
     await this.stopReader();
     await this.conn.release();
   }
@@ -133,6 +154,8 @@ export class RedisEventBus implements EventBus {
     }
     const sub: Subscription = { listener, last: null, buffer: resumeAfter === undefined ? null : [] };
     this.subs.add(sub);
+    const watcher = options.internal !== true;
+    if (watcher && ++this.watching === 1) this.startWatching();
     if (this.loop === undefined) {
       // Ask for the stream's current end on the command connection now: a publish made after this call is queued
       // behind it on the same connection, so the reader cannot miss it.
@@ -149,12 +172,69 @@ export class RedisEventBus implements EventBus {
       if (!active) return;
       active = false;
       this.subs.delete(sub);
+      if (watcher && --this.watching === 0) void this.stopWatching();
       if (this.subs.size === 0) void this.stopReader();
     };
   }
 
   listenerCount(): number {
     return this.subs.size;
+  }
+
+  /**
+   * Whether a subscriber that is not the runtime's own exists on this prefix, in this process or another: a
+   * dashboard stream, user code. Other processes' presence is read from Redis at most once a second (a new watcher
+   * elsewhere is seen within about a second); until the first reply the answer is true.
+   */
+  hasWatchers(): boolean {
+    if (this.watching > 0) return true;
+    if (this.closed) return this.watchedElsewhere;
+    const now = Date.now();
+    if (!this.watchCheckInFlight && now - this.watchCheckedAt >= WATCH_CHECK_MS) {
+      this.watchCheckedAt = now;
+      this.watchCheckInFlight = true;
+      this.conn.run(COUNT_WATCHERS, []).then(
+        (count) => {
+          this.watchCheckInFlight = false;
+          this.watchedElsewhere = Number(count) > 0;
+        },
+        (error: unknown) => {
+          this.watchCheckInFlight = false;
+          // Unknown: keep publishing rather than risk a watcher missing events.
+          this.watchedElsewhere = true;
+          this.conn.logger.debug(conveyorMessage(COMPONENT, 'could not read the event watchers; assuming some.'), {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        },
+      );
+    }
+    return this.watchedElsewhere;
+  }
+
+  private startWatching(): void {
+    void this.renewWatch();
+    this.watchTimer = setInterval(() => void this.renewWatch(), WATCH_RENEW_MS);
+    this.watchTimer.unref?.();
+  }
+
+  private async renewWatch(): Promise<void> {
+    try {
+      await this.conn.run(WATCH_EVENTS, [this.busId, WATCH_TTL_MS]);
+    } catch (error) {
+      this.conn.logger.warn(conveyorMessage(COMPONENT, 'could not renew this bus as an event watcher; retrying.'), {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  private async stopWatching(): Promise<void> {
+    if (this.watchTimer !== undefined) clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
+    try {
+      await this.conn.run(WATCH_EVENTS, [this.busId, '']);
+    } catch {
+      // The presence lapses by itself after WATCH_TTL_MS.
+    }
   }
 
   private async stopReader(): Promise<void> {

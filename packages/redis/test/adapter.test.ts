@@ -1,5 +1,5 @@
 import type { ConveyorEvent, Logger } from '@conveyor/core';
-import { closeBackend, initBackend, isConveyorError } from '@conveyor/core';
+import { closeBackend, initBackend, isConveyorError, Queue, Worker } from '@conveyor/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisBackend, RedisQueueAdapter } from '../src/index';
@@ -177,6 +177,45 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     }
   });
 
+  it('knows whether anyone watches events in any process, and workers skip per-job events while nobody does', async () => {
+    const p = fresh();
+    const workerSide = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    const dashboardSide = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    const queue = new Queue('watched', { backend: workerSide });
+    const worker = new Worker('watched', async () => 'ok', { backend: workerSide, pollIntervalMs: 20 });
+    try {
+      await initBackend(workerSide);
+      await initBackend(dashboardSide);
+      await worker.start();
+      // Only the worker's own wake-up listener: not a watcher. The first answer is "yes" until Redis replies.
+      await waitFor(() => workerSide.events.hasWatchers() === false);
+      const quiet = await queue.enqueue('t', null);
+      await waitFor(async () => (await workerSide.queue.getJob(quiet.job.id))?.state === 'completed');
+
+      // A dashboard elsewhere subscribes: the worker's side learns it within about a second.
+      const seen: ConveyorEvent[] = [];
+      const off = dashboardSide.events.subscribe((e) => seen.push(e));
+      expect(dashboardSide.events.hasWatchers()).toBe(true);
+      await waitFor(() => workerSide.events.hasWatchers());
+      const watched = await queue.enqueue('t', null);
+      await waitFor(() => seen.some((e) => e.type === 'job.completed' && e.jobId === watched.job.id));
+      expect(seen.some((e) => e.type === 'job.started' && e.jobId === watched.job.id)).toBe(true);
+      // Nothing per-job was published for the job that ran while nobody watched (the stream keeps history).
+      const client = new Redis(REDIS_URL);
+      const stream = await client.xrange(`{${p}}:events`, '-', '+').finally(() => client.disconnect());
+      const published = stream.flatMap(([, fields]) => JSON.parse(fields[1] as string) as ConveyorEvent[]);
+      expect(published.filter((e) => e.jobId === quiet.job.id).map((e) => e.type)).toEqual(['job.enqueued']);
+
+      off();
+      await waitFor(() => workerSide.events.hasWatchers() === false);
+    } finally {
+      await worker.close();
+      await queue.close();
+      await closeBackend(workerSide);
+      await closeBackend(dashboardSide);
+    }
+  });
+
   it('coalesces concurrent single enqueues, each answered on its own', async () => {
     const backend = createRedisBackend({ connection: REDIS_URL, prefix: fresh() });
     try {
@@ -266,9 +305,9 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
   });
 });
 
-async function waitFor(probe: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
+  while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -33,6 +33,15 @@ export interface ConveyorEvent {
 
 export type EventListener = (event: ConveyorEvent) => void;
 
+/** Options of {@link EventBus.subscribe}; buses may accept more (a resume position, say). */
+export interface SubscribeOptions {
+  /**
+   * The subscriber is the runtime's own (a worker's wake-up listener): it does not make anyone a watcher (see
+   * {@link EventBus.hasWatchers}). @default false
+   */
+  internal?: boolean;
+}
+
 /**
  * Publish / subscribe of {@link ConveyorEvent}s. Networked backends deliver across processes
  * (`capabilities.crossProcessEvents`); a subscriber also receives events published by its own process.
@@ -44,7 +53,15 @@ export interface EventBus {
   /** Publish a batch; resolves once handed to the transport. */
   publish(events: ConveyorEvent[]): Promise<void>;
   /** Receive every event from now on. Returns the function that unsubscribes. */
-  subscribe(listener: EventListener): () => void;
+  subscribe(listener: EventListener, options?: SubscribeOptions): () => void;
+  /**
+   * Optional. Whether any subscriber that is not `internal` exists, in this process or (on a cross-process bus) in
+   * any other, as far as the bus knows now; it may lag a new watcher by a second or two. The runtime builds per-job
+   * events (`job.started`, `job.completed`) only while this is true, so a fleet of workers with no dashboard open
+   * does not pay for events nobody reads. A bus that cannot tell leaves it out; the runtime then assumes a
+   * cross-process bus is watched.
+   */
+  hasWatchers?(): boolean;
   /** Number of live subscriptions (used to prove that closed streams leave nothing behind). */
   listenerCount(): number;
 }

@@ -50,12 +50,13 @@ export class Recorder {
   }
 
   /**
-   * Whether per-job events (`job.started`, `job.completed`, …) can reach anyone: always on a cross-process bus;
-   * on an in-process bus only while someone besides the runtime's own wake-up listeners is subscribed (a dashboard
-   * stream, a test, user code). Building and delivering events nobody receives is most of the cost of a no-op job.
+   * Whether per-job events (`job.started`, `job.completed`, …) can reach anyone: what the bus says when it can tell
+   * (`hasWatchers`), else always on a cross-process bus, and on an in-process bus only while someone besides the
+   * runtime's own wake-up listeners is subscribed (a dashboard stream, a test, user code). Building and delivering events nobody receives is most of the cost of a no-op job.
    */
   wantsJobEvents(): boolean {
     const bus = this.bus;
+    if (bus.hasWatchers !== undefined) return bus.hasWatchers();
     return bus.capabilities.crossProcessEvents || bus.listenerCount() > internalSubscriptions(bus);
   }
 
@@ -212,7 +213,7 @@ function internalSubscriptions(bus: EventBus): number {
  * make the runtime build per-job events (see {@link Recorder.wantsJobEvents}).
  */
 export function subscribeInternal(bus: EventBus, listener: (event: ConveyorEvent) => void): () => void {
-  const unsubscribe = bus.subscribe(listener);
+  const unsubscribe = bus.subscribe(listener, { internal: true });
   internal.set(bus, internalSubscriptions(bus) + 1);
   let done = false;
   return () => {

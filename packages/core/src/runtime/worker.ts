@@ -477,11 +477,13 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private async claimAndStart(limit: number): Promise<void> {
     let jobs: ClaimedJob[];
     try {
-      jobs = await this.queueAdapter.claim(
-        this.inlineRecords
-          ? { ...this.claimBase, limit, recordStart: { events: this.jobEvents } }
-          : { ...this.claimBase, limit },
-      );
+      let request: ClaimRequest = { ...this.claimBase, limit };
+      if (this.inlineRecords) {
+        // Asked now, not at the last ack: a watcher that just appeared sees this batch's job.started.
+        this.jobEvents = this.recorder.wantsJobEvents();
+        request = { ...request, recordStart: { events: this.jobEvents } };
+      }
+      jobs = await this.queueAdapter.claim(request);
       this.claimFailures = 0;
     } catch (error) {
       this.claimFailures++;

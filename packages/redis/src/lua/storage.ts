@@ -165,3 +165,28 @@ end
 return n
 `,
 );
+
+/**
+ * Presence of event watchers (buses with a subscriber that is not the runtime's own): a sorted set of bus ids scored
+ * by when their presence lapses. ARGV: busId, ttlMs ('' removes the bus).
+ */
+export const WATCH_EVENTS = luaScript(
+  'watch-events',
+  `${HEAD}
+if ARGV[4] == '' then
+  redis.call('ZREM', G .. 'watchers', ARGV[3])
+else
+  redis.call('ZADD', G .. 'watchers', NOW + tonumber(ARGV[4]), ARGV[3])
+end
+return 1
+`,
+);
+
+/** How many buses have watchers now (lapsed presences are dropped first). */
+export const COUNT_WATCHERS = luaScript(
+  'count-watchers',
+  `${HEAD}
+redis.call('ZREMRANGEBYSCORE', G .. 'watchers', '-inf', '(' .. NOW)
+return redis.call('ZCARD', G .. 'watchers')
+`,
+);
