@@ -630,21 +630,26 @@ RETURNING ${jobColumns('j')}`,
     // index range scan, and the pages merge on top. A type without a state walks (queue, type, created_at DESC, id
     // DESC) instead, one range per queue: a type absent from a queue's states costs no scan of those states.
     const byType = query.type !== undefined && query.state === undefined;
-    const rows = await this.ctx.query<JobRow>(
-      byType
-        ? `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN LATERAL (
+    const run = (text: string, client?: Queryable) => this.ctx.query<JobRow>(text, values, 'listing jobs', client);
+    const sql = byType
+      ? `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN LATERAL (
   SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = ANY ($2::text[])${filter}
   ORDER BY j.created_at DESC, j.id DESC LIMIT $3
 ) c
 ORDER BY c.created_at DESC, c.id DESC LIMIT $3`
-        : `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN unnest($2::text[]) AS st(name) CROSS JOIN LATERAL (
+      : `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN unnest($2::text[]) AS st(name) CROSS JOIN LATERAL (
   SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = st.name${filter}
   ORDER BY j.created_at DESC, j.id DESC LIMIT $3
 ) c
-ORDER BY c.created_at DESC, c.id DESC LIMIT $3`,
-      values,
-      'listing jobs',
-    );
+ORDER BY c.created_at DESC, c.id DESC LIMIT $3`;
+    // By type, the walk must follow the index order: with statistics not yet caught up (a table just filled) the
+    // planner may otherwise fetch every job of the type through a bitmap and sort them.
+    const rows = byType
+      ? await this.ctx.transaction('listing jobs', async (client) => {
+          await client.query('SET LOCAL enable_bitmapscan = off');
+          return run(sql, client);
+        })
+      : await run(sql);
     const more = rows.length > limit;
     const items = (more ? rows.slice(0, limit) : rows).map(toJob);
     const last = items[items.length - 1];
