@@ -370,11 +370,6 @@ BEGIN
   RETURN moved;
 END
 $$;
-
--- Sum of histogram count arrays, slot by slot (dashboard reads aggregate buckets in SQL).
-CREATE FUNCTION ${S}.sum_counts_step(a double precision[], b double precision[]) RETURNS double precision[]
-  LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN a IS NULL THEN b ELSE ${S}.add_counts(a, b) END $$;
-CREATE AGGREGATE ${S}.sum_counts(double precision[]) (SFUNC = ${S}.sum_counts_step, STYPE = double precision[]);
 `,
   },
 ];
