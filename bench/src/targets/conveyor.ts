@@ -78,7 +78,8 @@ export async function processWith(backend: Backend, n: number, concurrency: numb
   });
   // The pre-load's garbage is not the processing phase's: collect it first when the bench made gc() available.
   (globalThis as { gc?: () => void }).gc?.();
-  const worker = new Worker(QUEUE, { [TYPE]: async () => {} }, { backend, concurrency });
+  const prefetch = Number(process.env.BENCH_PREFETCH ?? 0);
+  const worker = new Worker(QUEUE, { [TYPE]: async () => {} }, { backend, concurrency, prefetch });
   worker.on('completed', () => {
     if (++completed === n) finish();
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener } from '@conveyor/core';
+import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener, SubscribeOptions } from '@conveyor/core';
 import { conveyorMessage } from '@conveyor/core';
 import type { LocalBus, Queryable } from './context';
 import { PgContext } from './context';
@@ -10,6 +10,9 @@ import { COMPONENT, closedError, POSTGRES_CAPABILITIES, validationError, wrapErr
 const MAX_PAYLOAD_BYTES = 7_900;
 /** Overflow rows are read by listeners within moments; older ones are deleted. */
 const OVERFLOW_KEEP = '10 minutes';
+
+/** {@link PostgresEventBus.hasWatchers} reads `pg_locks` at most this often and answers from the last reply meanwhile. */
+const WATCH_CHECK_MS = 1_000;
 
 /** What one NOTIFY carries: the publisher's origin and either the events or the ids of overflow rows. */
 interface Envelope {
@@ -123,6 +126,14 @@ export class PostgresEventBus implements EventBus, LocalBus {
   private unlisten: (() => Promise<void>) | undefined;
   /** Notifications are handled one after another, so an overflow read never lets a later event overtake. */
   private chain: Promise<void> = Promise.resolve();
+  /** Subscriptions that are not `internal`; while any exist the LISTEN connection holds the watch key. */
+  private watching = 0;
+  /** Changes of the watch lock, one after another. */
+  private watchChain: Promise<void> = Promise.resolve();
+  /** The last answer about watchers in any process; true until the first reply. */
+  private watchedElsewhere = true;
+  private watchCheckedAt = 0;
+  private watchCheckInFlight = false;
 
   /** Pass options, or the context shared by a backend's adapters. */
   constructor(options: PostgresOptions | PgContext) {
@@ -146,6 +157,11 @@ export class PostgresEventBus implements EventBus, LocalBus {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    if (this.watching > 0) {
+      this.watching = 0;
+      this.setWatch(false);
+    }
+    await this.watchChain;
     const unlisten = this.unlisten;
     this.unlisten = undefined;
     await unlisten?.();
@@ -162,13 +178,72 @@ export class PostgresEventBus implements EventBus, LocalBus {
     await notifyEvents(this.ctx, events, this.origin);
   }
 
-  subscribe(listener: EventListener): () => void {
+  subscribe(listener: EventListener, options: SubscribeOptions = {}): () => void {
     this.open();
     const entry: EventListener = (event) => listener(event);
     this.listeners.add(entry);
+    const watcher = options.internal !== true;
+    if (watcher && ++this.watching === 1) this.setWatch(true);
+    let active = true;
     return () => {
+      if (!active) return;
+      active = false;
       this.listeners.delete(entry);
+      if (watcher && --this.watching === 0) this.setWatch(false);
     };
+  }
+
+  /**
+   * Whether a subscriber that is not the runtime's own exists on this schema, here or in another process. A watched
+   * bus holds a shared advisory lock on its LISTEN connection (gone with the connection); others read `pg_locks` at
+   * most once a second, so a new watcher elsewhere is seen within about a second. Until the first reply: true.
+   */
+  hasWatchers(): boolean {
+    if (this.watching > 0) return true;
+    if (this.closed) return this.watchedElsewhere;
+    const now = Date.now();
+    if (!this.watchCheckInFlight && now - this.watchCheckedAt >= WATCH_CHECK_MS) {
+      this.watchCheckedAt = now;
+      this.watchCheckInFlight = true;
+      this.ctx
+        .query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+          [this.watchKey()],
+          'reading event watchers',
+        )
+        .then(
+          (rows) => {
+            this.watchedElsewhere = (rows[0]?.n ?? 1) > 0;
+          },
+          (error: unknown) => {
+            this.watchedElsewhere = true; // unknown: keep publishing rather than risk a watcher missing events
+            this.ctx.logger.debug(conveyorMessage(COMPONENT, 'could not read the event watchers; assuming some.'), {
+              error: error instanceof Error ? error.message : String(error),
+            });
+          },
+        )
+        .finally(() => {
+          this.watchCheckInFlight = false;
+        });
+    }
+    return this.watchedElsewhere;
+  }
+
+  private watchKey(): string {
+    return `conveyor:watch:${this.ctx.schema}`;
+  }
+
+  private setWatch(on: boolean): void {
+    const key = on ? this.watchKey() : null;
+    this.watchChain = this.watchChain
+      .then(() => this.ctx.listener().holdWatch(key))
+      .catch((error: unknown) => {
+        this.ctx.logger.warn(conveyorMessage(COMPONENT, 'could not change this bus’s event-watcher lock.'), {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
   }
 
   listenerCount(): number {

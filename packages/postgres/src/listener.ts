@@ -24,6 +24,8 @@ export class Listener {
   private backoffMs = MIN_BACKOFF_MS;
   private closed = false;
   private connectedOnce = false;
+  /** The advisory key this connection holds (shared) while the bus has watchers, re-taken after a reconnect. */
+  private watchKey: string | null = null;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -60,6 +62,22 @@ export class Listener {
         // A dead connection listens to nothing anyway.
       }
     };
+  }
+
+  /**
+   * Hold (a key) or let go (null) a shared session-level advisory lock on this connection: other processes see it in
+   * `pg_locks` while the connection lives, and it goes away by itself when the connection or process dies.
+   */
+  async holdWatch(key: string | null): Promise<void> {
+    const previous = this.watchKey;
+    this.watchKey = key;
+    const client = this.client;
+    if (client === undefined) return; // taken on (re)connect
+    if (key !== null && previous === null) {
+      await client.query('SELECT pg_advisory_lock_shared(hashtextextended($1, 0))', [key]);
+    } else if (key === null && previous !== null) {
+      await client.query('SELECT pg_advisory_unlock_shared(hashtextextended($1, 0))', [previous]);
+    }
   }
 
   /** Run `hook` after every reconnect (not the first connect). Returns the function that removes it. */
@@ -125,6 +143,9 @@ export class Listener {
     try {
       await client.connect();
       for (const channel of this.handlers.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
+      if (this.watchKey !== null) {
+        await client.query('SELECT pg_advisory_lock_shared(hashtextextended($1, 0))', [this.watchKey]);
+      }
     } catch (error) {
       dropped = true;
       client.removeAllListeners();

@@ -152,6 +152,31 @@ describePg('postgres specifics', () => {
       stop();
     });
 
+    it('knows whether anyone watches events in any process, and keeps knowing across a reconnect', async () => {
+      // Only runtime-internal listeners (a worker's wake-up): nobody watches.
+      const offInternal = backend.events.subscribe(() => undefined, { internal: true });
+      await waitFor(
+        () => backend.events.hasWatchers() === false && other.events.hasWatchers() === false,
+        'no watchers',
+      );
+      // A dashboard in "another process" subscribes: the first bus sees it within about a second.
+      const offWatcher = other.events.subscribe(() => undefined);
+      expect(other.events.hasWatchers()).toBe(true);
+      await waitFor(() => backend.events.hasWatchers(), 'the watcher seen from the other bus');
+      // Its LISTEN connection dies and comes back: the watch is taken again.
+      const pid = other.events.listenerPid();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await waitFor(() => {
+        const now = other.events.listenerPid();
+        return now !== null && now !== pid;
+      }, 'a new LISTEN connection');
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await waitFor(() => backend.events.hasWatchers(), 'the watcher seen again after the reconnect');
+      offWatcher();
+      await waitFor(() => backend.events.hasWatchers() === false, 'the watcher gone');
+      offInternal();
+    });
+
     it('the LISTEN connection reconnects by itself after pg_terminate_backend, and events flow again', async () => {
       const seen: string[] = [];
       const stop = other.events.subscribe((e) => seen.push(e.id));

@@ -111,6 +111,9 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private readonly held = new Map<string, Attempt>();
   /** Handlers executing (slots in use). */
   private running = 0;
+  /** Jobs claimed ahead of free slots (`prefetch`), oldest first from `prefetchHead`, with when they were claimed. */
+  private prefetched: PrefetchedJob[] = [];
+  private prefetchHead = 0;
   /** Attempts still `running` (not decided); close() waits for this to reach 0. */
   private undecided = 0;
   private starting = false;
@@ -296,6 +299,9 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     this.clearPoll();
     // A claim in flight hands its jobs back itself (fill() sees the state).
     if (this.claimInFlight !== null) await this.claimInFlight;
+    // Prefetched jobs never started: straight back to the queue for other workers.
+    const unstarted = this.takePrefetched();
+    if (unstarted.length > 0) await this.releaseUnstarted(unstarted);
 
     if (this.undecided > 0) await this.waitUndecided(timeoutMs);
     await this.releaseUndecided();
@@ -407,6 +413,10 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       if (type === 'job.enqueued' && event.data['state'] === 'scheduled') return; // not ready yet: the poll finds it
       this.wake();
     } else if (type === 'job.cancelled' && event.jobId !== undefined) {
+      if (this.prefetchHead < this.prefetched.length) {
+        const entry = this.prefetched.find((e, i) => i >= this.prefetchHead && e.job.id === event.jobId);
+        if (entry !== undefined) this.dropPrefetched(new Set([entry.job]));
+      }
       const attempt = this.held.get(event.jobId);
       if (attempt !== undefined && attempt.outcome === 'running') {
         this.loseLease(
@@ -464,8 +474,14 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
 
   /** Claim as many jobs as there are free slots (capped by `batchSize`), unless a claim is already in flight. */
   private fill(): void {
-    if (this.claimInFlight !== null || this.state !== 'running') return;
-    const free = this.options.concurrency - this.running;
+    if (this.state !== 'running') return;
+    if (this.prefetchHead < this.prefetched.length) {
+      this.startPrefetched(Date.now());
+      // The store was empty at the last claim: run what is here; a wake-up or the poll claims again.
+      if (this.drained) return;
+    }
+    if (this.claimInFlight !== null) return;
+    const free = this.options.concurrency + this.options.prefetch - this.running - this.bufferedCount();
     if (free <= 0) return;
     const limit = Math.min(free, this.options.batchSize);
     this.wokenDuringClaim = false;
@@ -503,16 +519,59 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     const now = Date.now();
     this.jobEvents = this.recorder.wantsJobEvents();
     this.starting = true;
-    for (let i = 0; i < jobs.length; i++) this.startAttempt(jobs[i] as ClaimedJob, now);
+    // Jobs prefetched earlier go first; then this claim's, while slots are free; the rest wait for a slot.
+    if (this.prefetchHead < this.prefetched.length) this.startPrefetched(now);
+    const concurrency = this.options.concurrency;
+    let i = 0;
+    for (; i < jobs.length && this.running < concurrency; i++) this.startAttempt(jobs[i] as ClaimedJob, now);
+    const deadline = now + this.options.leaseMs;
+    for (; i < jobs.length; i++) this.prefetched.push({ job: jobs[i] as ClaimedJob, at: now, deadline });
     this.starting = false;
     if (this.running === 0 && jobs.length > 0) this.flushAcks();
     if (jobs.length < limit && !this.wokenDuringClaim) {
       this.drained = true;
-      if (this.running === 0) this.fire('drained');
+      if (this.running === 0 && this.bufferedCount() === 0) this.fire('drained');
       this.armPoll(this.options.pollIntervalMs);
-    } else if (this.running < this.options.concurrency) {
+    } else if (this.running + this.bufferedCount() < concurrency + this.options.prefetch) {
       this.scheduleFill();
     }
+  }
+
+  /** Prefetched jobs waiting for a slot. */
+  private bufferedCount(): number {
+    return this.prefetched.length - this.prefetchHead;
+  }
+
+  /** Start prefetched jobs while slots are free; their store start time moves by the time they waited here. */
+  private startPrefetched(now: number): void {
+    const concurrency = this.options.concurrency;
+    const wasStarting = this.starting;
+    this.starting = true;
+    while (this.prefetchHead < this.prefetched.length && this.running < concurrency) {
+      const entry = this.prefetched[this.prefetchHead] as PrefetchedJob;
+      this.prefetched[this.prefetchHead] = RELEASED_SLOT;
+      this.prefetchHead++;
+      const { job } = entry;
+      if (job.startedAt !== null && now > entry.at) job.startedAt += now - entry.at;
+      this.startAttempt(job, now);
+    }
+    this.starting = wasStarting;
+    if (this.prefetchHead === this.prefetched.length) {
+      this.prefetched = [];
+      this.prefetchHead = 0;
+    } else if (this.prefetchHead > 1024 && this.prefetchHead * 2 > this.prefetched.length) {
+      this.prefetched = this.prefetched.slice(this.prefetchHead);
+      this.prefetchHead = 0;
+    }
+    if (!wasStarting && this.running === 0) this.flushAcks();
+  }
+
+  /** Remove and return every prefetched job (on close, or to drop lost leases). */
+  private takePrefetched(): ClaimedJob[] {
+    const jobs = this.prefetched.slice(this.prefetchHead).map((entry) => entry.job);
+    this.prefetched = [];
+    this.prefetchHead = 0;
+    return jobs;
   }
 
   private async releaseUnstarted(jobs: ClaimedJob[]): Promise<void> {
@@ -688,7 +747,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private slotFreed(): void {
     this.running--;
     if (this.running === 0 && !this.starting) this.flushAcks();
-    if (!this.drained) this.scheduleFill();
+    if (!this.drained || this.prefetchHead < this.prefetched.length) this.scheduleFill();
     else if (this.running === 0 && this.state === 'running') this.fire('drained');
   }
 
@@ -935,6 +994,20 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     this.fire('progress', job, progress);
   }
 
+  /** Forget prefetched jobs whose lease is gone (refused or expired): another worker may run them now. */
+  private dropPrefetched(lost: Set<ClaimedJob>): void {
+    const before = this.bufferedCount();
+    this.prefetched = this.prefetched.slice(this.prefetchHead).filter((entry) => !lost.has(entry.job));
+    this.prefetchHead = 0;
+    const dropped = before - this.prefetched.length;
+    if (dropped > 0) {
+      this.logger.warn(
+        `[conveyor] [worker] dropped ${dropped} prefetched job(s) whose lease was lost before they started; the store gave them to another worker.`,
+        { workerId: this.workerId },
+      );
+    }
+  }
+
   /** The store no longer holds our lease: stop the handler; nothing it does later is written. */
   private loseLease(attempt: Attempt, reason: Error, why: string): void {
     if (attempt.outcome !== 'running') return; // already decided: its acknowledgement will be refused
@@ -973,8 +1046,12 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       leases.push({ jobId: attempt.job.id, token: attempt.job.token });
       attempts.push(attempt);
     }
+    // Prefetched jobs hold leases too.
+    const waiting = this.prefetched.slice(this.prefetchHead);
+    for (const { job } of waiting) leases.push({ jobId: job.id, token: job.token });
     if (leases.length > 0) {
       const sentAt = Date.now();
+      const lost = new Set<ClaimedJob>();
       try {
         const results = await this.queueAdapter.extendLeases(leases, this.options.leaseMs);
         const deadline = sentAt + this.options.leaseMs;
@@ -983,6 +1060,12 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
           const result = matchResult(results, i, attempt.job.id);
           if (result?.ok) attempt.leaseDeadline = deadline;
           else this.loseLease(attempt, new LeaseLostError(attempt.job.id, 'worker'), 'heartbeat refused');
+        }
+        for (let i = 0; i < waiting.length; i++) {
+          const entry = waiting[i] as PrefetchedJob;
+          const result = matchResult(results, attempts.length + i, entry.job.id);
+          if (result?.ok) entry.deadline = deadline;
+          else lost.add(entry.job);
         }
       } catch (error) {
         this.report(error, `renewing ${leases.length} lease(s) failed; will retry at the next heartbeat`);
@@ -993,7 +1076,9 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
             this.loseLease(attempt, new LeaseLostError(attempt.job.id, 'worker'), 'lease expired without renewal');
           }
         }
+        for (const entry of waiting) if (now > entry.deadline) lost.add(entry.job);
       }
+      if (lost.size > 0) this.dropPrefetched(lost);
     }
     if (this.state !== 'running' && this.state !== 'closing') return;
     const stats = this.stats();
@@ -1126,6 +1211,16 @@ function failureEventData(
     error: { message: error.message, code: error.code },
   };
 }
+
+/** A job claimed ahead of a free slot: when it was claimed (local time) and when its lease runs out locally. */
+interface PrefetchedJob {
+  job: ClaimedJob;
+  at: number;
+  deadline: number;
+}
+
+/** Fills a started prefetch slot, so the array does not keep the job alive until it is compacted. */
+const RELEASED_SLOT: PrefetchedJob = { job: null as unknown as ClaimedJob, at: 0, deadline: 0 };
 
 /** The result for `batch[index]`: by position when the adapter kept the order, else by job id. */
 function matchResult<R extends { jobId: string }>(results: R[], index: number, jobId: string): R | undefined {

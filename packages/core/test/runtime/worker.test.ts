@@ -548,6 +548,73 @@ describe('Worker: leases', () => {
   });
 });
 
+describe('Worker: prefetch', () => {
+  it('claims ahead of free slots, runs prefetched jobs in claim order, and renews their leases', async () => {
+    const backend = memoryBackend();
+    const queue = queueFor(backend);
+    const extend = vi.spyOn(backend.queue, 'extendLeases');
+    const claim = vi.spyOn(backend.queue, 'claim');
+    const hold = gate();
+    const order: number[] = [];
+    const worker = workerFor(
+      backend,
+      {
+        t: async (job) => {
+          order.push(job.payload as number);
+          await hold.promise;
+        },
+      },
+      { concurrency: 2, prefetch: 4, leaseMs: 300, heartbeatMs: 40 },
+    );
+    await queue.enqueueBulk([1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({ type: 't', payload: i })));
+    await worker.start();
+    // Two running and four held here: six leased, in one claim.
+    await waitFor(async () => (await queue.counts()).active === 6);
+    expect(claim.mock.calls[0]?.[0].limit).toBe(6);
+    expect(order).toEqual([1, 2]);
+    await waitFor(() => extend.mock.calls.some((call) => call[0].length === 6));
+    hold.open();
+    await waitFor(async () => (await queue.counts()).completed === 8);
+    expect(order).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const records = await backend.storage.recentExecutions({ limit: 100 });
+    expect(records).toHaveLength(8);
+    expect(records.every((r) => r.attempt === 1 && r.status === 'success')).toBe(true);
+  });
+
+  it('hands prefetched jobs back on close without running them', async () => {
+    const backend = memoryBackend();
+    const queue = queueFor(backend);
+    const hold = gate();
+    const ran: number[] = [];
+    const worker = workerFor(
+      backend,
+      {
+        t: async (job) => {
+          ran.push(job.payload as number);
+          await hold.promise;
+        },
+      },
+      { concurrency: 1, prefetch: 3 },
+    );
+    await queue.enqueueBulk([1, 2, 3, 4, 5].map((i) => ({ type: 't', payload: i })));
+    await worker.start();
+    await waitFor(async () => (await queue.counts()).active === 4);
+    const closing = worker.close({ timeoutMs: 5000 });
+    await waitFor(async () => (await queue.counts()).active === 1);
+    hold.open();
+    await closing;
+    expect(ran).toEqual([1]);
+    const counts = await queue.counts();
+    expect(counts.completed).toBe(1);
+    expect(counts.waiting).toBe(4);
+  });
+
+  it('rejects a negative prefetch', () => {
+    const backend = memoryBackend();
+    expect(() => new Worker('work', () => undefined, { backend, prefetch: -1 })).toThrow(/prefetch/);
+  });
+});
+
 describe('Worker: close', () => {
   it('waits for running handlers that finish within the timeout', async () => {
     const backend = memoryBackend();
