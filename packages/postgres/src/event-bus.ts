@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener, SubscribeOptions } from '@conveyor/core';
-import { conveyorMessage } from '@conveyor/core';
+import { conveyorMessage, WatchProbe } from '@conveyor/core';
 import type { LocalBus, Queryable } from './context';
 import { PgContext } from './context';
 import type { PostgresOptions } from './options';
@@ -130,10 +130,24 @@ export class PostgresEventBus implements EventBus, LocalBus {
   private watching = 0;
   /** Changes of the watch lock, one after another. */
   private watchChain: Promise<void> = Promise.resolve();
-  /** The last answer about watchers in any process; true until the first reply. */
-  private watchedElsewhere = true;
-  private watchCheckedAt = 0;
-  private watchCheckInFlight = false;
+  /** Watchers in other processes: holders of the watch key in `pg_locks`, read at most once a second. */
+  private readonly watchProbe = new WatchProbe(
+    async () => {
+      const rows = await this.ctx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+        [this.watchKey()],
+        'reading event watchers',
+      );
+      return (rows[0]?.n ?? 1) > 0;
+    },
+    (error) =>
+      this.ctx.logger.debug(conveyorMessage(COMPONENT, 'could not read the event watchers; assuming some.'), {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    WATCH_CHECK_MS,
+  );
 
   /** Pass options, or the context shared by a backend's adapters. */
   constructor(options: PostgresOptions | PgContext) {
@@ -200,35 +214,7 @@ export class PostgresEventBus implements EventBus, LocalBus {
    */
   hasWatchers(): boolean {
     if (this.watching > 0) return true;
-    if (this.closed) return this.watchedElsewhere;
-    const now = Date.now();
-    if (!this.watchCheckInFlight && now - this.watchCheckedAt >= WATCH_CHECK_MS) {
-      this.watchCheckedAt = now;
-      this.watchCheckInFlight = true;
-      this.ctx
-        .query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
-          [this.watchKey()],
-          'reading event watchers',
-        )
-        .then(
-          (rows) => {
-            this.watchedElsewhere = (rows[0]?.n ?? 1) > 0;
-          },
-          (error: unknown) => {
-            this.watchedElsewhere = true; // unknown: keep publishing rather than risk a watcher missing events
-            this.ctx.logger.debug(conveyorMessage(COMPONENT, 'could not read the event watchers; assuming some.'), {
-              error: error instanceof Error ? error.message : String(error),
-            });
-          },
-        )
-        .finally(() => {
-          this.watchCheckInFlight = false;
-        });
-    }
-    return this.watchedElsewhere;
+    return this.closed ? this.watchProbe.last() : this.watchProbe.read();
   }
 
   private watchKey(): string {

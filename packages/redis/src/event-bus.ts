@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener, SubscribeOptions } from '@conveyor/core';
-import { conveyorMessage } from '@conveyor/core';
+import { conveyorMessage, WatchProbe } from '@conveyor/core';
 import type { Redis } from 'ioredis';
 import { RedisConnection } from './connection';
 import { COUNT_WATCHERS, WATCH_EVENTS } from './lua/storage';
@@ -87,10 +87,15 @@ export class RedisEventBus implements EventBus {
   /** Subscriptions that are not `internal`: while there are any, this bus keeps its presence as a watcher. */
   private watching = 0;
   private watchTimer: ReturnType<typeof setInterval> | undefined;
-  /** The last answer about watchers in any process; true until Redis first answers (never skip events blindly). */
-  private watchedElsewhere = true;
-  private watchCheckedAt = 0;
-  private watchCheckInFlight = false;
+  /** Watchers in other processes, read from Redis at most once a second. */
+  private readonly watchProbe = new WatchProbe(
+    async () => Number(await this.conn.run(COUNT_WATCHERS, [])) > 0,
+    (error) =>
+      this.conn.logger.debug(conveyorMessage(COMPONENT, 'could not read the event watchers; assuming some.'), {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    WATCH_CHECK_MS,
+  );
 
   /** Pass options to own a connection, or a {@link RedisConnection} to share one with the other adapters. */
   constructor(options: RedisBackendOptions | RedisConnection = {}) {
@@ -188,27 +193,7 @@ export class RedisEventBus implements EventBus {
    */
   hasWatchers(): boolean {
     if (this.watching > 0) return true;
-    if (this.closed) return this.watchedElsewhere;
-    const now = Date.now();
-    if (!this.watchCheckInFlight && now - this.watchCheckedAt >= WATCH_CHECK_MS) {
-      this.watchCheckedAt = now;
-      this.watchCheckInFlight = true;
-      this.conn.run(COUNT_WATCHERS, []).then(
-        (count) => {
-          this.watchCheckInFlight = false;
-          this.watchedElsewhere = Number(count) > 0;
-        },
-        (error: unknown) => {
-          this.watchCheckInFlight = false;
-          // Unknown: keep publishing rather than risk a watcher missing events.
-          this.watchedElsewhere = true;
-          this.conn.logger.debug(conveyorMessage(COMPONENT, 'could not read the event watchers; assuming some.'), {
-            error: error instanceof Error ? error.message : String(error),
-          });
-        },
-      );
-    }
-    return this.watchedElsewhere;
+    return this.closed ? this.watchProbe.last() : this.watchProbe.read();
   }
 
   private startWatching(): void {

@@ -15,7 +15,7 @@ import type {
   QueueAdapter,
   RecoveredJob,
 } from '../contracts/queue-adapter';
-import type { WorkerStats } from '../contracts/storage-adapter';
+import type { ExecutionRecord, WorkerStats } from '../contracts/storage-adapter';
 import { STALLED_ERROR } from '../util/job-defaults';
 import { Attempt, type AttemptHost } from './attempt';
 import { ensureBackendReady } from './backend-init';
@@ -836,20 +836,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   /** Buffer the record, metric and event of a success for the write-behind (adapters without inline records). */
   private writeSuccessHistory(attempt: Attempt, finishedAt: number, durationMs: number): void {
     const { job } = attempt;
-    this.recorder.executions.push({
-      id: nextId(finishedAt),
-      jobId: job.id,
-      queue: job.queue,
-      type: job.type,
-      attempt: job.attempt,
-      status: 'success',
-      startedAt: attempt.startedAt,
-      finishedAt,
-      durationMs,
-      workerId: this.workerId,
-      result: attempt.result,
-      error: null,
-    });
+    this.recorder.executions.push(this.executionRecord(attempt, 'success', finishedAt, durationMs));
     this.recorder.metrics.observe('completed', job.queue, job.type, finishedAt, durationMs);
     if (this.jobEvents) {
       this.publish('job.completed', finishedAt, job.queue, job.id, {
@@ -860,26 +847,37 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     }
   }
 
+  /** The execution record of a finished attempt (`error` and `result` from the attempt). */
+  private executionRecord(
+    attempt: Attempt,
+    status: 'success' | 'failed' | 'timeout',
+    finishedAt: number,
+    durationMs: number,
+  ): ExecutionRecord {
+    const { job } = attempt;
+    return {
+      id: nextId(finishedAt),
+      jobId: job.id,
+      queue: job.queue,
+      type: job.type,
+      attempt: job.attempt,
+      status,
+      startedAt: attempt.startedAt,
+      finishedAt,
+      durationMs,
+      workerId: this.workerId,
+      result: status === 'success' ? attempt.result : null,
+      error: status === 'success' ? null : (attempt.error as JobError),
+    };
+  }
+
   /** What a success writes besides the job, handed to an `inlineRecords` adapter with the ack. */
   private successSideEffects(attempt: Attempt): AckSideEffects {
     const { job } = attempt;
     const finishedAt = attempt.finishedAt;
     const durationMs = attempt.durationMs;
     const sideEffects: AckSideEffects = {
-      record: {
-        id: nextId(finishedAt),
-        jobId: job.id,
-        queue: job.queue,
-        type: job.type,
-        attempt: job.attempt,
-        status: 'success',
-        startedAt: attempt.startedAt,
-        finishedAt,
-        durationMs,
-        workerId: this.workerId,
-        result: attempt.result,
-        error: null,
-      },
+      record: this.executionRecord(attempt, 'success', finishedAt, durationMs),
       metric: { kind: 'completed', queue: job.queue, type: job.type, at: finishedAt, durationMs, count: 1 },
     };
     if (this.jobEvents) {
@@ -904,20 +902,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     const data = failureEventData(job, status, durationMs, error);
     if (willRetry) data['retryDelayMs'] = attempt.retryDelayMs;
     return {
-      record: {
-        id: nextId(finishedAt),
-        jobId: job.id,
-        queue: job.queue,
-        type: job.type,
-        attempt: job.attempt,
-        status,
-        startedAt: attempt.startedAt,
-        finishedAt,
-        durationMs,
-        workerId: this.workerId,
-        result: null,
-        error,
-      },
+      record: this.executionRecord(attempt, status, finishedAt, durationMs),
       metric: {
         kind: willRetry ? 'retried' : 'failed',
         queue: job.queue,
@@ -945,20 +930,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     const inline = this.inlineRecords;
     const data = inline ? null : failureEventData(job, status, durationMs, error);
     if (data !== null) {
-      this.recorder.executions.push({
-        id: nextId(finishedAt),
-        jobId: job.id,
-        queue: job.queue,
-        type: job.type,
-        attempt: job.attempt,
-        status,
-        startedAt: attempt.startedAt,
-        finishedAt,
-        durationMs,
-        workerId: this.workerId,
-        result: null,
-        error,
-      });
+      this.recorder.executions.push(this.executionRecord(attempt, status, finishedAt, durationMs));
       this.recorder.metrics.observe(willRetry ? 'retried' : 'failed', job.queue, job.type, finishedAt, durationMs);
     }
     if (willRetry) {

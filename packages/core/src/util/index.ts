@@ -4,3 +4,4 @@ export * from './histogram';
 export * from './job-defaults';
 export * from './payload-json';
 export * from './validate-job';
+export * from './watch-probe';
