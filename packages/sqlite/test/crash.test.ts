@@ -57,8 +57,13 @@ describe('crash safety across processes', () => {
       const slot = k % 3;
       const victim = slots[slot] as { child: Child; workerId: string };
       await victim.child.waitFor((l) => l === 'ready', 30_000);
-      // Let it get into its stride, then kill it while handlers run.
+      // Let it get into its stride, then kill it while handlers run: on a loaded machine a worker can be between
+      // batches at any given moment, so wait (bounded) until the store shows it holding jobs.
       await new Promise((r) => setTimeout(r, 400 + Math.floor(Math.random() * 300)));
+      const busyBy = Date.now() + 10_000;
+      while ((inFlightAt.all(victim.workerId) as string[]).length === 0 && Date.now() < busyBy) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       victim.child.proc.kill('SIGKILL');
       await victim.child.exited;
       snapshots.push(inFlightAt.all(victim.workerId) as string[]);
