@@ -32,9 +32,9 @@ if (unreachable !== null && process.env.CONVEYOR_REQUIRE_SERVICES === '1') {
 export const describePg: typeof describe.skip =
   unreachable === null
     ? describe
-    : // Loud skip on a developer's machine without Postgres; CI sets CONVEYOR_REQUIRE_SERVICES=1, which throws
-      // above instead, so the Postgres suites always run there.
-      (((name: string, fn?: () => void) =>
+    : (((name: string, fn?: () => void) =>
+        // Skipped only without a reachable Postgres on a developer's machine; covered in CI, where
+        // CONVEYOR_REQUIRE_SERVICES=1 makes an unreachable Postgres fail instead of skipping.
         describe.skip(
           `SKIPPED, LOUDLY: Postgres unreachable at ${DATABASE_URL} (${unreachable}); set DATABASE_URL — ${name}`,
           fn,

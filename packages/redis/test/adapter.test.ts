@@ -315,7 +315,7 @@ async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs = 5000
 
 if (!availability.ok)
   describe(skippedTitle('redis adapter specifics', availability.reason), () => {
-    // The loud placeholder when Redis is unreachable on a developer's machine; CI sets CONVEYOR_REQUIRE_SERVICES=1,
-    // which makes redisAvailable() throw instead, so these tests always run there.
+    // The loud placeholder when Redis is unreachable on a developer's machine. Covered in CI, which sets
+    // CONVEYOR_REQUIRE_SERVICES=1: redisAvailable() then throws instead, so these tests always run there.
     it.skip('adapter tests', () => {});
   });
