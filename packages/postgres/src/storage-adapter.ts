@@ -12,7 +12,13 @@ import type {
   WorkerRecord,
   WorkerStats,
 } from '@conveyor/core';
-import { conveyorMessage, decodeCursor, EXECUTION_STATUSES, encodeCursor } from '@conveyor/core';
+import {
+  conveyorMessage,
+  decodeCursor,
+  EXECUTION_STATUSES,
+  encodeCursor,
+  executionRecordProblem,
+} from '@conveyor/core';
 import { PgContext } from './context';
 import type { PostgresOptions } from './options';
 import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
@@ -89,17 +95,8 @@ function toWorker(r: WorkerRow): WorkerRecord {
 }
 
 function validateRecord(r: ExecutionRecord, i: number): void {
-  const fail = (sentence: string): never => {
-    throw validationError(`execution record #${i}: ${sentence}`);
-  };
-  if (typeof r !== 'object' || r === null) fail('a record must be an object.');
-  if (typeof r.id !== 'string' || r.id.length === 0) fail('id must be a non-empty string.');
-  if (typeof r.jobId !== 'string' || r.jobId.length === 0) fail('jobId must be a non-empty string.');
-  if (!STATUS_SET.has(r.status)) fail(`status must be one of ${EXECUTION_STATUSES.join(', ')}.`);
-  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
-    fail('startedAt and finishedAt must be times in ms.');
-  }
-  if (!Number.isFinite(r.durationMs)) fail('durationMs must be a number.');
+  const problem = executionRecordProblem(r);
+  if (problem !== null) throw validationError(`execution record #${i}: ${problem}`);
 }
 
 /**

@@ -2,7 +2,6 @@ import type {
   AdapterCapabilities,
   ExecutionQuery,
   ExecutionRecord,
-  ExecutionStatus,
   ExecutionSummary,
   Page,
   RecentExecutionsQuery,
@@ -11,7 +10,13 @@ import type {
   WorkerRecord,
   WorkerStats,
 } from '@conveyor/core';
-import { decodeCursor, EXECUTION_STATUSES, encodeCursor, summarizeExecutionRecords } from '@conveyor/core';
+import {
+  decodeCursor,
+  EXECUTION_STATUSES,
+  encodeCursor,
+  executionRecordProblem,
+  summarizeExecutionRecords,
+} from '@conveyor/core';
 import { toJson } from './codec';
 import { RedisConnection } from './connection';
 import {
@@ -42,19 +47,12 @@ export function validateRecord(r: ExecutionRecord, i: number): void {
   if (problem !== null) throw validationError(`execution record #${i}: ${problem}`);
 }
 
-/** What is wrong with a record, or null (no closure per call: this runs once per acknowledged job). */
+/** What is wrong with a record, or null: the core's checks, plus the separator the indexes reserve. */
 function recordProblem(r: ExecutionRecord): string | null {
-  if (typeof r !== 'object' || r === null) return 'a record must be an object.';
-  if (typeof r.id !== 'string' || r.id.length === 0) return 'id must be a non-empty string.';
-  if (typeof r.jobId !== 'string' || r.jobId.length === 0) return 'jobId must be a non-empty string.';
+  const problem = executionRecordProblem(r);
+  if (problem !== null) return problem;
   // The indexes join record id and job id with U+001F.
-  if (r.id.includes(UNIT_SEPARATOR)) return 'id must not contain U+001F.';
-  if (!STATUS_SET.has(r.status as ExecutionStatus)) return `status must be one of ${EXECUTION_STATUSES.join(', ')}.`;
-  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
-    return 'startedAt and finishedAt must be times in ms.';
-  }
-  if (!Number.isFinite(r.durationMs)) return 'durationMs must be a number.';
-  return null;
+  return r.id.includes(UNIT_SEPARATOR) ? 'id must not contain U+001F.' : null;
 }
 
 /** A record as RECORD_EXECUTIONS' arguments (also the record part of an ack's inline side effects). */

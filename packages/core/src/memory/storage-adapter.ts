@@ -16,6 +16,7 @@ import type {
 } from '../contracts/storage-adapter';
 import { decodeCursor, encodeCursor } from '../util/cursor';
 import { summarizeExecutionRecords } from '../util/executions';
+import { executionRecordProblem } from '../util/validate-job';
 import type { MemoryAdapterOptions } from './options';
 import { COMPONENT, checkLimit, closedError, MEMORY_CAPABILITIES, validationError } from './options';
 import { SortedIndex } from './sorted-index';
@@ -334,19 +335,6 @@ function addToJob(byJob: Map<string, ExecutionRecord[]>, r: ExecutionRecord): vo
 }
 
 function validateRecord(r: ExecutionRecord, i: number): void {
-  const problem = recordProblem(r);
+  const problem = executionRecordProblem(r);
   if (problem !== null) throw validationError(`execution record #${i}: ${problem}`);
-}
-
-/** What is wrong with a record, or null. No closures: it runs for every record written. */
-function recordProblem(r: ExecutionRecord): string | null {
-  if (typeof r !== 'object' || r === null) return 'a record must be an object.';
-  if (typeof r.id !== 'string' || r.id.length === 0) return 'id must be a non-empty string.';
-  if (typeof r.jobId !== 'string' || r.jobId.length === 0) return 'jobId must be a non-empty string.';
-  if (!STATUS_SET.has(r.status)) return `status must be one of ${EXECUTION_STATUSES.join(', ')}.`;
-  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
-    return 'startedAt and finishedAt must be times in ms.';
-  }
-  if (!Number.isFinite(r.durationMs)) return 'durationMs must be a number.';
-  return null;
 }

@@ -1,5 +1,7 @@
 import type { ConveyorError } from '../contracts/errors';
 import type { NewJob } from '../contracts/job';
+import { EXECUTION_STATUSES } from '../contracts/job';
+import type { ExecutionRecord } from '../contracts/storage-adapter';
 
 /*
  * What every adapter checks of a NewJob before storing it. One definition, so no backend accepts what another
@@ -70,4 +72,22 @@ export function newJobProblem(input: NewJob): string | null {
 export function assertValidNewJob(toError: (sentence: string) => ConveyorError, input: NewJob, index?: number): void {
   const problem = newJobProblem(input);
   if (problem !== null) throw toError(`${index === undefined ? '' : `job #${index}: `}${problem}`);
+}
+
+const EXECUTION_STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
+
+/**
+ * What is wrong with an execution record handed to `StorageAdapter.recordExecutions` (or carried by an inline ack),
+ * or null. A plain function without closures: it runs once per acknowledged job.
+ */
+export function executionRecordProblem(r: ExecutionRecord): string | null {
+  if (typeof r !== 'object' || r === null) return 'a record must be an object.';
+  if (typeof r.id !== 'string' || r.id.length === 0) return 'id must be a non-empty string.';
+  if (typeof r.jobId !== 'string' || r.jobId.length === 0) return 'jobId must be a non-empty string.';
+  if (!EXECUTION_STATUS_SET.has(r.status)) return `status must be one of ${EXECUTION_STATUSES.join(', ')}.`;
+  if (!Number.isFinite(r.startedAt) || !Number.isFinite(r.finishedAt)) {
+    return 'startedAt and finishedAt must be times in ms.';
+  }
+  if (!Number.isFinite(r.durationMs)) return 'durationMs must be a number.';
+  return null;
 }
