@@ -39,7 +39,7 @@ import type { Queryable } from './context';
 import { PgContext } from './context';
 import { canClash, insertJobs } from './enqueue';
 import { notifyEvents } from './event-bus';
-import { ackSidePlan, ackSideSql, adapterEventId, afterAck } from './inline';
+import { type AckSidePlan, ackSidePlan, ackSideSql, adapterEventId, afterAck } from './inline';
 import type { PostgresOptions } from './options';
 import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
 import type { RetentionSubject } from './retention';
@@ -414,14 +414,7 @@ done AS (
       'completing jobs',
       plan === null ? 'complete' : 'complete_inline',
     );
-    const results = await this.acks(requests, rows, 'completed');
-    if (plan !== null)
-      await afterAck(
-        this.ctx,
-        plan,
-        results.map((r) => r.ok),
-      );
-    return results;
+    return this.ackResults(requests, rows, 'completed', plan);
   }
 
   async fail(requests: FailRequest[]): Promise<AckResult[]> {
@@ -469,14 +462,7 @@ done AS (
       'failing jobs',
       plan === null ? 'fail' : 'fail_inline',
     );
-    const results = await this.acks(requests, rows, 'failed');
-    if (plan !== null)
-      await afterAck(
-        this.ctx,
-        plan,
-        results.map((r) => r.ok),
-      );
-    return results;
+    return this.ackResults(requests, rows, 'failed', plan);
   }
 
   async release(leases: LeaseRef[]): Promise<AckResult[]> {
@@ -503,6 +489,23 @@ RETURNING ${jobColumns('j')}`,
       const row = byId.get(result.jobId);
       if (result.ok && row !== undefined) result.job = toJob(row);
     }
+    return results;
+  }
+
+  /** The per-request results of an ack statement, then its inline history for the leases it changed. */
+  private async ackResults(
+    requests: LeaseRef[],
+    rows: unknown[][],
+    state: 'completed' | 'failed',
+    plan: AckSidePlan | null,
+  ): Promise<AckResult[]> {
+    const results = await this.acks(requests, rows, state);
+    if (plan !== null)
+      afterAck(
+        this.ctx,
+        plan,
+        results.map((r) => r.ok),
+      );
     return results;
   }
 
