@@ -493,11 +493,11 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private async claimAndStart(limit: number): Promise<void> {
     let jobs: ClaimedJob[];
     try {
-      let request: ClaimRequest = { ...this.claimBase, limit };
+      const request: ClaimRequest = { ...this.claimBase, limit };
       if (this.inlineRecords) {
         // Asked now, not at the last ack: a watcher that just appeared sees this batch's job.started.
         this.jobEvents = this.recorder.wantsJobEvents();
-        request = { ...request, recordStart: { events: this.jobEvents } };
+        request.recordStart = { events: this.jobEvents };
       }
       jobs = await this.queueAdapter.claim(request);
       this.claimFailures = 0;
