@@ -8,7 +8,7 @@ import type {
   MetricsQuery,
   MetricsTotals,
 } from '@conveyor/core';
-import { emptyHistogram, GRANULARITIES, METRIC_KINDS } from '@conveyor/core';
+import { emptyBucket, GRANULARITIES, METRIC_KINDS } from '@conveyor/core';
 import { RedisConnection } from './connection';
 import { PRUNE_METRICS, READ_METRICS, RECORD_METRICS } from './lua/metrics';
 import type { RedisBackendOptions } from './options';
@@ -47,20 +47,6 @@ function validateEvent(e: MetricEvent, i: number): void {
   if (e.count !== undefined && !(Number.isFinite(e.count) && e.count >= 0)) fail('count must be a number >= 0.');
   if (e.durationMs !== undefined && !Number.isFinite(e.durationMs)) fail('durationMs must be a number.');
   if (e.waitMs !== undefined && !Number.isFinite(e.waitMs)) fail('waitMs must be a number.');
-}
-
-function emptyBucket(start: number): MetricBucket {
-  return {
-    start,
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    stalled: 0,
-    duration: emptyHistogram(),
-    wait: emptyHistogram(),
-  };
 }
 
 /** A stored bucket hash (field → value) as counters and histograms. Fields: the kinds, then d… (duration) and w… (wait) histogram parts. */

@@ -1,6 +1,6 @@
 import type { Granularity, Histogram, MetricBucket, MetricsAdapter, MetricsTotals } from '../contracts/metrics-adapter';
 import { GRANULARITIES } from '../contracts/metrics-adapter';
-import { emptyHistogram, mergeHistogram, quantile } from '../util/histogram';
+import { emptyBucket, mergeHistogram, quantile } from '../util/histogram';
 import type { Period } from './schemas';
 
 /**
@@ -32,21 +32,6 @@ export function periodRange(period: Period, now: number): { from: number; to: nu
   const plan = PERIOD_PLANS[period];
   const to = Math.floor(now / plan.bucketMs) * plan.bucketMs + plan.bucketMs;
   return { from: to - plan.buckets * plan.bucketMs, to, plan };
-}
-
-/** A bucket with nothing in it. */
-export function emptyBucket(start: number): MetricBucket {
-  return {
-    start,
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    stalled: 0,
-    duration: emptyHistogram(),
-    wait: emptyHistogram(),
-  };
 }
 
 /** Add `b`'s counters and histograms into `a` (in place). */

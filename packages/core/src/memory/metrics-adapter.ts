@@ -11,8 +11,8 @@ import type {
   MetricsTotals,
 } from '../contracts/metrics-adapter';
 import { GRANULARITIES, METRIC_KINDS } from '../contracts/metrics-adapter';
-import { histogramSlot } from '../util/histogram';
-import { addInto, copyBucket, emptyBucket, MetricSeries, observeAt } from './metrics-series';
+import { emptyBucket, histogramSlot } from '../util/histogram';
+import { addInto, copyBucket, MetricSeries, observeAt } from './metrics-series';
 import type { MemoryAdapterOptions } from './options';
 import { COMPONENT, closedError, MEMORY_CAPABILITIES, validationError } from './options';
 

@@ -1,20 +1,5 @@
 import type { Histogram, MetricBucket } from '../contracts/metrics-adapter';
-import { emptyHistogram, HISTOGRAM_SLOTS } from '../util/histogram';
-
-/** A bucket with nothing in it. */
-export function emptyBucket(start: number): MetricBucket {
-  return {
-    start,
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    stalled: 0,
-    duration: emptyHistogram(),
-    wait: emptyHistogram(),
-  };
-}
+import { emptyBucket, HISTOGRAM_SLOTS } from '../util/histogram';
 
 /** A module-local copy: an imported binding read in a hot loop can cost a getter call per read under some loaders. */
 const SLOTS = HISTOGRAM_SLOTS;

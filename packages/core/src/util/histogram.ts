@@ -1,4 +1,4 @@
-import type { Histogram } from '../contracts/metrics-adapter';
+import type { Histogram, MetricBucket } from '../contracts/metrics-adapter';
 
 /**
  * Fixed log-scale upper bounds in ms: 1-2-5 steps from 1 ms to 1 hour. Fixed bounds make histograms from any
@@ -14,6 +14,21 @@ export const HISTOGRAM_SLOTS = HISTOGRAM_BOUNDS_MS.length + 1;
 
 export function emptyHistogram(): Histogram {
   return { counts: new Array<number>(HISTOGRAM_SLOTS).fill(0), count: 0, sum: 0, max: 0 };
+}
+
+/** A metric bucket with nothing in it (every counter 0, empty histograms). */
+export function emptyBucket(start: number): MetricBucket {
+  return {
+    start,
+    enqueued: 0,
+    started: 0,
+    completed: 0,
+    failed: 0,
+    retried: 0,
+    stalled: 0,
+    duration: emptyHistogram(),
+    wait: emptyHistogram(),
+  };
 }
 
 /** Index of the slot a value falls in. */

@@ -4,27 +4,13 @@ import type { Granularity, MetricBucket, MetricEvent, MetricsTotals } from '../.
 import { GRANULARITIES, METRIC_KINDS } from '../../src/contracts/metrics-adapter';
 import { MemoryMetricsAdapter } from '../../src/memory/index';
 import { MetricSeries } from '../../src/memory/metrics-series';
-import { emptyHistogram, mergeHistogram, observe } from '../../src/util/histogram';
+import { emptyBucket, mergeHistogram, observe } from '../../src/util/histogram';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const T0 = Date.UTC(2030, 0, 1);
 const GRANULARITY_NAMES = Object.keys(GRANULARITIES) as Granularity[];
-
-function emptyBucket(start: number): MetricBucket {
-  return {
-    start,
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    stalled: 0,
-    duration: emptyHistogram(),
-    wait: emptyHistogram(),
-  };
-}
 
 function addInto(a: Omit<MetricBucket, 'start'>, b: MetricBucket): void {
   for (const kind of METRIC_KINDS) a[kind] += b[kind];
