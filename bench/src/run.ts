@@ -56,6 +56,10 @@ interface Options {
   warmup: number;
   timeoutS: number;
   out: string | null;
+  /** Only these scenarios (`enqueue-single`, `enqueue-bulk`, `process`); all when empty. */
+  scenarios: string[];
+  /** Only these targets of the chosen adapters; all when empty. */
+  targets: string[];
 }
 
 interface Scenario {
@@ -126,6 +130,8 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string', default: '2000' },
       'timeout-s': { type: 'string', default: '600' },
       out: { type: 'string' },
+      scenario: { type: 'string' },
+      targets: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -134,7 +140,8 @@ function parseOptions(argv: string[]): Options {
   if (values.help) {
     console.log(
       'usage: npm run bench -- --adapter <memory|sqlite|redis|postgres|runtime>[,…] [--jobs N] [--single-jobs N]\n' +
-        '         [--concurrency C] [--batch B] [--parallel P] [--warmup N] [--timeout-s S] [--out file.json]',
+        '         [--concurrency C] [--batch B] [--parallel P] [--warmup N] [--timeout-s S] [--out file.json]\n' +
+        '         [--scenario enqueue-single|enqueue-bulk|process[,…]] [--targets name[,…]]',
     );
     process.exit(0);
   }
@@ -146,10 +153,17 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const jobs = int('jobs', values.jobs, 1);
-  const adapters = (values.adapter ?? 'memory')
-    .split(',')
-    .map((a) => a.trim())
-    .filter((a) => a !== '');
+  const list = (text: string | undefined) =>
+    (text ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
+  const adapters = list(values.adapter ?? 'memory');
+  const scenarios = list(values.scenario);
+  const known = new Set(SCENARIOS.map((s) => s.scenario as string));
+  for (const s of scenarios) {
+    if (!known.has(s)) throw new Error(`unknown --scenario "${s}"; choose from ${[...known].join(', ')}`);
+  }
   for (const adapter of adapters) {
     if (ANCHORS[adapter] === undefined) {
       throw new Error(`unknown --adapter "${adapter}"; choose from ${Object.keys(ANCHORS).join(', ')}`);
@@ -166,6 +180,8 @@ function parseOptions(argv: string[]): Options {
     warmup: int('warmup', values.warmup, 0),
     timeoutS: int('timeout-s', values['timeout-s'], 1),
     out: values.out ?? null,
+    scenarios,
+    targets: list(values.targets),
   };
 }
 
@@ -280,7 +296,9 @@ function printTable(rows: BenchResult[]): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const names = [...new Set(options.adapters.flatMap((a) => ANCHORS[a] ?? []))];
+  const names = [...new Set(options.adapters.flatMap((a) => ANCHORS[a] ?? []))].filter(
+    (name) => options.targets.length === 0 || options.targets.includes(name),
+  );
   const machine = {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -298,6 +316,7 @@ async function main(): Promise<void> {
     const factory = await loadFactory(name);
     if (factory === null) continue;
     for (const scenario of SCENARIOS) {
+      if (options.scenarios.length > 0 && !options.scenarios.includes(scenario.scenario)) continue;
       const n = scenario.jobs(options);
       if (options.warmup > 0) await measure(factory, scenario, Math.min(options.warmup, n), options);
       const outcome = await measure(factory, scenario, n, options);
