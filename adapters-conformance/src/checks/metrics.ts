@@ -22,7 +22,7 @@ function ev(kind: MetricEvent['kind'], at: number, extra: Partial<MetricEvent> =
 function withData(buckets: MetricBucket[]): MetricBucket[] {
   return buckets.filter(
     (b) =>
-      b.enqueued + b.started + b.completed + b.failed + b.retried + b.stalled > 0 ||
+      b.enqueued + b.started + b.completed + b.failed + b.retried + b.stalled + b.timeout > 0 ||
       b.duration.count > 0 ||
       b.wait.count > 0,
   );
@@ -43,6 +43,7 @@ function bucket(start: number, counters: Partial<MetricBucket>): MetricBucket {
     failed: 0,
     retried: 0,
     stalled: 0,
+    timeout: 0,
     duration: emptyHistogram(),
     wait: emptyHistogram(),
     ...counters,
@@ -180,6 +181,72 @@ export const metricsChecks = {
         ['mt', 3],
         ['other-t', 1],
       ]);
+    },
+  ),
+
+  timeoutsCountedApart: defineCheck(
+    'metrics',
+    'timeout events are counted in their own counter at every granularity, filtered and grouped like the others',
+    async ({ backend, clock }) => {
+      const t = clock.now() - (clock.now() % DAY);
+      // A timed-out attempt is recorded twice by the runtime: as `failed` or `retried` (with its duration) and as
+      // `timeout` (a count, no duration). The timeout counter must not touch the histograms.
+      await backend.metrics.record([
+        ev('retried', t + 5_000, { durationMs: 30_000 }),
+        ev('timeout', t + 5_000),
+        ev('failed', t + 2 * HOUR, { durationMs: 30_000 }),
+        ev('timeout', t + 2 * HOUR, { count: 2 }),
+        ev('timeout', t + 2 * HOUR + 1, { queue: 'other-q' }),
+        ev('timeout', t + 2 * HOUR + 2, { type: 'other-t' }),
+      ]);
+      const all = { from: t, to: t + DAY, queue: 'mq', type: 'mt' };
+      const minute = withData(await backend.metrics.series({ granularity: 'minute', ...all }));
+      assert.deepEqual(
+        minute.map((b) => [b.start, b.timeout, b.failed, b.retried]),
+        [
+          [t, 1, 0, 1],
+          [t + 2 * HOUR, 2, 1, 0],
+        ],
+        'minute buckets',
+      );
+      assert.equal(
+        minute[1]?.duration.count,
+        1,
+        'the failed attempt has its duration; the timeout events add none to the histogram',
+      );
+      const hours = withData(await backend.metrics.series({ granularity: 'hour', ...all }));
+      assert.deepEqual(
+        hours.map((b) => [b.start, b.timeout]),
+        [
+          [t, 1],
+          [t + 2 * HOUR, 2],
+        ],
+      );
+      const day = withData(await backend.metrics.series({ granularity: 'day', from: t, to: t + DAY }));
+      assert.deepEqual(
+        day.map((b) => [b.start, b.timeout]),
+        [[t, 5]],
+        'the day bucket over every queue and type',
+      );
+      const period = { granularity: 'hour' as const, from: t, to: t + DAY };
+      const [overall] = await backend.metrics.totals(period);
+      assert.equal(overall?.timeout, 5, 'totals overall');
+      const byQueue = (await backend.metrics.totals({ ...period, groupBy: 'queue' }))
+        .map((r) => [r.key, r.timeout])
+        .sort();
+      assert.deepEqual(byQueue, [
+        ['mq', 4],
+        ['other-q', 1],
+      ]);
+      const byType = (await backend.metrics.totals({ ...period, groupBy: 'type' }))
+        .map((r) => [r.key, r.timeout])
+        .sort();
+      assert.deepEqual(byType, [
+        ['mt', 4],
+        ['other-t', 1],
+      ]);
+      const [filtered] = await backend.metrics.totals({ ...period, queue: 'other-q' });
+      assert.equal(filtered?.timeout, 1, 'totals filtered by queue');
     },
   ),
 

@@ -1,7 +1,11 @@
 import type { AdapterCapabilities } from './capabilities';
 
-/** What happened to a job, as counted by the metrics. */
-export const METRIC_KINDS = ['enqueued', 'started', 'completed', 'failed', 'retried', 'stalled'] as const;
+/**
+ * What happened to a job, as counted by the metrics. `timeout` counts attempts that ended by timeout; each of them is
+ * also counted in `failed` (no attempt left) or `retried`, so `timeout` is a subset of those two and carries no
+ * duration of its own.
+ */
+export const METRIC_KINDS = ['enqueued', 'started', 'completed', 'failed', 'retried', 'stalled', 'timeout'] as const;
 export type MetricKind = (typeof METRIC_KINDS)[number];
 
 /** One observation; the runtime batches these. */
@@ -55,6 +59,8 @@ export interface MetricBucket {
   failed: number;
   retried: number;
   stalled: number;
+  /** Attempts that ended by timeout (also counted in `failed` or `retried`). */
+  timeout: number;
   duration: Histogram;
   wait: Histogram;
 }

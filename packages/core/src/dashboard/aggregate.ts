@@ -1,6 +1,6 @@
 import type { Granularity, Histogram, MetricBucket, MetricsAdapter, MetricsTotals } from '../contracts/metrics-adapter';
 import { GRANULARITIES } from '../contracts/metrics-adapter';
-import { emptyBucket, mergeHistogram, quantile } from '../util/histogram';
+import { addBucketInto, emptyBucket, quantile } from '../util/histogram';
 import type { Period } from './schemas';
 
 /**
@@ -34,19 +34,6 @@ export function periodRange(period: Period, now: number): { from: number; to: nu
   return { from: to - plan.buckets * plan.bucketMs, to, plan };
 }
 
-/** Add `b`'s counters and histograms into `a` (in place). */
-export function addInto<T extends Omit<MetricBucket, 'start'>>(a: T, b: Omit<MetricBucket, 'start'>): T {
-  a.enqueued += b.enqueued;
-  a.started += b.started;
-  a.completed += b.completed;
-  a.failed += b.failed;
-  a.retried += b.retried;
-  a.stalled += b.stalled;
-  mergeHistogram(a.duration, b.duration);
-  mergeHistogram(a.wait, b.wait);
-  return a;
-}
-
 /**
  * Buckets of `series` re-cut to `bucketMs` (merging minute buckets into 5-minute ones for 6h) over [from, to),
  * every bucket present, empty ones filled with zeros.
@@ -63,7 +50,7 @@ export function fillBuckets(
   for (const bucket of series) {
     const index = Math.floor((bucket.start - from) / bucketMs);
     const target = out[index];
-    if (target !== undefined) addInto(target, bucket);
+    if (target !== undefined) addBucketInto(target, bucket);
   }
   return out;
 }
@@ -71,7 +58,7 @@ export function fillBuckets(
 /** Sum buckets into one. */
 export function sumBuckets(buckets: readonly Omit<MetricBucket, 'start'>[]): MetricBucket {
   const total = emptyBucket(0);
-  for (const b of buckets) addInto(total, b);
+  for (const b of buckets) addBucketInto(total, b);
   return total;
 }
 
@@ -143,7 +130,7 @@ export async function slidingTotals(
     }
     return acc;
   };
-  for (const row of recent) addInto(slot(row), row);
+  for (const row of recent) addBucketInto(slot(row), row);
   const weight = 1 - elapsed;
   for (const row of oldest) {
     const acc = slot(row);
@@ -153,6 +140,7 @@ export async function slidingTotals(
     acc.failed += row.failed * weight;
     acc.retried += row.retried * weight;
     acc.stalled += row.stalled * weight;
+    acc.timeout += row.timeout * weight;
     // Histograms are not scaled: rates and quantiles over the window come from the buckets fully inside it.
   }
   return out;

@@ -251,13 +251,14 @@ export const typeStatsSchema = z.object({
 export const executionStatsSchema = z.object({
   total: z.number().int().min(0),
   success: z.number().int().min(0),
-  failed: z.number().int().min(0).describe('Failed attempts, whether or not retried (timeouts included).'),
-  timeout: z
+  failed: z
     .number()
     .int()
     .min(0)
-    .nullable()
-    .describe('null: the metric buckets count timeouts among `failed` and do not break them out.'),
+    .describe(
+      'Attempts that failed other than by timeout, whether or not retried. total = success + failed + timeout + stalled.',
+    ),
+  timeout: z.number().int().min(0).describe('Attempts that ended by timeout, whether or not retried.'),
   stalled: z.number().int().min(0),
   retries: z.number().int().min(0).describe('Failed attempts that were scheduled to run again.'),
   successRate: rate,
@@ -355,6 +356,11 @@ export const metricsSeriesSchema = z.object({
       failed: z.number().int().min(0).describe('Attempts that failed for good.'),
       retried: z.number().int().min(0).describe('Attempts that failed and were scheduled again.'),
       stalled: z.number().int().min(0),
+      timeout: z
+        .number()
+        .int()
+        .min(0)
+        .describe('Attempts that ended by timeout; each is also counted in `failed` or `retried`.'),
       duration: quantiles,
       wait: quantiles.describe('Time from runAt to the claim.'),
     }),

@@ -11,8 +11,8 @@ import type {
   MetricsTotals,
 } from '../contracts/metrics-adapter';
 import { GRANULARITIES, METRIC_KINDS } from '../contracts/metrics-adapter';
-import { emptyBucket, histogramSlot } from '../util/histogram';
-import { addInto, copyBucket, MetricSeries, observeAt } from './metrics-series';
+import { addBucketInto, emptyBucket, histogramSlot } from '../util/histogram';
+import { copyBucket, MetricSeries, observeAt } from './metrics-series';
 import type { MemoryAdapterOptions } from './options';
 import { COMPONENT, closedError, MEMORY_CAPABILITIES, validationError } from './options';
 
@@ -200,7 +200,7 @@ export class MemoryMetricsAdapter implements MetricsAdapter {
     const { index, from, to } = this.resolve(query);
     if (groupBy === undefined) {
       const overall = emptyTotals(null);
-      index.select(query.queue, query.type)?.range(from, to, (b) => addInto(overall, b));
+      index.select(query.queue, query.type)?.range(from, to, (b) => addBucketInto(overall, b));
       return [overall];
     }
     const rows: MetricsTotals[] = [];
@@ -208,7 +208,7 @@ export class MemoryMetricsAdapter implements MetricsAdapter {
       let row: MetricsTotals | undefined;
       series.range(from, to, (b) => {
         row ??= emptyTotals(key);
-        addInto(row, b);
+        addBucketInto(row, b);
       });
       if (row !== undefined) rows.push(row);
     }

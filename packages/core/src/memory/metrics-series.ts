@@ -1,29 +1,5 @@
 import type { Histogram, MetricBucket } from '../contracts/metrics-adapter';
-import { emptyBucket, HISTOGRAM_SLOTS } from '../util/histogram';
-
-/** A module-local copy: an imported binding read in a hot loop can cost a getter call per read under some loaders. */
-const SLOTS = HISTOGRAM_SLOTS;
-
-function addHistogram(a: Histogram, b: Histogram): void {
-  const ac = a.counts;
-  const bc = b.counts;
-  for (let i = 0; i < SLOTS; i++) ac[i] = (ac[i] ?? 0) + (bc[i] ?? 0);
-  a.count += b.count;
-  a.sum += b.sum;
-  if (b.max > a.max) a.max = b.max;
-}
-
-/** Add `b`'s counters and histograms into `a` (in place). */
-export function addInto(a: Omit<MetricBucket, 'start'>, b: Omit<MetricBucket, 'start'>): void {
-  a.enqueued += b.enqueued;
-  a.started += b.started;
-  a.completed += b.completed;
-  a.failed += b.failed;
-  a.retried += b.retried;
-  a.stalled += b.stalled;
-  addHistogram(a.duration, b.duration);
-  addHistogram(a.wait, b.wait);
-}
+import { emptyBucket } from '../util/histogram';
 
 function copyHistogram(h: Histogram): Histogram {
   return { counts: h.counts.slice(), count: h.count, sum: h.sum, max: h.max };
@@ -39,6 +15,7 @@ export function copyBucket(b: MetricBucket): MetricBucket {
     failed: b.failed,
     retried: b.retried,
     stalled: b.stalled,
+    timeout: b.timeout,
     duration: copyHistogram(b.duration),
     wait: copyHistogram(b.wait),
   };

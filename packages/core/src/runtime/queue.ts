@@ -414,6 +414,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
       error,
     });
     this.recorder.metrics.observe(outcome.ok ? 'completed' : 'failed', job.queue, job.type, finishedAt, durationMs);
+    if (status === 'timeout') this.recorder.metrics.observe('timeout', job.queue, job.type, finishedAt);
     this.recorder.events.push(
       makeEvent(outcome.ok ? 'job.completed' : 'job.failed', finishedAt, job.queue, job.id, undefined, {
         type: job.type,

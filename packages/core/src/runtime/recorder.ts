@@ -186,6 +186,7 @@ const KIND_INDEX: Record<MetricKind, number> = {
   failed: 3,
   retried: 4,
   stalled: 5,
+  timeout: 6,
 };
 
 function metricEvent(

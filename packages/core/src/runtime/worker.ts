@@ -933,6 +933,9 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       this.recorder.executions.push(this.executionRecord(attempt, status, finishedAt, durationMs));
       this.recorder.metrics.observe(willRetry ? 'retried' : 'failed', job.queue, job.type, finishedAt, durationMs);
     }
+    // Timeouts are also counted on their own. Inline adapters wrote the failure metric with the ack; this one rides
+    // the batched recorder either way, only once the ack was accepted, so the inline side-effects stay one event.
+    if (status === 'timeout') this.recorder.metrics.observe('timeout', job.queue, job.type, finishedAt);
     if (willRetry) {
       const retryDelayMs = attempt.retryDelayMs ?? 0;
       if (data !== null) {

@@ -26,6 +26,7 @@ export function emptyBucket(start: number): MetricBucket {
     failed: 0,
     retried: 0,
     stalled: 0,
+    timeout: 0,
     duration: emptyHistogram(),
     wait: emptyHistogram(),
   };
@@ -80,4 +81,18 @@ export function quantile(h: Histogram, q: number): number | null {
     seen += c;
   }
   return h.max;
+}
+
+/** Add `b`'s counters and histograms into `a` (in place) and return `a`. */
+export function addBucketInto<T extends Omit<MetricBucket, 'start'>>(a: T, b: Omit<MetricBucket, 'start'>): T {
+  a.enqueued += b.enqueued;
+  a.started += b.started;
+  a.completed += b.completed;
+  a.failed += b.failed;
+  a.retried += b.retried;
+  a.stalled += b.stalled;
+  a.timeout += b.timeout;
+  mergeHistogram(a.duration, b.duration);
+  mergeHistogram(a.wait, b.wait);
+  return a;
 }

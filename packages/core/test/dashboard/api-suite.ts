@@ -101,6 +101,25 @@ export function describeDashboardApi(
         }
       });
 
+      it('breaks timeouts out of failures: total = success + failed + timeout + stalled', async () => {
+        const at = clock.now() - 1_000;
+        // What a Worker records for a timed-out attempt that will retry, and for one that failed for good.
+        await backend.metrics.record([
+          { kind: 'retried', queue: 'reports', type: 'build', at, durationMs: 5_000 },
+          { kind: 'timeout', queue: 'reports', type: 'build', at },
+          { kind: 'failed', queue: 'reports', type: 'build', at, durationMs: 5_000 },
+          { kind: 'timeout', queue: 'reports', type: 'build', at },
+        ]);
+        const res = await call(dashboard, 'GET', '/api/stats?period=1h');
+        expectShape(dashboard, 'GET', '/api/stats', res);
+        const e = res.json.data.executions;
+        expect(e).toMatchObject({ total: 4, success: 1, failed: 1, timeout: 2, stalled: 0, retries: 1 });
+        expect(e.success + e.failed + e.timeout + e.stalled).toBe(e.total);
+        const series = await call(dashboard, 'GET', '/api/metrics?period=1h&queue=reports');
+        const timeouts = series.json.data.buckets.reduce((n: number, b: { timeout: number }) => n + b.timeout, 0);
+        expect(timeouts).toBe(2);
+      });
+
       it('defaults to 24h, filters by queue and refuses an unknown period', async () => {
         const res = await call(dashboard, 'GET', '/api/stats?queue=emails');
         expect(res.json.data.period).toBe('24h');

@@ -362,6 +362,9 @@ describe('Worker: failures and retries', () => {
       ['success', null],
     ]);
     expect(records[0]?.durationMs).toBeGreaterThanOrEqual(30);
+    // The timed-out attempt counts as retried and, apart, as a timeout (the dashboard's executions.timeout).
+    const [totals] = await backend.metrics.totals({ granularity: 'minute', from: 0, to: Date.now() + 60_000 });
+    expect([totals?.retried, totals?.timeout, totals?.failed, totals?.completed]).toEqual([1, 1, 0, 1]);
   });
 
   it('keeps the slot of a handler that ignores its timeout signal until it returns', async () => {

@@ -143,8 +143,8 @@ const stats = defineRoute({
         executions: {
           total: finishedOf(all),
           success: all.completed,
-          failed: all.failed + all.retried,
-          timeout: null,
+          failed: Math.max(0, all.failed + all.retried - all.timeout),
+          timeout: all.timeout,
           stalled: all.stalled,
           retries: all.retried,
           successRate: round(successRateOf(all)),
@@ -229,6 +229,7 @@ const metricsSeries = defineRoute({
       failed: b.failed,
       retried: b.retried,
       stalled: b.stalled,
+      timeout: b.timeout,
       duration: {
         avgMs: round(meanOf(b.duration)),
         p50Ms: q(b.duration, 0.5),
