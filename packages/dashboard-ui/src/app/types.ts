@@ -46,9 +46,10 @@ export interface TrendPoint {
 export interface ExecutionStats {
   total: number;
   success: number;
+  /** Failed attempts other than timeouts. */
   failed: number;
-  /** null when the backend counts timeouts among `failed`. */
-  timeout: number | null;
+  /** Attempts that ended by timeout. */
+  timeout: number;
   stalled: number;
   retries: number;
   successRate: number | null;

@@ -140,11 +140,8 @@ function StatsBody({ stats }: { stats: Stats }): JSX.Element {
           value={formatPercent(executions.successRate)}
           tone={executions.successRate !== null && executions.successRate < 0.9 ? 'failed' : undefined}
         />
-        <Stat
-          label="Failed"
-          value={formatCount(executions.failed)}
-          hint={executions.timeout !== null ? `${formatCount(executions.timeout)} timed out` : undefined}
-        />
+        <Stat label="Failed" value={formatCount(executions.failed)} />
+        <Stat label="Timed out" value={formatCount(executions.timeout)} />
         <Stat label="Stalled" value={formatCount(executions.stalled)} />
         <Stat label="p50" value={formatDuration(executions.p50Ms)} />
         <Stat label="p95" value={formatDuration(executions.p95Ms)} />
