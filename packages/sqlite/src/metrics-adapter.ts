@@ -4,6 +4,7 @@ import type {
   Histogram,
   MetricBucket,
   MetricEvent,
+  MetricKind,
   MetricsAdapter,
   MetricsQuery,
   MetricsTotals,
@@ -20,11 +21,20 @@ const GRANULARITY_NAMES = Object.keys(GRANULARITIES) as Granularity[];
 /** The roll-up name: a row with queue '' counts every queue, with type '' every type. */
 const ALL = '';
 
-/** Offsets of the value columns (see METRIC_VALUE_COLUMNS): six counters, then each histogram's count, sum, max, slots. */
-const COUNTERS = METRIC_KINDS.length;
-const HIST_WIDTH = 3 + METRIC_SLOTS;
-const DURATION_AT = COUNTERS;
-const WAIT_AT = COUNTERS + HIST_WIDTH;
+/** Offset of a column among the value columns (see METRIC_VALUE_COLUMNS). */
+function columnAt(name: string): number {
+  const at = METRIC_VALUE_COLUMNS.indexOf(name);
+  if (at < 0) throw new Error(`[conveyor] [sqlite] no metric column ${name}`);
+  return at;
+}
+
+/** Offset of each metric kind's counter column (named after the kind). */
+const KIND_AT: Readonly<Record<MetricKind, number>> = Object.fromEntries(
+  METRIC_KINDS.map((kind) => [kind, columnAt(kind)]),
+) as Record<MetricKind, number>;
+/** Offsets of the histograms: count, sum, max, then the slots. */
+const DURATION_AT = columnAt('d_count');
+const WAIT_AT = columnAt('w_count');
 
 /** Values of one cell, in METRIC_VALUE_COLUMNS order. */
 type Values = number[];
@@ -77,14 +87,15 @@ function histogramAt(row: readonly unknown[], at: number): Histogram {
 
 /** Counters and histograms of a row whose value columns start at `offset`. */
 function valuesOf(row: readonly unknown[], offset: number): Omit<MetricBucket, 'start'> {
-  const at = (i: number) => (row[offset + i] as number | null) ?? 0;
+  const at = (kind: MetricKind) => (row[offset + KIND_AT[kind]] as number | null) ?? 0;
   return {
-    enqueued: at(0),
-    started: at(1),
-    completed: at(2),
-    failed: at(3),
-    retried: at(4),
-    stalled: at(5),
+    enqueued: at('enqueued'),
+    started: at('started'),
+    completed: at('completed'),
+    failed: at('failed'),
+    retried: at('retried'),
+    stalled: at('stalled'),
+    timeout: at('timeout'),
     duration: histogramAt(row, offset + DURATION_AT),
     wait: histogramAt(row, offset + WAIT_AT),
   };
@@ -123,7 +134,7 @@ export function writeMetrics(store: SqliteStore, events: readonly MetricEvent[])
   const keys = new Set<string>();
   for (const e of events) {
     const n = e.count ?? 1;
-    const kind = METRIC_KINDS.indexOf(e.kind);
+    const kind = KIND_AT[e.kind];
     const duration = (e.kind === 'completed' || e.kind === 'failed') && e.durationMs !== undefined;
     const wait = e.kind === 'started' && e.waitMs !== undefined;
     for (const [queue, type] of [

@@ -10,8 +10,12 @@ export interface Migration {
 /** Slots of a histogram (`HISTOGRAM_SLOTS` of @conveyor/core when version 5 was written: 21 bounds + overflow). */
 export const METRIC_SLOTS = 22;
 
-/** The value columns of `conveyor_metric_buckets`, in order: six counters, then duration and wait histograms. */
-export const METRIC_VALUE_COLUMNS: readonly string[] = [
+/**
+ * The value columns of `conveyor_metric_buckets` as version 5 created them: six counters, then duration and wait
+ * histograms. Frozen: version 5's SQL is built from it (later columns are added by later steps, see
+ * {@link METRIC_VALUE_COLUMNS}).
+ */
+const METRIC_VALUE_COLUMNS_V5: readonly string[] = [
   'enqueued',
   'started',
   'completed',
@@ -25,6 +29,12 @@ export const METRIC_VALUE_COLUMNS: readonly string[] = [
     ...Array.from({ length: METRIC_SLOTS }, (_, i) => `${h}${i}`),
   ]),
 ];
+
+/**
+ * The value columns of `conveyor_metric_buckets` today, in table order: version 5's, then `timeout` (version 6). A
+ * counter's column is named after its metric kind.
+ */
+export const METRIC_VALUE_COLUMNS: readonly string[] = [...METRIC_VALUE_COLUMNS_V5, 'timeout'];
 
 /** How a value column combines: `max` for the histogram maxima, `sum` for everything else. */
 export function metricCombiner(column: string): 'max' | 'sum' {
@@ -44,8 +54,8 @@ function jsonSource(column: string): string {
 }
 
 function rollup(queue: string, type: string, group: string): string {
-  const values = METRIC_VALUE_COLUMNS.map((c) => `${metricCombiner(c)}(${c})`).join(', ');
-  return `INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS.join(', ')})
+  const values = METRIC_VALUE_COLUMNS_V5.map((c) => `${metricCombiner(c)}(${c})`).join(', ');
+  return `INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS_V5.join(', ')})
 SELECT granularity, ${queue}, ${type}, bucket, ${values} FROM conveyor_metric_buckets
 WHERE queue <> '' AND type <> '' GROUP BY ${group};`;
 }
@@ -56,7 +66,7 @@ CREATE TABLE conveyor_metric_buckets (
   queue TEXT NOT NULL,
   type TEXT NOT NULL,
   bucket INTEGER NOT NULL,
-${METRIC_VALUE_COLUMNS.map((c) => `  ${c} ${c.endsWith('_sum') || c.endsWith('_max') ? 'REAL' : 'INTEGER'} NOT NULL DEFAULT 0,`).join('\n')}
+${METRIC_VALUE_COLUMNS_V5.map((c) => `  ${c} ${c.endsWith('_sum') || c.endsWith('_max') ? 'REAL' : 'INTEGER'} NOT NULL DEFAULT 0,`).join('\n')}
   PRIMARY KEY (granularity, queue, type, bucket)
 ) WITHOUT ROWID;
 CREATE TABLE conveyor_metric_keys (
@@ -64,8 +74,8 @@ CREATE TABLE conveyor_metric_keys (
   type TEXT NOT NULL,
   PRIMARY KEY (queue, type)
 ) WITHOUT ROWID;
-INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS.join(', ')})
-SELECT granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS.map(jsonSource).join(', ')}
+INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS_V5.join(', ')})
+SELECT granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS_V5.map(jsonSource).join(', ')}
 FROM conveyor_metrics WHERE queue <> '' AND type <> '';
 ${rollup('queue', "''", 'granularity, queue, bucket')}
 ${rollup("''", 'type', 'granularity, type, bucket')}
@@ -329,6 +339,14 @@ INSERT INTO conveyor_job_types (queue, type) SELECT DISTINCT queue, type FROM co
     version: 5,
     name: 'metrics as summable columns with roll-up rows per queue, per type and overall',
     sql: METRICS_V5_SQL,
+  },
+  {
+    // Attempts that ended by timeout (a subset of failed + retried, recorded as their own count-only events). A
+    // new counter column like the six others, so it is summed, rolled up and pruned with them; rows written
+    // before this step read 0.
+    version: 6,
+    name: 'metrics: a timeout counter',
+    sql: 'ALTER TABLE conveyor_metric_buckets ADD COLUMN timeout INTEGER NOT NULL DEFAULT 0;',
   },
 ];
 

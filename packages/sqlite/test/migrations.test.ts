@@ -178,4 +178,67 @@ describe('migrations', () => {
     await closeBackend(backend);
     await closeBackend(reference);
   });
+
+  it('upgrades version-5 metric rows: a timeout counter that old rows read as 0 and new events add to', async () => {
+    const file = tmp.file('v5-metrics.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.exec(
+      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    for (const step of MIGRATIONS.filter((m) => m.version <= 5)) {
+      old.exec(step.sql);
+      old
+        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
+        .run(step.version, step.name);
+    }
+    const t = 1_700_006_400_000; // a day boundary
+    // Version 5's rows: one failed attempt of (a, x) at t, in its pair row and the three roll-ups, per granularity.
+    const insert = old.prepare(
+      'INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, failed) VALUES (?, ?, ?, ?, 1)',
+    );
+    for (const granularity of Object.keys(GRANULARITIES)) {
+      for (const [queue, type] of [
+        ['a', 'x'],
+        ['a', ''],
+        ['', 'x'],
+        ['', ''],
+      ]) {
+        insert.run(granularity, queue, type, t);
+      }
+    }
+    old
+      .prepare("INSERT INTO conveyor_metric_keys (queue, type) VALUES ('a', 'x'), ('a', ''), ('', 'x'), ('', '')")
+      .run();
+    old.close();
+
+    const backend = createSqliteBackend({ connection: file });
+    const reference = createMemoryBackend();
+    await reference.metrics.record([{ kind: 'failed', queue: 'a', type: 'x', at: t, count: 1 }]);
+    const base = { granularity: 'minute' as const, from: t, to: t + 86_400_000 };
+    const [before] = await backend.metrics.series(base);
+    expect(before?.failed).toBe(1);
+    expect(before?.timeout).toBe(0);
+    const later: MetricEvent[] = [
+      { kind: 'timeout', queue: 'a', type: 'x', at: t, count: 1 },
+      { kind: 'timeout', queue: 'b', type: 'x', at: t + 3_600_000, count: 2 },
+    ];
+    await backend.metrics.record(later);
+    await reference.metrics.record(later);
+    for (const granularity of ['minute', 'hour', 'day'] as const) {
+      for (const filter of [{}, { queue: 'a' }, { type: 'x' }, { queue: 'b', type: 'x' }]) {
+        const query = { ...base, granularity, ...filter };
+        expect(await backend.metrics.series(query)).toEqual(
+          (await reference.metrics.series(query)).filter((b) => b.failed + b.timeout > 0),
+        );
+        for (const groupBy of [undefined, 'queue' as const, 'type' as const]) {
+          expect(await backend.metrics.totals({ ...query, groupBy })).toEqual(
+            await reference.metrics.totals({ ...query, groupBy }),
+          );
+        }
+      }
+    }
+    await closeBackend(backend);
+    await closeBackend(reference);
+  });
 });
