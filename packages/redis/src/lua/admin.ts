@@ -77,7 +77,7 @@ if action == 'retry' then
   if holder then return { 'unique', holder } end
 elseif action == 'promote' then
   if s ~= 'scheduled' and s ~= 'retrying' then return { 'state', s } end
-  unschedule(q, id, s, v[2], v[4], v[5])
+  unschedule(q, id, s, v[2], v[4], v[5], v[3])
   move_index(q, v[2], v[3], id, s, 'waiting')
   local r = tonumber(v[4])
   if NOW < r then r = NOW end
@@ -86,7 +86,7 @@ elseif action == 'promote' then
 elseif action == 'cancel' then
   if s == 'completed' or s == 'failed' or s == 'cancelled' then return { 'state', s } end
   -- Leaving 'active' revokes the lease: every later write with its token is refused.
-  unschedule(q, id, s, v[2], v[4], v[5])
+  unschedule(q, id, s, v[2], v[4], v[5], v[3])
   move_index(q, v[2], v[3], id, s, 'cancelled')
   finish(q, jk, id, 'cancelled')
   release_unique(q, v[7], id)

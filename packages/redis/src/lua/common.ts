@@ -7,9 +7,9 @@
  *   {p:q}:j:<id>        job hash (short field names, see codec.ts)
  *   {p:q}:r:<type>      ready jobs of a type: score -priority, member pad(runAt) pad(seq) id
  *   {p:q}:d             scheduled/retrying jobs not yet ready: score runAt, member id
- *   {p:q}:l             active jobs: score lease expiry, member id
- *   {p:q}:w             waiting jobs: score runAt (oldest waiting), member id
+ *   {p:q}:l             active jobs: score lease expiry, member pad(createdAt) id (also their newest-first index)
  *   {p:q}:x:<s>:<type>  jobs by state and type, for newest-first pages and counts: score 0, member pad(createdAt) id
+ *                       (every state but active: the lease set is the active jobs' index)
  *   {p:q}:f:<s>         finished jobs of a state: score finishedAt, member pad(finish seq) id
  *   {p:q}:types         set of job types seen in the queue
  *   {p:q}:uk            unique key -> id of the pending job holding it
@@ -43,7 +43,7 @@ local function Q(q)
   return k
 end
 local function JK(q, id) return Q(q) .. 'j:' .. id end
--- A queue's key with a fixed suffix ('l', 'w'), or suffix a .. b ('r:' .. type, 'f:' .. state), memoised.
+-- A queue's key with a fixed suffix ('l', 'd'), or suffix a .. b ('r:' .. type, 'f:' .. state), memoised.
 local QSC = {}
 local function QS(q, a, b)
   local c = QSC[q]
@@ -135,33 +135,32 @@ local function zflush()
   end
 end
 
+-- Active jobs have no state index (the lease set {p:q}:l is theirs), so a claim and an ack move one index entry each.
 local function move_index(q, t, c, id, from, to)
   local m = lexm(c, id)
-  if from then zop('ZREM', idx(q, from, t), m) end
-  if to then zop('ZADD', idx(q, to, t), 0, m) end
+  if from and from ~= 'active' then zop('ZREM', idx(q, from, t), m) end
+  if to and to ~= 'active' then zop('ZADD', idx(q, to, t), 0, m) end
 end
 
 -- Put a pending job where its state says: a ready set, or the delayed set.
 local function schedule(q, id, s, t, r, sq, pr)
   if s == 'waiting' then
     zop('ZADD', QS(q, 'r:', t), -tonumber(pr), readym(r, sq, id))
-    zop('ZADD', QS(q, 'w'), r, id)
   elseif s == 'scheduled' or s == 'retrying' then
     zop('ZADD', QS(q, 'd'), r, id)
   end
 end
 
--- Take a job out of whichever pending structure holds it (j: s, t, r, sq).
-local function unschedule(q, id, s, t, r, sq)
+-- Take a job out of whichever pending or lease structure holds it (j: s, t, r, sq, c).
+local function unschedule(q, id, s, t, r, sq, c)
   if s == 'waiting' then
     redis.call('ZREM', Q(q) .. 'r:' .. t, readym(r, sq, id))
-    redis.call('ZREM', Q(q) .. 'w', id)
   elseif s == 'scheduled' or s == 'retrying' then
     if redis.call('ZREM', Q(q) .. 'd', id) == 0 then
       redis.call('ZREM', Q(q) .. 'r:' .. t, readym(r, sq, id))
     end
   elseif s == 'active' then
-    redis.call('ZREM', Q(q) .. 'l', id)
+    redis.call('ZREM', Q(q) .. 'l', lexm(c, id))
   end
 end
 
@@ -187,8 +186,8 @@ local function drop(q, id)
   local jk = JK(q, id)
   local v = redis.call('HMGET', jk, 's', 't', 'c', 'r', 'sq', 'uk', 'fs')
   if not v[1] then return end
-  unschedule(q, id, v[1], v[2], v[4], v[5])
-  redis.call('ZREM', idx(q, v[1], v[2]), lexm(v[3], id))
+  unschedule(q, id, v[1], v[2], v[4], v[5], v[3])
+  if v[1] ~= 'active' then redis.call('ZREM', idx(q, v[1], v[2]), lexm(v[3], id)) end
   if v[7] then redis.call('ZREM', Q(q) .. 'f:' .. v[1], pad(v[7]) .. id) end
   release_unique(q, v[6], id)
   redis.call('HDEL', K_IDS, id)
@@ -222,14 +221,14 @@ local function retain(q, s, id, imm, count, age)
   return redis.call('EXISTS', JK(q, id)) == 0
 end
 
--- The job's queue and key when (id, token) is its current lease, else nil.
+-- The job's queue, key and lease set member when (id, token) is its current lease, else nil.
 local function held(id, tok)
   local q = redis.call('HGET', K_IDS, id)
   if not q then return nil end
   local jk = JK(q, id)
-  local v = redis.call('HMGET', jk, 's', 'tk')
+  local v = redis.call('HMGET', jk, 's', 'tk', 'c')
   if v[1] ~= 'active' or v[2] ~= tok then return nil end
-  return q, jk
+  return q, jk, lexm(v[3], id)
 end
 
 -- A finished job back to waiting with room for one more attempt; returns an error reply when its unique key is

@@ -7,10 +7,38 @@ local function counts_of(q)
   local c = {}
   for i, s in ipairs(STATES) do
     local n = 0
-    for _, t in ipairs(types) do n = n + redis.call('ZCARD', idx(q, s, t)) end
+    if s == 'active' then
+      n = redis.call('ZCARD', Q(q) .. 'l')
+    else
+      for _, t in ipairs(types) do n = n + redis.call('ZCARD', idx(q, s, t)) end
+    end
     c[i] = n
   end
   return c
+end
+-- runAt of the oldest waiting job: the head of each priority of each ready set (member pad(runAt) pad(seq) id),
+-- skipping due scheduled/retrying jobs, which share the ready sets but are not waiting. Bounded: at most 64
+-- priorities per type and 16 members per priority are looked at.
+local function oldest_waiting(q, types)
+  local best = nil
+  for _, t in ipairs(types) do
+    local k = Q(q) .. 'r:' .. t
+    local lo = '-inf'
+    for _ = 1, 64 do
+      local head = redis.call('ZRANGEBYSCORE', k, lo, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+      if #head == 0 then break end
+      local sc = head[2]
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', k, sc, sc, 'LIMIT', 0, 16)) do
+        if redis.call('HGET', JK(q, string.sub(m, 31)), 's') == 'waiting' then
+          local r = tonumber(string.sub(m, 1, 15))
+          if best == nil or r < best then best = r end
+          break
+        end
+      end
+      lo = '(' .. sc
+    end
+  end
+  return best
 end
 `;
 
@@ -40,8 +68,13 @@ export const LIST_QUEUES = luaScript(
   `${PRELUDE}${STATES_LUA}
 local out = {}
 for _, q in ipairs(redis.call('SMEMBERS', K_QUEUES)) do
-  local oldest = redis.call('ZRANGE', Q(q) .. 'w', 0, 0, 'WITHSCORES')
-  out[#out + 1] = { q, redis.call('EXISTS', Q(q) .. 'paused'), counts_of(q), oldest[2] or false }
+  local counts = counts_of(q)
+  local oldest = false
+  if counts[1] > 0 then
+    local r = oldest_waiting(q, redis.call('SMEMBERS', Q(q) .. 'types'))
+    if r then oldest = fmt(r) end
+  end
+  out[#out + 1] = { q, redis.call('EXISTS', Q(q) .. 'paused'), counts, oldest }
 end
 return out
 `,
@@ -62,15 +95,69 @@ local queues
 if fq ~= '' then queues = { fq } else queues = redis.call('SMEMBERS', K_QUEUES) end
 local states = STATES
 if fs ~= '' then states = { fs } end
+-- Byte order of two index members pad(createdAt) id (Lua's own < follows the server's locale).
+local function before(a, b)
+  local pa, pb = string.sub(a, 1, 15), string.sub(b, 1, 15)
+  if pa ~= pb then return tonumber(pa) < tonumber(pb) end
+  local la, lb = #a, #b
+  for i = 16, math.min(la, lb) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return la < lb
+end
+-- Active jobs are indexed by their lease set only (score lease expiry, member pad(createdAt) id): it holds the
+-- jobs being run right now, so reading it whole and keeping the newest n below max is bounded by the concurrency.
+local function active_page(q)
+  local hi = nil
+  if max ~= '+' then hi = string.sub(max, 2) end
+  local top = {}
+  for _, m in ipairs(redis.call('ZRANGE', Q(q) .. 'l', 0, -1)) do
+    if (hi == nil or before(m, hi)) and (#top < n or before(top[#top], m)) then
+      -- Binary search of m's place in top (newest first), then insert and trim.
+      local lo, up = 1, #top + 1
+      while lo < up do
+        local mid = math.floor((lo + up) / 2)
+        if before(m, top[mid]) then lo = mid + 1 else up = mid end
+      end
+      table.insert(top, lo, m)
+      if #top > n then top[#top] = nil end
+    end
+  end
+  return top
+end
 local out = {}
 for _, q in ipairs(queues) do
   local types
   if ft ~= '' then types = { ft } else types = redis.call('SMEMBERS', Q(q) .. 'types') end
   for _, s in ipairs(states) do
-    for _, t in ipairs(types) do
-      for _, m in ipairs(redis.call('ZREVRANGEBYLEX', idx(q, s, t), max, '-', 'LIMIT', 0, n)) do
-        out[#out + 1] = q
-        out[#out + 1] = m
+    if s == 'active' then
+      if ft == '' then
+        for _, m in ipairs(active_page(q)) do
+          out[#out + 1] = q
+          out[#out + 1] = m
+        end
+      else
+        -- A type filter: the newest active jobs of that type (reads each candidate's type, newest first).
+        local saved = n
+        n = 1000000
+        local found = 0
+        for _, m in ipairs(active_page(q)) do
+          if found >= saved then break end
+          if redis.call('HGET', JK(q, string.sub(m, 16)), 't') == ft then
+            out[#out + 1] = q
+            out[#out + 1] = m
+            found = found + 1
+          end
+        end
+        n = saved
+      end
+    else
+      for _, t in ipairs(types) do
+        for _, m in ipairs(redis.call('ZREVRANGEBYLEX', idx(q, s, t), max, '-', 'LIMIT', 0, n)) do
+          out[#out + 1] = q
+          out[#out + 1] = m
+        end
       end
     end
   end
