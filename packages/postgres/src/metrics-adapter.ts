@@ -28,6 +28,7 @@ interface BucketRow {
   failed: number;
   retried: number;
   stalled: number;
+  timeout: number;
   duration_counts: number[];
   duration_count: number;
   duration_sum: number;
@@ -46,6 +47,7 @@ function emptyCounters(): Counters {
     failed: 0,
     retried: 0,
     stalled: 0,
+    timeout: 0,
     duration: emptyHistogram(),
     wait: emptyHistogram(),
   };
@@ -73,6 +75,7 @@ function countersOf(r: BucketRow): Counters {
     failed: r.failed,
     retried: r.retried,
     stalled: r.stalled,
+    timeout: r.timeout,
     duration: histogramOf(r.duration_counts, r.duration_count, r.duration_sum, r.duration_max),
     wait: histogramOf(r.wait_counts, r.wait_count, r.wait_sum, r.wait_max),
   };
@@ -237,7 +240,7 @@ export class PostgresMetricsAdapter implements MetricsAdapter {
     const group = key === null ? '' : ` GROUP BY ${key} ORDER BY ${key}`;
     const rows = await this.ctx.query<BucketRow>(
       `SELECT ${keyColumn} AS key, sum(enqueued) AS enqueued, sum(started) AS started, sum(completed) AS completed,
-  sum(failed) AS failed, sum(retried) AS retried, sum(stalled) AS stalled,
+  sum(failed) AS failed, sum(retried) AS retried, sum(stalled) AS stalled, sum(timeout) AS timeout,
   ARRAY[${SLOT_SUMS('duration_counts')}] AS duration_counts, sum(duration_count) AS duration_count,
   sum(duration_sum) AS duration_sum, max(duration_max) AS duration_max,
   ARRAY[${SLOT_SUMS('wait_counts')}] AS wait_counts, sum(wait_count) AS wait_count, sum(wait_sum) AS wait_sum,

@@ -28,6 +28,65 @@ function slots(column: string): string {
 }
 
 /**
+ * `add_metrics` as of version 3 (every counter, `timeout` included): aggregate metric events into the buckets of
+ * every granularity on one shard, rows in key order so concurrent writers never deadlock. Replaces version 2's
+ * function of the same signature, so `fold_metrics` keeps calling it unchanged.
+ */
+function addMetricsSql(S: string): string {
+  const counters = ['enqueued', 'started', 'completed', 'failed', 'retried', 'stalled', 'timeout'];
+  return `CREATE OR REPLACE FUNCTION ${S}.add_metrics(p_shard integer, kinds text[], queues text[], types text[],
+  ats double precision[], durations double precision[], waits double precision[], counts double precision[])
+RETURNS bigint LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  written bigint;
+BEGIN
+  WITH m AS (
+    SELECT m.kind, m.queue, m.type, m.at, coalesce(m.n, 1) AS n,
+      CASE WHEN m.kind IN ('completed', 'failed') THEN m.dur END AS dur,
+      CASE WHEN m.kind = 'started' THEN m.wait END AS wait
+    FROM unnest(kinds, queues, types, ats, durations, waits, counts) AS m(kind, queue, type, at, dur, wait, n)
+  ), s AS MATERIALIZED (
+    SELECT m.*, CASE WHEN dur IS NOT NULL THEN ${S}.hist_slot(dur) END AS ds,
+      CASE WHEN wait IS NOT NULL THEN ${S}.hist_slot(wait) END AS ws
+    FROM m
+  ), b AS (
+    SELECT g.name AS granularity, (floor(s.at / g.ms) * g.ms)::bigint AS start, s.queue, s.type,
+      ${counters.map((c) => `coalesce(sum(n) FILTER (WHERE kind = '${c}'), 0) AS ${c}`).join(',\n      ')},
+      ARRAY[${slots('ds')}]::double precision[] AS duration_counts,
+      coalesce(sum(n) FILTER (WHERE dur IS NOT NULL), 0) AS duration_count,
+      coalesce(sum(dur * n), 0) AS duration_sum,
+      greatest(coalesce(max(dur), 0), 0) AS duration_max,
+      ARRAY[${slots('ws')}]::double precision[] AS wait_counts,
+      coalesce(sum(n) FILTER (WHERE wait IS NOT NULL), 0) AS wait_count,
+      coalesce(sum(wait * n), 0) AS wait_sum,
+      greatest(coalesce(max(wait), 0), 0) AS wait_max
+    FROM s CROSS JOIN (VALUES ('minute', 60000::double precision), ('hour', 3600000), ('day', 86400000)) AS g(name, ms)
+    GROUP BY 1, 2, 3, 4
+  ), up AS (
+    INSERT INTO ${S}.metric_buckets AS mb (granularity, start, queue, type, shard, ${counters.join(', ')},
+      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max)
+    SELECT granularity, start, queue, type, p_shard, ${counters.join(', ')},
+      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max
+    FROM b ORDER BY granularity, start, queue, type
+    ON CONFLICT (granularity, start, queue, type, shard) DO UPDATE SET
+      ${counters.map((c) => `${c} = mb.${c} + excluded.${c}`).join(', ')},
+      duration_counts = ARRAY[${addSlots('duration_counts')}],
+      duration_count = mb.duration_count + excluded.duration_count,
+      duration_sum = mb.duration_sum + excluded.duration_sum,
+      duration_max = greatest(mb.duration_max, excluded.duration_max),
+      wait_counts = ARRAY[${addSlots('wait_counts')}],
+      wait_count = mb.wait_count + excluded.wait_count,
+      wait_sum = mb.wait_sum + excluded.wait_sum,
+      wait_max = greatest(mb.wait_max, excluded.wait_max)
+    RETURNING 1
+  )
+  SELECT count(*) INTO written FROM up;
+  RETURN written;
+END
+$$;`;
+}
+
+/**
  * The versioned migrations. Append only: a released migration never changes (a new version fixes it).
  *
  * Times are bigint milliseconds so the adapter's optional test clock and database time (`now_ms(NULL)`) mix
@@ -371,6 +430,15 @@ BEGIN
 END
 $$;
 `,
+  },
+  {
+    version: 3,
+    description: 'timeout counter in the metric buckets',
+    sql: (S) => `
+-- Attempts that ended by timeout (a subset of failed + retried). Existing rows read 0; adding a column with a constant
+-- default rewrites nothing.
+ALTER TABLE ${S}.metric_buckets ADD COLUMN timeout double precision NOT NULL DEFAULT 0;
+${addMetricsSql(S)}`,
   },
 ];
 
