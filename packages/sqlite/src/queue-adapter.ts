@@ -58,7 +58,9 @@ import {
   toJson,
   validateNewJob,
 } from './job-row';
+import { checkMetricEvent } from './metrics-adapter';
 import { finishedFrom, nextSeq, RetentionPass } from './retention';
+import { checkRecord } from './storage-adapter';
 import type { SqliteBackendOptions, SqliteStore } from './store';
 import { SqlitePart } from './store';
 
@@ -133,6 +135,19 @@ const completeUpdateSql = bySize(
       AND conveyor_jobs.state = 'active'
     RETURNING conveyor_jobs.seq, conveyor_jobs.id, conveyor_jobs.queue, conveyor_jobs.remove_on_complete AS rule`,
 );
+
+/**
+ * Throws `VALIDATION_FAILED` when an ack carries history the store cannot keep (checked before the ack's transaction,
+ * so a refused batch changes nothing).
+ */
+function checkAckSideEffects(requests: ReadonlyArray<CompleteRequest | FailRequest>): void {
+  for (let i = 0; i < requests.length; i++) {
+    const side = (requests[i] as CompleteRequest | FailRequest).sideEffects;
+    if (side === undefined) continue;
+    checkRecord(side.record, `request #${i}: execution record`);
+    checkMetricEvent(side.metric);
+  }
+}
 
 function zeroCounts(): StateCounts {
   return { waiting: 0, scheduled: 0, retrying: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
@@ -565,6 +580,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
     this.guard();
     if (requests.length === 0) return [];
+    checkAckSideEffects(requests);
     const inline = requests.some((r) => r.sideEffects !== undefined) ? new InlineWrites(this.store) : null;
     const acks = this.store.write(() => {
       const s = this.store;
@@ -632,6 +648,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
   async fail(requests: FailRequest[]): Promise<AckResult[]> {
     this.guard();
     if (requests.length === 0) return [];
+    checkAckSideEffects(requests);
     const inline = requests.some((r) => r.sideEffects !== undefined) ? new InlineWrites(this.store) : null;
     const results = this.store.write(() => {
       const now = this.store.now();

@@ -12,7 +12,7 @@ import type {
   WorkerRecord,
   WorkerStats,
 } from '@conveyor/core';
-import { decodeCursor, encodeCursor } from '@conveyor/core';
+import { decodeCursor, encodeCursor, executionRecordProblem } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
 import { checkLimit, validationError } from './errors';
 import { toJson } from './job-row';
@@ -59,6 +59,15 @@ interface WorkerRow {
 }
 
 /**
+ * Throws `VALIDATION_FAILED` unless `r` is a record the store can keep (core's `executionRecordProblem`, the check
+ * every adapter applies). `where` names it in the message: its position in a batch, or the ack that carried it.
+ */
+export function checkRecord(r: ExecutionRecord, where: string): void {
+  const problem = executionRecordProblem(r);
+  if (problem !== null) throw validationError(`${where}: ${problem}`);
+}
+
+/**
  * Insert execution records inside the caller's write transaction. Writing a record id twice keeps the first: the
  * runtime may retry a flush (or an ack) that did reach the store. Used by `recordExecutions` and by the queue
  * adapter's inline records.
@@ -101,7 +110,9 @@ export class SqliteStorageAdapter extends SqlitePart implements StorageAdapter {
 
   async recordExecutions(records: ExecutionRecord[]): Promise<void> {
     this.guard();
+    if (!Array.isArray(records)) throw validationError('recordExecutions takes an array of execution records.');
     if (records.length === 0) return;
+    for (let i = 0; i < records.length; i++) checkRecord(records[i] as ExecutionRecord, `execution record #${i}`);
     this.store.write(() => writeRecords(this.store, records));
   }
 
