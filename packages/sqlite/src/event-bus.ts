@@ -1,4 +1,5 @@
-import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener } from '@conveyor/core';
+import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener, SubscribeOptions } from '@conveyor/core';
+import { WatchProbe } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
 import { validationError } from './errors';
 import type { SqliteBackendOptions, SqliteStore } from './store';
@@ -15,6 +16,9 @@ const PRESENCE_REFRESH_MS = 2000;
 const PRESENCE_STALE_MS = 30_000;
 /** SQLite's clock in ms: presence is about real time even when a test replaces the store's clock. */
 const SQL_NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+
+/** {@link SqliteEventBus.hasWatchers} reads other connections' presence at most this often. */
+const WATCH_CHECK_MS = 1000;
 
 /** Rows written between two prunes: pruning once per this many keeps the table near `eventRetention` rows. */
 const PRUNE_EVERY = 256;
@@ -53,6 +57,10 @@ export function appendShared(store: SqliteStore, events: readonly ConveyorEvent[
  * without refresh). `publish` writes rows to the shared table only while another connection is present, so a
  * single process pays nothing for the table. Presence is written before the subscriber reads its starting point,
  * and both are writes under the same lock as `publish`, so no event published after `subscribe` returns is missed.
+ *
+ * The presence row also says whether the connection has a watcher: a subscription that is not `internal` (a
+ * dashboard stream, user code; a worker's wake-up listener is internal). {@link SqliteEventBus.hasWatchers} reads
+ * that, so workers skip per-job events while nobody outside the runtime listens in any process on the file.
  */
 export class SqliteEventBus extends SqlitePart implements EventBus {
   readonly capabilities: AdapterCapabilities = SQLITE_CAPABILITIES;
@@ -61,6 +69,26 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
   private lastSeq = 0;
   private lastDataVersion = -1;
   private presenceAt = 0;
+  /** Subscriptions that are not `internal`: while there are any, this connection's presence row says it watches. */
+  private watching = 0;
+  /** Watchers of other connections on the file, read at most once a second. */
+  private readonly watchProbe = new WatchProbe(
+    async () => {
+      const s = this.store;
+      return (
+        s
+          .stmt(
+            `SELECT 1 FROM conveyor_subscribers WHERE watching <> 0 AND seen_at > ${SQL_NOW} - ? AND origin <> ? LIMIT 1`,
+          )
+          .get(PRESENCE_STALE_MS, s.origin) !== undefined
+      );
+    },
+    (error) =>
+      this.store.logger.debug('[conveyor] [sqlite] could not read the event watchers; assuming some', {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    WATCH_CHECK_MS,
+  );
 
   constructor(source?: SqliteStore | SqliteBackendOptions) {
     super(source, 'event bus');
@@ -84,17 +112,34 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
     for (const e of events) this.deliver(e);
   }
 
-  subscribe(listener: EventListener): () => void {
+  subscribe(listener: EventListener, options?: SubscribeOptions): () => void {
     this.guard();
+    const watcher = options?.internal !== true;
+    if (this.timer === null) {
+      // The first subscription: its presence row is written with the right watcher flag from the start.
+      this.startPolling(this.watching + (watcher ? 1 : 0) > 0);
+      if (watcher) this.watching++;
+    } else if (watcher && ++this.watching === 1) this.updatePresence();
     this.listeners.add(listener);
-    if (this.timer === null) this.startPolling();
     let active = true;
     return () => {
       if (!active) return;
       active = false;
       this.listeners.delete(listener);
+      if (watcher) this.watching--;
       if (this.listeners.size === 0) this.stopPolling();
+      else if (watcher && this.watching === 0) this.updatePresence();
     };
+  }
+
+  /**
+   * Whether a subscriber that is not the runtime's own exists on this file: here, or in another connection (read
+   * from the presence rows at most once a second, so a new watcher elsewhere is seen within about a second; until
+   * the first read, and after a failed one, the answer is true).
+   */
+  hasWatchers(): boolean {
+    if (this.watching > 0) return true;
+    return this.isClosed || this.store.isClosed ? this.watchProbe.last() : this.watchProbe.read();
   }
 
   listenerCount(): number {
@@ -104,6 +149,7 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
   protected override onClose(): void {
     if (this.store.localBus === this) this.store.localBus = null;
     this.listeners.clear();
+    this.watching = 0;
     this.stopPolling();
   }
 
@@ -120,11 +166,11 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
     }
   }
 
-  private startPolling(): void {
+  private startPolling(watching: boolean): void {
     const s = this.store;
     // "From now on": announce presence and read the starting point in one write, ordered with every publish.
     this.lastSeq = s.write(() => {
-      this.touchPresence();
+      this.touchPresence(watching);
       return s.stmt('SELECT coalesce(max(seq), 0) FROM conveyor_events').pluck().get() as number;
     });
     this.presenceAt = Date.now();
@@ -150,12 +196,24 @@ export class SqliteEventBus extends SqlitePart implements EventBus {
     }
   }
 
-  private touchPresence(): void {
+  private touchPresence(watching = this.watching > 0): void {
     const s = this.store;
     s.stmt(
-      `INSERT INTO conveyor_subscribers (origin, seen_at) VALUES (?, ${SQL_NOW})
-        ON CONFLICT (origin) DO UPDATE SET seen_at = excluded.seen_at`,
-    ).run(s.origin);
+      `INSERT INTO conveyor_subscribers (origin, seen_at, watching) VALUES (?, ${SQL_NOW}, ?)
+        ON CONFLICT (origin) DO UPDATE SET seen_at = excluded.seen_at, watching = excluded.watching`,
+    ).run(s.origin, watching ? 1 : 0);
+  }
+
+  /** Write the watcher flag now (it changed); on failure the next refresh writes it. */
+  private updatePresence(): void {
+    try {
+      this.store.write(() => this.touchPresence());
+      this.presenceAt = Date.now();
+    } catch (error) {
+      this.store.logger.debug('[conveyor] [sqlite] could not update the event subscriber row; the next refresh will', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   /** One tick: skip unless another connection committed, then deliver foreign rows after `lastSeq`. */

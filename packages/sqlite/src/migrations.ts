@@ -348,6 +348,14 @@ INSERT INTO conveyor_job_types (queue, type) SELECT DISTINCT queue, type FROM co
     name: 'metrics: a timeout counter',
     sql: 'ALTER TABLE conveyor_metric_buckets ADD COLUMN timeout INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    // EventBus.hasWatchers: a presence row says whether its connection has a subscriber that is not the runtime's
+    // own. Rows of processes running an older version do not say: they count as watchers (an unknown must never
+    // hide events from a dashboard).
+    version: 7,
+    name: 'event subscribers: a watcher flag',
+    sql: 'ALTER TABLE conveyor_subscribers ADD COLUMN watching INTEGER NOT NULL DEFAULT 1;',
+  },
 ];
 
 /**

@@ -241,4 +241,42 @@ describe('migrations', () => {
     await closeBackend(backend);
     await closeBackend(reference);
   });
+
+  it('upgrades version-6 subscriber rows: a process of an older version counts as a watcher', async () => {
+    const file = tmp.file('v6-subscribers.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.exec(
+      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    for (const step of MIGRATIONS.filter((m) => m.version <= 6)) {
+      old.exec(step.sql);
+      old
+        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
+        .run(step.version, step.name);
+    }
+    // A subscriber of an older version: its row cannot say whether it watches.
+    old
+      .prepare(
+        "INSERT INTO conveyor_subscribers (origin, seen_at) VALUES ('older', CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+      )
+      .run();
+    old.close();
+
+    const backend = createSqliteBackend({ connection: file });
+    await backend.events.init();
+    const settled = async () => {
+      backend.events.hasWatchers?.();
+      await new Promise((r) => setTimeout(r, 1_100));
+      backend.events.hasWatchers?.();
+      await new Promise((r) => setTimeout(r, 20));
+      return backend.events.hasWatchers?.();
+    };
+    expect(await settled()).toBe(true);
+    const db = new Database(file);
+    db.prepare("UPDATE conveyor_subscribers SET watching = 0 WHERE origin = 'older'").run();
+    db.close();
+    expect(await settled()).toBe(false);
+    await closeBackend(backend);
+  });
 });

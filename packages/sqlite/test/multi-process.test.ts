@@ -41,6 +41,52 @@ describe('several connections and processes on one file', () => {
     }
   });
 
+  it('hasWatchers: true only while a subscriber that is not internal exists, in this process or another', async () => {
+    const dbFile = tmp.file('watchers.db');
+    const backend = createSqliteBackend({ connection: dbFile, eventPollMs: 20 });
+    await backend.events.init();
+    const bus = backend.events;
+    /** Polls hasWatchers() (it answers from a read at most a second old) until it gives `want`. */
+    const settles = async (want: boolean, ms = 10_000) => {
+      const deadline = Date.now() + ms;
+      while (bus.hasWatchers?.() !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return bus.hasWatchers?.();
+    };
+    // A worker's wake-up listener alone: nobody watches.
+    const stopInternal = bus.subscribe(() => {}, { internal: true });
+    expect(await settles(false)).toBe(false);
+    // A watcher here: true at once; gone: false again.
+    const stopWatcher = bus.subscribe(() => {});
+    expect(bus.hasWatchers?.()).toBe(true);
+    stopWatcher();
+    expect(await settles(false)).toBe(false);
+
+    // Another process with only an internal listener: still unwatched, yet it still gets the events it listens for.
+    const internalPeer = spawnFixture('event-peer.ts', [dbFile, 'internal']);
+    const watcherPeer = spawnFixture('event-peer.ts', [dbFile]);
+    try {
+      await internalPeer.waitFor((l) => l === 'ready', 30_000);
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(await settles(false)).toBe(false);
+      await bus.publish([event('to-internal', 'job.enqueued')]);
+      await internalPeer.waitFor((l) => l === 'got to-internal');
+
+      // Another process subscribes as a watcher: seen within about a second; once it leaves, unwatched again.
+      await watcherPeer.waitFor((l) => l === 'ready', 30_000);
+      expect(await settles(true)).toBe(true);
+      watcherPeer.proc.kill('SIGTERM');
+      await watcherPeer.exited;
+      expect(await settles(false)).toBe(false);
+    } finally {
+      for (const peer of [internalPeer, watcherPeer]) {
+        peer.proc.kill('SIGTERM');
+        await peer.exited;
+      }
+      stopInternal();
+      await closeBackend(backend);
+    }
+  });
+
   it('keeps the events table near its cap while another connection listens, and writes nothing when none does', async () => {
     const file = tmp.file('cap.db');
     const backend = createSqliteBackend({ connection: file, eventRetention: 100 });
