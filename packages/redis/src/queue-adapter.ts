@@ -40,6 +40,7 @@ import {
   GET_JOB,
   JOB_ACTION,
   LIST_SCHEDULES,
+  MIGRATE_LAYOUT,
   REMOVE_SCHEDULE,
   RETRY_FAILED,
   SET_PAUSED,
@@ -133,6 +134,11 @@ export class RedisQueueAdapter implements QueueAdapter {
   async init(): Promise<void> {
     this.open();
     await this.conn.checkServer();
+    // Data of the previous key layout (active jobs in a state index, a waiting index) is moved once per prefix.
+    const moved = Number(await this.conn.run(MIGRATE_LAYOUT, []));
+    if (moved > 0) {
+      this.conn.logger.info(conveyorMessage(COMPONENT, `moved ${moved} active job(s) to the lease-set layout.`));
+    }
   }
 
   async close(): Promise<void> {

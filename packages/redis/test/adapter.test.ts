@@ -114,6 +114,43 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     }
   });
 
+  it('moves jobs active under the previous key layout into the lease set on init, so their acks still hold', async () => {
+    const p = fresh();
+    const admin = new Redis(REDIS_URL);
+    const first = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    let second: ReturnType<typeof createRedisBackend> | undefined;
+    try {
+      await initBackend(first);
+      await first.queue.enqueueMany([
+        { queue: 'old', type: 't', payload: 1 },
+        { queue: 'old', type: 't', payload: 2 },
+      ]);
+      const [job] = await first.queue.claim({ queues: ['old'], workerId: 'w', limit: 1, leaseMs: 60_000 });
+      if (job === undefined) throw new Error('nothing claimed');
+      // Rewrite the claim as the previous layout stored it: lease set member = id, a per-type active index.
+      const lk = `{${p}:old}:l`;
+      const [member, score] = await admin.zrange(lk, 0, -1, 'WITHSCORES');
+      await admin.zrem(lk, member as string);
+      await admin.zadd(lk, score as string, job.id);
+      await admin.zadd(`{${p}:old}:x:active:t`, 0, member as string);
+      await admin.zadd(`{${p}:old}:w`, 0, 'x');
+      await admin.del(`{${p}}:layout`);
+      await closeBackend(first);
+      second = createRedisBackend({ connection: REDIS_URL, prefix: p });
+      await initBackend(second);
+      expect(await admin.exists(`{${p}:old}:x:active:t`, `{${p}:old}:w`)).toBe(0);
+      expect((await second.queue.counts('old'))['old']).toMatchObject({ active: 1, waiting: 1 });
+      const page = await second.queue.listJobs({ queue: 'old', state: 'active', limit: 10 });
+      expect(page.items.map((j) => j.id)).toEqual([job.id]);
+      const [acked] = await second.queue.complete([{ jobId: job.id, token: job.token, result: null }]);
+      expect(acked?.ok).toBe(true);
+      expect((await second.queue.counts('old'))['old']).toMatchObject({ active: 0, completed: 1 });
+    } finally {
+      admin.disconnect();
+      await closeBackend(second ?? first);
+    }
+  });
+
   it('answers dashboard reads (counts, queues, pages) without KEYS or SCAN', async () => {
     const p = fresh();
     const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });

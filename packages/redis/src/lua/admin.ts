@@ -193,3 +193,37 @@ if ARGV[5] == '' then redis.call('HDEL', k, 'nr') else redis.call('HSET', k, 'nr
 return { fmt(NOW), enqueue_one(6) or 0 }
 `,
 );
+
+/**
+ * Brings data written by the previous key layout up to this one, once per prefix (`{p}:layout` records it):
+ * active jobs move from their per-type state index `{p:q}:x:active:<type>` into the lease set, whose members become
+ * `createdAt·id`, and the waiting index `{p:q}:w` goes. Atomic; a no-op (one GET) once done. Returns the number of
+ * active jobs moved.
+ */
+export const MIGRATE_LAYOUT = luaScript(
+  'migrate-layout',
+  `${PRELUDE}
+local K_LAYOUT = G .. 'layout'
+if redis.call('GET', K_LAYOUT) == '2' then return 0 end
+local n = 0
+for _, q in ipairs(redis.call('SMEMBERS', K_QUEUES)) do
+  local lk = Q(q) .. 'l'
+  for _, t in ipairs(redis.call('SMEMBERS', Q(q) .. 'types')) do
+    local xk = idx(q, 'active', t)
+    for _, m in ipairs(redis.call('ZRANGE', xk, 0, -1)) do
+      local id = string.sub(m, 16)
+      local sc = redis.call('ZSCORE', lk, id)
+      if sc then
+        redis.call('ZREM', lk, id)
+        redis.call('ZADD', lk, sc, m)
+        n = n + 1
+      end
+    end
+    redis.call('DEL', xk)
+  end
+  redis.call('DEL', Q(q) .. 'w')
+end
+redis.call('SET', K_LAYOUT, '2')
+return n
+`,
+);

@@ -11,7 +11,7 @@ import { luaScript } from '../connection';
  *   {p}:mt:<g>, {p}:mt:<g>:<start US t>   the same per type (every queue)
  *   {p}:ma:<g>, {p}:ma:<g>:<start>        the same overall
  *   {p}:mver                       exists once the roll-ups cover every bucket (see `mensure`)
- * A bucket hash holds the six counters (by kind name) and two histograms: d… (duration) and w… (wait), each as
+ * A bucket hash holds one counter per metric kind (by kind name; `timeout` too, 0 when absent) and two histograms: d… (duration) and w… (wait), each as
  * slot counts <h><slot>, <h>c count, <h>s sum and <h>m max.
  *
  * Needs `G` ('{prefix}:') in scope. Observations are first summed per (queue, type, minute) in a Lua table
@@ -31,7 +31,14 @@ end
 local function mnew() return { list = {}, by = {} } end
 -- Field names of the two histograms, as literals: building them (number to string) on every call cost more than
 -- the rest of a small script.
-local MHF = { ${['d', 'w'].map((h) => `${h} = { c = '${h}c', s = '${h}s', m = '${h}m', slots = { [0] = ${HISTOGRAM_BOUNDS_MS.map((_, i) => `'${h}${i}'`).concat(`'${h}${HISTOGRAM_BOUNDS_MS.length}'`).join(', ')} } }`).join(', ')} }
+local MHF = { ${['d', 'w']
+  .map(
+    (h) =>
+      `${h} = { c = '${h}c', s = '${h}s', m = '${h}m', slots = { [0] = ${HISTOGRAM_BOUNDS_MS.map((_, i) => `'${h}${i}'`)
+        .concat(`'${h}${HISTOGRAM_BOUNDS_MS.length}'`)
+        .join(', ')} } }`,
+  )
+  .join(', ')} }
 -- One observation (n of them) of kind at time at, with an optional histogram h ('d' or 'w') value v.
 local function macc(acc, kind, q, t, at, n, h, v)
   local minute = math.floor(at / 60000) * 60000
