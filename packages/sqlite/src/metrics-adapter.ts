@@ -39,11 +39,23 @@ const WAIT_AT = columnAt('w_count');
 /** Values of one cell, in METRIC_VALUE_COLUMNS order. */
 type Values = number[];
 
-const UPSERT_SQL = `INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, ${METRIC_VALUE_COLUMNS.join(', ')})
-  VALUES (?, ?, ?, ?, ${METRIC_VALUE_COLUMNS.map(() => '?').join(', ')})
-  ON CONFLICT (granularity, queue, type, bucket) DO UPDATE SET ${METRIC_VALUE_COLUMNS.map((c) =>
-    metricCombiner(c) === 'max' ? `${c} = max(${c}, excluded.${c})` : `${c} = ${c} + excluded.${c}`,
-  ).join(', ')}`;
+/** The upsert of a row that adds `columns` (value columns) to it. */
+function upsertSql(columns: readonly string[]): string {
+  return `INSERT INTO conveyor_metric_buckets (granularity, queue, type, bucket, ${columns.join(', ')})
+  VALUES (?, ?, ?, ?, ${columns.map(() => '?').join(', ')})
+  ON CONFLICT (granularity, queue, type, bucket) DO UPDATE SET ${columns
+    .map((c) => (metricCombiner(c) === 'max' ? `${c} = max(${c}, excluded.${c})` : `${c} = ${c} + excluded.${c}`))
+    .join(', ')}`;
+}
+
+const UPSERT_SQL = upsertSql(METRIC_VALUE_COLUMNS);
+/**
+ * The counters alone: a cell without histogram observations (enqueues, timeouts, stalls) binds and updates 7
+ * values instead of ~60. An enqueue batch touches 12 cells (4 rows × 3 granularities), so this is most of what its
+ * metrics cost.
+ */
+const COUNTER_COLUMNS = METRIC_KINDS.map((kind) => kind as string);
+const COUNTERS_UPSERT_SQL = upsertSql(COUNTER_COLUMNS);
 
 /** The value columns combined over the rows a query selects (SUM, or MAX for the maxima). */
 const AGGREGATES = METRIC_VALUE_COLUMNS.map((c) => `${metricCombiner(c)}(m.${c})`).join(', ');
@@ -161,7 +173,15 @@ export function writeMetrics(store: SqliteStore, events: readonly MetricEvent[])
     }
   }
   const upsert = store.stmt(UPSERT_SQL);
-  for (const c of cells.values()) upsert.run(c.granularity, c.queue, c.type, c.bucket, ...c.values);
+  for (const c of cells.values()) {
+    const v = c.values;
+    // Histograms untouched: no count and no max (an event of count 0 may still raise a max).
+    if (v[DURATION_AT] === 0 && v[DURATION_AT + 2] === 0 && v[WAIT_AT] === 0 && v[WAIT_AT + 2] === 0) {
+      const params: unknown[] = [c.granularity, c.queue, c.type, c.bucket];
+      for (const kind of METRIC_KINDS) params.push(v[KIND_AT[kind]]);
+      store.stmt(COUNTERS_UPSERT_SQL).run(params);
+    } else upsert.run(c.granularity, c.queue, c.type, c.bucket, ...v);
+  }
   const key = store.stmt('INSERT OR IGNORE INTO conveyor_metric_keys (queue, type) VALUES (?, ?)');
   for (const k of keys) key.run(...k.split('\u0000'));
 }

@@ -394,10 +394,11 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         if (shared) params.push(payload);
         else if (lean) leanInsertParams(job, payload, params);
         else jobInsertParams(job, payload, null, params);
-        s.count(job.queue, job.state, 1);
+        if (!shared) s.count(job.queue, job.state, 1);
         if (i === start || job.queue !== first.queue || job.type !== first.type) this.note(job, added);
       }
       const n = end - start;
+      if (shared) s.count(first.queue, first.state, n);
       const sql = shared ? sharedInsertSql(n) : lean ? leanInsertSql(n) : insertJobsSql(n);
       const last = Number(s.stmt(sql).run(params).lastInsertRowid);
       for (let i = end - 1, seq = last; i >= start; i--) (jobs[i] as Job).id = generatedId(seq--);
