@@ -1,5 +1,6 @@
 import type { BackoffOptions, ClaimedJob, Job, JobError, JobState, NewJob, RetentionOption } from '@conveyor/core';
 import { assertValidNewJob, buildJob, JOB_STATES, retentionRule } from '@conveyor/core';
+import { timeOrderedId } from './ids';
 import { validationError } from './options';
 
 /** The columns every job read selects, in {@link JobRow} shape. */
@@ -189,8 +190,9 @@ export interface InsertRow {
 }
 
 export function toInsertRow(input: NewJob): InsertRow {
-  // now = 0: buildJob's runAt is then the relative delay, which SQL adds to store-now.
-  const job = buildJob(input, 0);
+  // now = 0: buildJob's runAt is then the relative delay, which SQL adds to store-now. A job without an id gets a
+  // time-ordered one (see timeOrderedId): inserts append to the right edge of the primary key.
+  const job = buildJob(input, 0, input.id ?? timeOrderedId());
   return {
     id: job.id,
     queue: job.queue,
