@@ -11,10 +11,12 @@ const MAX_ROUNDS = 5;
 
 /**
  * Insert rows; a row whose id or (queue, unique key) is taken is skipped (`ON CONFLICT DO NOTHING` covers the
- * primary key and the partial unique index at once). Times come from store-now (`$1`).
+ * primary key and the partial unique index at once). Times come from store-now (`$1`). A batch that cannot clash
+ * (`plain`: ids the adapter made, no unique keys) is a plain insert: `ON CONFLICT` makes every row a speculative
+ * insertion (a pre-check of the unique indexes and one more WAL record per row).
  */
-function insertSql(S: string, inline: boolean): string {
-  const body = insertBody(S);
+function insertSql(S: string, inline: boolean, plain: boolean): string {
+  const body = insertBody(S, plain);
   if (!inline)
     return `${body}
 RETURNING id, state, created_at, run_at, seq`;
@@ -29,7 +31,7 @@ met AS (
 SELECT id, state, created_at, run_at, seq FROM ins`;
 }
 
-function insertBody(S: string): string {
+function insertBody(S: string, plain: boolean): string {
   return `
 WITH t AS (SELECT ${S}.now_ms($1::bigint) AS now),
 input AS (
@@ -55,8 +57,7 @@ INSERT INTO ${S}.jobs (id, queue, type, state, priority, max_attempts, retention
 SELECT id, queue, type, CASE WHEN due > now THEN 'scheduled' ELSE 'waiting' END, priority, max_attempts, retention,
   now, due, unique_key, timeout_ms, nullif(payload::jsonb, 'null'::jsonb), nullif(backoff::jsonb, 'null'::jsonb),
   remove_on_complete::jsonb, remove_on_fail::jsonb, nullif(meta::jsonb, 'null'::jsonb)
-FROM input ORDER BY ord
-ON CONFLICT DO NOTHING`;
+FROM input ORDER BY ord${plain ? '' : '\nON CONFLICT DO NOTHING'}`;
 }
 
 function lookupSql(S: string): string {
@@ -111,7 +112,8 @@ export async function insertJobs(
     return { ...row, ord };
   });
   const results = new Array<EnqueueResult | undefined>(rows.length);
-  const insertText = insertSql(ctx.s, inline !== undefined);
+  const plain = !canClash(inputs);
+  const insertText = insertSql(ctx.s, inline !== undefined, plain);
   let todo = rows;
   for (let round = 0; round < MAX_ROUNDS && todo.length > 0; round++) {
     const params = columns(todo, ctx.nowParam(), inputs);
@@ -120,7 +122,7 @@ export async function insertJobs(
       params,
       'enqueueing jobs',
       client,
-      inline === undefined ? 'enqueue' : 'enqueue_inline',
+      `${inline === undefined ? 'enqueue' : 'enqueue_inline'}${plain ? '_plain' : ''}`,
     );
     // The stored job is rebuilt from its input and the store's times (buildJob, like every adapter), so the
     // payload does not travel back from the server.
