@@ -230,7 +230,7 @@ export class PostgresQueueAdapter implements QueueAdapter {
           ? await insertJobs(this.ctx, jobs, undefined, { events })
           : await this.ctx.transaction('enqueueing jobs', (tx) => insertJobs(this.ctx, jobs, tx, { events }));
       this.ctx.loggedMetrics(results.length);
-      if (events !== undefined) this.ctx.notifier().publish(events);
+      if (events !== undefined) this.ctx.notifier().publish(events, true);
       return results;
     }
     if (client !== undefined) {
@@ -274,7 +274,7 @@ qs AS MATERIALIZED (
 ),
 ready AS MATERIALIZED (
   SELECT c.* FROM qs CROSS JOIN LATERAL (
-    SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
+    SELECT j.ctid, j.priority, j.run_at, j.seq FROM ${S}.jobs j
     WHERE j.queue = qs.q AND j.state = 'waiting' AND ($5::text[] IS NULL OR j.type = ANY($5::text[]))
     ORDER BY j.priority DESC, j.run_at, j.seq
     LIMIT $3 FOR UPDATE SKIP LOCKED
@@ -290,16 +290,16 @@ due_window AS MATERIALIZED (
   ) c
 ),
 due AS MATERIALIZED (
-  SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
+  SELECT j.ctid, j.priority, j.run_at, j.seq FROM ${S}.jobs j
   WHERE j.id IN (SELECT id FROM due_window ORDER BY priority DESC, run_at, seq LIMIT $3)
     AND j.state IN ('scheduled','retrying')
   FOR UPDATE SKIP LOCKED
 ),
 pick AS MATERIALIZED (
-  SELECT id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u ORDER BY priority DESC, run_at, seq LIMIT $3
+  SELECT ctid FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u ORDER BY priority DESC, run_at, seq LIMIT $3
 )${record === undefined ? '\n' : ',\nc AS (\n'}UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
   worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
-FROM t WHERE j.id = ANY (ARRAY(SELECT id FROM pick))
+FROM t WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM pick))
 RETURNING ${claimColumns('j')}${
         record === undefined
           ? ''
@@ -319,7 +319,9 @@ SELECT * FROM c`
       'claiming jobs',
       record === undefined ? 'claim' : 'claim_inline',
     );
-    // UPDATE … RETURNING has no order: put the batch back in claim order.
+    // The rows are updated by the ctid their lock returned (a TID scan, no primary-key probe per row): a row locked
+    // by this statement cannot change before its update. UPDATE … RETURNING has no order: put the batch back in claim
+    // order.
     if (rows.length > 1) rows.sort(byClaimOrder);
     const jobs = rows.map(claimedFromArray);
     if (record !== undefined) this.ctx.loggedMetrics(jobs.length);
