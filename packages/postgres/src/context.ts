@@ -36,6 +36,8 @@ export interface LocalBus {
   deliverLocal(events: ConveyorEvent[]): void;
   /** Whether anyone in this process subscribed. */
   listenerCount(): number;
+  /** Whether a subscriber other than the runtime's own wake-up listeners exists, here or in another process. */
+  hasWatchers(): boolean;
 }
 
 /**

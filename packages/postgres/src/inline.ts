@@ -34,12 +34,26 @@ export class Notifier {
 
   constructor(private readonly ctx: PgContext) {}
 
-  /** Deliver in process now and queue for NOTIFY. */
-  publish(events: ConveyorEvent[]): void {
+  /**
+   * Deliver in process now and queue for NOTIFY. With `wakeUps` (the `job.enqueued` events of an enqueue) and nobody
+   * watching (see `PostgresEventBus.hasWatchers`), other processes only need to wake up: one event per queue and
+   * state goes out instead of one per job, as for the per-job events that are only sent while someone watches.
+   */
+  publish(events: ConveyorEvent[], wakeUps = false): void {
     if (events.length === 0) return;
     const bus = this.ctx.localBus;
     if (bus !== undefined && bus.listenerCount() > 0) bus.deliverLocal(events);
-    for (const event of events) this.pending.push(event);
+    if (wakeUps && events.length > 1 && bus !== undefined && !bus.hasWatchers()) {
+      const sent = new Set<string>();
+      for (const event of events) {
+        const key = `${event.queue ?? ''}\u0000${String(event.data['state'])}`;
+        if (sent.has(key)) continue;
+        sent.add(key);
+        this.pending.push(event);
+      }
+    } else {
+      for (const event of events) this.pending.push(event);
+    }
     this.running ??= this.drain();
   }
 
