@@ -1,5 +1,5 @@
 import type { ConveyorEvent, EnqueueResult, Job, JobState, NewJob } from '@conveyor/core';
-import { buildJob, ConveyorError, conveyorMessage, PENDING_STATES, payloadJson } from '@conveyor/core';
+import { ConveyorError, conveyorMessage, PENDING_STATES, payloadJson } from '@conveyor/core';
 import type { PgContext, Queryable } from './context';
 import { adapterEventId } from './inline';
 import { COMPONENT, validationError } from './options';
@@ -104,13 +104,24 @@ export async function insertJobs(
   client?: Queryable,
   inline?: InlineEnqueue,
 ): Promise<EnqueueResult[]> {
-  const rows: (InsertRow & { ord: number })[] = inputs.map((input, ord) => {
-    const row = toInsertRow(input);
+  const rows: InsertRow[] = inputs.map((input, ord) => {
+    const row = toInsertRow(input, ord);
     // Times go to bigint columns: round up (a job runs no earlier than asked).
     if (row.run_at !== null) row.run_at = Math.ceil(row.run_at);
     row.delay = Math.ceil(row.delay);
-    return { ...row, ord };
+    return row;
   });
+  // Every row of one statement has the same created_at, and a waiting job's runAt is that too: each distinct time
+  // is formatted once per call.
+  const isoTexts = new Map<number, string>();
+  const isoText = (ms: number): string => {
+    let text = isoTexts.get(ms);
+    if (text === undefined) {
+      text = new Date(ms).toISOString();
+      isoTexts.set(ms, text);
+    }
+    return text;
+  };
   const results = new Array<EnqueueResult | undefined>(rows.length);
   const plain = !canClash(inputs);
   const insertText = insertSql(ctx.s, inline !== undefined, plain);
@@ -124,15 +135,15 @@ export async function insertJobs(
       client,
       `${inline === undefined ? 'enqueue' : 'enqueue_inline'}${plain ? '_plain' : ''}`,
     );
-    // The stored job is rebuilt from its input and the store's times (buildJob, like every adapter), so the
-    // payload does not travel back from the server.
-    const todoById = new Map<string, InsertRow & { ord: number }>();
+    // The payload does not travel back from the server: the stored job is the one built before the insert.
+    const todoById = new Map<string, InsertRow>();
     for (const row of todo) if (!todoById.has(row.id)) todoById.set(row.id, row);
     const byId = new Map<string, Job>();
     const byKey = new Map<string, Job>();
     for (const r of inserted) {
-      const source = todoById.get(r.id) as InsertRow & { ord: number };
-      const job = buildJob(inputs[source.ord] as NewJob, r.created_at, r.id);
+      // The job built from its input before the insert (buildJob, like every adapter), with the store's times.
+      const job = (todoById.get(r.id) as InsertRow).job;
+      job.createdAt = r.created_at;
       job.state = r.state;
       job.runAt = r.run_at;
       byId.set(r.id, job);
@@ -140,17 +151,17 @@ export async function insertJobs(
         inline.events.push({
           id: adapterEventId(r.created_at, 'e', r.seq),
           type: 'job.enqueued',
-          timestamp: new Date(r.created_at).toISOString(),
+          timestamp: isoText(r.created_at),
           queue: job.queue,
           jobId: job.id,
-          data: { type: job.type, state: job.state, priority: job.priority, runAt: new Date(job.runAt).toISOString() },
+          data: { type: job.type, state: job.state, priority: job.priority, runAt: isoText(job.runAt) },
         });
       }
       if (job.uniqueKey !== null) byKey.set(uniqueSlot(job.queue, job.uniqueKey), job);
     }
     // Inserted rows go to the first input that asked for them; later inputs with the same id are duplicates.
     const claimed = new Set<string>();
-    const unresolved: (InsertRow & { ord: number })[] = [];
+    const unresolved: InsertRow[] = [];
     for (const row of todo) {
       const own = byId.get(row.id);
       if (own !== undefined && !claimed.has(row.id)) {
@@ -182,7 +193,7 @@ export async function insertJobs(
         foundByKey.set(uniqueSlot(r.queue, r.unique_key), job);
       }
     }
-    const retry: (InsertRow & { ord: number })[] = [];
+    const retry: InsertRow[] = [];
     for (const row of unresolved) {
       const match =
         foundById.get(row.id) ??
@@ -224,7 +235,7 @@ class JsonCache {
  * `json_array_elements(_text)`, then one scalar per column (`$17`–`$30`) used when its array is empty. JSON (native `JSON.stringify`) is much cheaper to build than Postgres array literals,
  * whose every string element the driver escapes one by one.
  */
-function columns(rows: readonly (InsertRow & { ord: number })[], now: number | null, inputs: NewJob[]): unknown[] {
+function columns(rows: readonly InsertRow[], now: number | null, inputs: NewJob[]): unknown[] {
   const n = rows.length;
   const id = new Array<string>(n);
   const queue = new Array<string>(n);
@@ -244,7 +255,7 @@ function columns(rows: readonly (InsertRow & { ord: number })[], now: number | n
   const meta = new Array<string>(n);
   const json = new JsonCache();
   for (let i = 0; i < n; i++) {
-    const r = rows[i] as InsertRow & { ord: number };
+    const r = rows[i] as InsertRow;
     id[i] = r.id;
     queue[i] = r.queue;
     type[i] = r.type;

@@ -187,9 +187,13 @@ export interface InsertRow {
   remove_on_complete: RetentionOption;
   remove_on_fail: RetentionOption;
   meta: Record<string, unknown> | null;
+  /** The job as `buildJob` made it (store-now 0); the insert fills in its times and state. */
+  job: Job;
+  /** Index of the input in its batch. */
+  ord: number;
 }
 
-export function toInsertRow(input: NewJob): InsertRow {
+export function toInsertRow(input: NewJob, ord = 0): InsertRow {
   // now = 0: buildJob's runAt is then the relative delay, which SQL adds to store-now. A job without an id gets a
   // time-ordered one (see timeOrderedId): inserts append to the right edge of the primary key.
   const job = buildJob(input, 0, input.id ?? timeOrderedId());
@@ -209,6 +213,8 @@ export function toInsertRow(input: NewJob): InsertRow {
     remove_on_complete: job.removeOnComplete,
     remove_on_fail: job.removeOnFail,
     meta: job.meta,
+    job,
+    ord,
   };
 }
 
