@@ -95,10 +95,10 @@ local queues
 if fq ~= '' then queues = { fq } else queues = redis.call('SMEMBERS', K_QUEUES) end
 local states = STATES
 if fs ~= '' then states = { fs } end
--- Byte order of two index members pad(createdAt) id (Lua's own < follows the server's locale).
-local function before(a, b)
-  local pa, pb = string.sub(a, 1, 15), string.sub(b, 1, 15)
-  if pa ~= pb then return tonumber(pa) < tonumber(pb) end
+-- Byte order of two index members pad(createdAt) id, given their createdAt (Lua's own < follows the server's
+-- locale, so ties on createdAt compare the ids byte by byte).
+local function before(na, a, nb, b)
+  if na ~= nb then return na < nb end
   local la, lb = #a, #b
   for i = 16, math.min(la, lb) do
     local x, y = string.byte(a, i), string.byte(b, i)
@@ -107,24 +107,21 @@ local function before(a, b)
   return la < lb
 end
 -- Active jobs are indexed by their lease set only (score lease expiry, member pad(createdAt) id): it holds the
--- jobs being run right now, so reading it whole and keeping the newest n below max is bounded by the concurrency.
-local function active_page(q)
-  local hi = nil
-  if max ~= '+' then hi = string.sub(max, 2) end
-  local top = {}
-  for _, m in ipairs(redis.call('ZRANGE', Q(q) .. 'l', 0, -1)) do
-    if (hi == nil or before(m, hi)) and (#top < n or before(top[#top], m)) then
-      -- Binary search of m's place in top (newest first), then insert and trim.
-      local lo, up = 1, #top + 1
-      while lo < up do
-        local mid = math.floor((lo + up) / 2)
-        if before(m, top[mid]) then lo = mid + 1 else up = mid end
-      end
-      table.insert(top, lo, m)
-      if #top > n then top[#top] = nil end
-    end
+-- jobs being run right now, so reading it whole and sorting the members below max is bounded by the concurrency.
+-- Newest first; each member's createdAt is parsed once.
+local function active_sorted(q)
+  local hi, hn = nil, nil
+  if max ~= '+' then
+    hi = string.sub(max, 2)
+    hn = tonumber(string.sub(hi, 1, 15))
   end
-  return top
+  local list = {}
+  for _, m in ipairs(redis.call('ZRANGE', Q(q) .. 'l', 0, -1)) do
+    local c = tonumber(string.sub(m, 1, 15))
+    if hi == nil or before(c, m, hn, hi) then list[#list + 1] = { c, m } end
+  end
+  table.sort(list, function(x, y) return before(y[1], y[2], x[1], x[2]) end)
+  return list
 end
 local out = {}
 for _, q in ipairs(queues) do
@@ -132,25 +129,16 @@ for _, q in ipairs(queues) do
   if ft ~= '' then types = { ft } else types = redis.call('SMEMBERS', Q(q) .. 'types') end
   for _, s in ipairs(states) do
     if s == 'active' then
-      if ft == '' then
-        for _, m in ipairs(active_page(q)) do
+      -- With a type filter, each candidate's type is read, newest first, until n match.
+      local found = 0
+      for _, e in ipairs(active_sorted(q)) do
+        if found >= n then break end
+        local m = e[2]
+        if ft == '' or redis.call('HGET', JK(q, string.sub(m, 16)), 't') == ft then
           out[#out + 1] = q
           out[#out + 1] = m
+          found = found + 1
         end
-      else
-        -- A type filter: the newest active jobs of that type (reads each candidate's type, newest first).
-        local saved = n
-        n = 1000000
-        local found = 0
-        for _, m in ipairs(active_page(q)) do
-          if found >= saved then break end
-          if redis.call('HGET', JK(q, string.sub(m, 16)), 't') == ft then
-            out[#out + 1] = q
-            out[#out + 1] = m
-            found = found + 1
-          end
-        end
-        n = saved
       end
     else
       for _, t in ipairs(types) do
