@@ -114,42 +114,69 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     }
   });
 
-  it('moves jobs active under the previous key layout into the lease set on init, so their acks still hold', async () => {
-    const p = fresh();
-    const admin = new Redis(REDIS_URL);
-    const first = createRedisBackend({ connection: REDIS_URL, prefix: p });
-    let second: ReturnType<typeof createRedisBackend> | undefined;
-    try {
-      await initBackend(first);
-      await first.queue.enqueueMany([
-        { queue: 'old', type: 't', payload: 1 },
-        { queue: 'old', type: 't', payload: 2 },
-      ]);
-      const [job] = await first.queue.claim({ queues: ['old'], workerId: 'w', limit: 1, leaseMs: 60_000 });
-      if (job === undefined) throw new Error('nothing claimed');
-      // Rewrite the claim as the previous layout stored it: lease set member = id, a per-type active index.
-      const lk = `{${p}:old}:l`;
-      const [member, score] = await admin.zrange(lk, 0, -1, 'WITHSCORES');
-      await admin.zrem(lk, member as string);
-      await admin.zadd(lk, score as string, job.id);
-      await admin.zadd(`{${p}:old}:x:active:t`, 0, member as string);
-      await admin.zadd(`{${p}:old}:w`, 0, 'x');
-      await admin.del(`{${p}}:layout`);
-      await closeBackend(first);
-      second = createRedisBackend({ connection: REDIS_URL, prefix: p });
-      await initBackend(second);
-      expect(await admin.exists(`{${p}:old}:x:active:t`, `{${p}:old}:w`)).toBe(0);
-      expect((await second.queue.counts('old'))['old']).toMatchObject({ active: 1, waiting: 1 });
-      const page = await second.queue.listJobs({ queue: 'old', state: 'active', limit: 10 });
-      expect(page.items.map((j) => j.id)).toEqual([job.id]);
-      const [acked] = await second.queue.complete([{ jobId: job.id, token: job.token, result: null }]);
-      expect(acked?.ok).toBe(true);
-      expect((await second.queue.counts('old'))['old']).toMatchObject({ active: 0, completed: 1 });
-    } finally {
-      admin.disconnect();
-      await closeBackend(second ?? first);
-    }
-  });
+  it.each([1, 2])(
+    "moves jobs active under key layout %i into their type's lease set on init, so acks, heartbeats and the sweep still find them",
+    async (layout) => {
+      const p = fresh();
+      const admin = new Redis(REDIS_URL);
+      const first = createRedisBackend({ connection: REDIS_URL, prefix: p });
+      let second: ReturnType<typeof createRedisBackend> | undefined;
+      try {
+        await initBackend(first);
+        await first.queue.enqueueMany([
+          { queue: 'old', type: 'a', payload: 1 },
+          { queue: 'old', type: 'b', payload: 2 },
+          { queue: 'old', type: 'a', payload: 3 },
+        ]);
+        const jobs = await first.queue.claim({ queues: ['old'], workerId: 'w', limit: 2, leaseMs: 60_000 });
+        const [ja, jb] = jobs;
+        if (ja === undefined || jb === undefined) throw new Error('nothing claimed');
+        expect([ja.type, jb.type]).toEqual(['a', 'b']);
+        // Rewrite the claims as the earlier layout stored them: one lease set {p:q}:l, member createdAt·id (layout
+        // 2), or member id plus a per-type active index and a waiting index (layout 1).
+        const lk = `{${p}:old}:l`;
+        for (const job of jobs) {
+          const tk = `{${p}:old}:l:${job.type}`;
+          const [member, score] = await admin.zrange(tk, 0, -1, 'WITHSCORES');
+          await admin.del(tk);
+          if (layout === 2) {
+            await admin.zadd(lk, score as string, member as string);
+          } else {
+            await admin.zadd(lk, score as string, job.id);
+            await admin.zadd(`{${p}:old}:x:active:${job.type}`, 0, member as string);
+          }
+        }
+        if (layout === 2) {
+          await admin.set(`{${p}}:layout`, '2');
+        } else {
+          await admin.zadd(`{${p}:old}:w`, 0, 'x');
+          await admin.del(`{${p}}:layout`);
+        }
+        await closeBackend(first);
+        second = createRedisBackend({ connection: REDIS_URL, prefix: p });
+        await initBackend(second);
+        expect(await admin.exists(lk, `{${p}:old}:x:active:a`, `{${p}:old}:x:active:b`, `{${p}:old}:w`)).toBe(0);
+        expect(await admin.get(`{${p}}:layout`)).toBe('3');
+        expect((await second.queue.counts('old'))['old']).toMatchObject({ active: 2, waiting: 1 });
+        const page = await second.queue.listJobs({ queue: 'old', state: 'active', limit: 10 });
+        expect(page.items.map((j) => j.id).sort()).toEqual([ja.id, jb.id].sort());
+        const typed = await second.queue.listJobs({ state: 'active', type: 'b', limit: 10 });
+        expect(typed.items.map((j) => j.id)).toEqual([jb.id]);
+        const [acked] = await second.queue.complete([{ jobId: ja.id, token: ja.token, result: null }]);
+        expect(acked?.ok).toBe(true);
+        // The other one's lease is extended to 1 ms (a heartbeat finds it); once that passed the sweep recovers it.
+        const [extended] = await second.queue.extendLeases([{ jobId: jb.id, token: jb.token }], 1);
+        expect(extended?.ok).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const recovered = await second.queue.recoverStalled();
+        expect(recovered.map((r) => r.job.id)).toEqual([jb.id]);
+        expect((await second.queue.counts('old'))['old']).toMatchObject({ active: 0, completed: 1, waiting: 2 });
+      } finally {
+        admin.disconnect();
+        await closeBackend(second ?? first);
+      }
+    },
+  );
 
   it('answers dashboard reads (counts, queues, pages) without KEYS or SCAN', async () => {
     const p = fresh();

@@ -195,35 +195,45 @@ return { fmt(NOW), enqueue_one(6) or 0 }
 );
 
 /**
- * Brings data written by the previous key layout up to this one, once per prefix (`{p}:layout` records it):
- * active jobs move from their per-type state index `{p:q}:x:active:<type>` into the lease set, whose members become
- * `createdAt·id`, and the waiting index `{p:q}:w` goes. Atomic; a no-op (one GET) once done. Returns the number of
- * active jobs moved.
+ * Brings data written by an earlier key layout up to this one, once per prefix (`{p}:layout` records it, `3` now).
+ * Layout 1 (no `{p}:layout`): one lease set `{p:q}:l` with the job id as member, a per-type active index
+ * `{p:q}:x:active:<type>` and a waiting index `{p:q}:w`. Layout 2: one lease set `{p:q}:l` with member
+ * `createdAt·id`. Layout 3: one lease set per type `{p:q}:l:<type>`, member `createdAt·id`, lease expiry kept. Jobs
+ * still active move into their type's lease set (so their acks, heartbeats and the stalled sweep find them); the old
+ * keys go. Atomic; a no-op (one GET) once done. Returns the number of active jobs moved.
  */
 export const MIGRATE_LAYOUT = luaScript(
   'migrate-layout',
   `${PRELUDE}
 local K_LAYOUT = G .. 'layout'
-if redis.call('GET', K_LAYOUT) == '2' then return 0 end
+local from = redis.call('GET', K_LAYOUT)
+if from == '3' then return 0 end
 local n = 0
 for _, q in ipairs(redis.call('SMEMBERS', K_QUEUES)) do
   local lk = Q(q) .. 'l'
-  for _, t in ipairs(redis.call('SMEMBERS', Q(q) .. 'types')) do
-    local xk = idx(q, 'active', t)
-    for _, m in ipairs(redis.call('ZRANGE', xk, 0, -1)) do
-      local id = string.sub(m, 16)
-      local sc = redis.call('ZSCORE', lk, id)
-      if sc then
-        redis.call('ZREM', lk, id)
-        redis.call('ZADD', lk, sc, m)
-        n = n + 1
-      end
+  local old = redis.call('ZRANGE', lk, 0, -1, 'WITHSCORES')
+  for i = 1, #old, 2 do
+    local m = old[i]
+    -- Layout 2 members are pad(createdAt) id, layout 1 members the id; the other reading is tried when the first
+    -- names no job.
+    local a, b = m, string.sub(m, 16)
+    if from == '2' then a, b = b, a end
+    local id = a
+    local v = redis.call('HMGET', JK(q, id), 's', 't', 'c')
+    if not v[1] then
+      id = b
+      v = redis.call('HMGET', JK(q, id), 's', 't', 'c')
     end
-    redis.call('DEL', xk)
+    if v[1] == 'active' then
+      redis.call('ZADD', QS(q, 'l:', v[2]), old[i + 1], lexm(v[3], id))
+      n = n + 1
+    end
   end
+  redis.call('DEL', lk)
+  for _, t in ipairs(redis.call('SMEMBERS', Q(q) .. 'types')) do redis.call('DEL', idx(q, 'active', t)) end
   redis.call('DEL', Q(q) .. 'w')
 end
-redis.call('SET', K_LAYOUT, '2')
+redis.call('SET', K_LAYOUT, '3')
 return n
 `,
 );

@@ -7,7 +7,7 @@
  *   {p:q}:j:<id>        job hash (short field names, see codec.ts)
  *   {p:q}:r:<type>      ready jobs of a type: score -priority, member pad(runAt) pad(seq) id
  *   {p:q}:d             scheduled/retrying jobs not yet ready: score runAt, member id
- *   {p:q}:l             active jobs: score lease expiry, member pad(createdAt) id (also their newest-first index)
+ *   {p:q}:l:<type>      active jobs of a type: score lease expiry, member pad(createdAt) id (also their index)
  *   {p:q}:x:<s>:<type>  jobs by state and type, for newest-first pages and counts: score 0, member pad(createdAt) id
  *                       (every state but active: the lease set is the active jobs' index)
  *   {p:q}:f:<s>         finished jobs of a state: score finishedAt, member pad(finish seq) id
@@ -43,7 +43,7 @@ local function Q(q)
   return k
 end
 local function JK(q, id) return Q(q) .. 'j:' .. id end
--- A queue's key with a fixed suffix ('l', 'd'), or suffix a .. b ('r:' .. type, 'f:' .. state), memoised.
+-- A queue's key with a fixed suffix ('d'), or suffix a .. b ('r:' .. type, 'l:' .. type, 'f:' .. state), memoised.
 local QSC = {}
 local function QS(q, a, b)
   local c = QSC[q]
@@ -135,7 +135,8 @@ local function zflush()
   end
 end
 
--- Active jobs have no state index (the lease set {p:q}:l is theirs), so a claim and an ack move one index entry each.
+-- Active jobs have no state index (their type's lease set {p:q}:l:<type> is theirs), so a claim and an ack move one
+-- index entry each.
 local function move_index(q, t, c, id, from, to)
   local m = lexm(c, id)
   if from and from ~= 'active' then zop('ZREM', idx(q, from, t), m) end
@@ -160,7 +161,7 @@ local function unschedule(q, id, s, t, r, sq, c)
       redis.call('ZREM', Q(q) .. 'r:' .. t, readym(r, sq, id))
     end
   elseif s == 'active' then
-    redis.call('ZREM', Q(q) .. 'l', lexm(c, id))
+    redis.call('ZREM', Q(q) .. 'l:' .. t, lexm(c, id))
   end
 end
 
@@ -221,14 +222,14 @@ local function retain(q, s, id, imm, count, age)
   return redis.call('EXISTS', JK(q, id)) == 0
 end
 
--- The job's queue, key and lease set member when (id, token) is its current lease, else nil.
+-- The job's queue, key, lease set member and lease set when (id, token) is its current lease, else nil.
 local function held(id, tok)
   local q = redis.call('HGET', K_IDS, id)
   if not q then return nil end
   local jk = JK(q, id)
-  local v = redis.call('HMGET', jk, 's', 'tk', 'c')
+  local v = redis.call('HMGET', jk, 's', 'tk', 'c', 't')
   if v[1] ~= 'active' or v[2] ~= tok then return nil end
-  return q, jk, lexm(v[3], id)
+  return q, jk, lexm(v[3], id), Q(q) .. 'l:' .. v[4]
 end
 
 -- A finished job back to waiting with room for one more attempt; returns an error reply when its unique key is

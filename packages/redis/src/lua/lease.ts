@@ -107,7 +107,7 @@ if #picked > 0 then
     local attempt = (tonumber(a) or 0) + 1
     -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
     redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fexp)
-    zop('ZADD', QS(q, 'l'), expires, lexm(c, id))
+    zop('ZADD', QS(q, 'l:', src.t), expires, lexm(c, id))
     v[16] = id
     v[17] = q
     v[18] = src.t
@@ -161,10 +161,10 @@ export const EXTEND = luaScript(
 local expires = NOW + tonumber(ARGV[3])
 local out = {}
 for i = 4, #ARGV, 2 do
-  local q, jk, lm = held(ARGV[i], ARGV[i + 1])
+  local q, jk, lm, lk = held(ARGV[i], ARGV[i + 1])
   if q then
     redis.call('HSET', jk, 'l', fmt(expires))
-    redis.call('ZADD', Q(q) .. 'l', expires, lm)
+    redis.call('ZADD', lk, expires, lm)
     out[#out + 1] = fmt(expires)
   else
     out[#out + 1] = 0
@@ -219,7 +219,7 @@ for i = 5, #ARGV, step do
   if not q then
     out[#out + 1] = 0
   else
-    zop('ZREM', QS(q, 'l'), lexm(v[4], id))
+    zop('ZREM', QS(q, 'l:', v[3]), lexm(v[4], id))
     move_index(q, v[3], v[4], id, 'active', 'completed')
     finish(q, jk, id, 'completed', 'res', ARGV[i + 2], fsbase + (i - 5) / step + 1)
     release_unique(q, v[5], id)
@@ -255,13 +255,13 @@ local acc, events = mnew(), {}
 local out = {}
 for i = 5, #ARGV, step do
   local id = ARGV[i]
-  local q, jk, lm = held(id, ARGV[i + 1])
+  local q, jk, lm, lk = held(id, ARGV[i + 1])
   if not q then
     out[#out + 1] = 0
   else
     if side then ack_side(acc, events, i + 4) end
     local v = redis.call('HMGET', jk, 't', 'c', 'uk', 'rfi', 'rfc', 'rfa')
-    redis.call('ZREM', Q(q) .. 'l', lm)
+    redis.call('ZREM', lk, lm)
     redis.call('HSET', jk, 'e', ARGV[i + 2])
     if ARGV[i + 3] ~= '' then
       local d = tonumber(ARGV[i + 3])
@@ -296,12 +296,12 @@ export const RELEASE = luaScript(
 local out = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
-  local q, jk, lm = held(id, ARGV[i + 1])
+  local q, jk, lm, lk = held(id, ARGV[i + 1])
   if not q then
     out[#out + 1] = 0
   else
     local v = redis.call('HMGET', jk, 't', 'c', 'r', 'sq', 'pr')
-    redis.call('ZREM', Q(q) .. 'l', lm)
+    redis.call('ZREM', lk, lm)
     move_index(q, v[1], v[2], id, 'active', 'waiting')
     redis.call('HSET', jk, 's', 'waiting')
     redis.call('HDEL', jk, 'l')
@@ -328,12 +328,23 @@ local queues = redis.call('SMEMBERS', K_QUEUES)
 table.sort(queues)
 for _, q in ipairs(queues) do
   if left <= 0 then break end
-  local expired = redis.call('ZRANGEBYSCORE', Q(q) .. 'l', '-inf', '(' .. fmt(NOW), 'LIMIT', 0, left)
-  for _, m in ipairs(expired) do
+  -- One lease set per type: each is read only for its expired entries (a ranged read, not a scan).
+  local types = redis.call('SMEMBERS', Q(q) .. 'types')
+  table.sort(types)
+  local expired = {}
+  for _, t in ipairs(types) do
+    if #expired >= left then break end
+    local lk = Q(q) .. 'l:' .. t
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', lk, '-inf', '(' .. fmt(NOW), 'LIMIT', 0, left - #expired)) do
+      expired[#expired + 1] = { lk, m }
+    end
+  end
+  for _, e in ipairs(expired) do
+    local m = e[2]
     local id = string.sub(m, 16)
     local jk = JK(q, id)
     local v = redis.call('HMGET', jk, 's', 't', 'c', 'r', 'sq', 'pr', 'a', 'ma', 'uk', 'w', 'st', 'rfi', 'rfc', 'rfa')
-    redis.call('ZREM', Q(q) .. 'l', m)
+    redis.call('ZREM', e[1], m)
     if v[1] == 'active' then
       left = left - 1
       redis.call('HSET', jk, 'e', err)

@@ -8,7 +8,7 @@ local function counts_of(q)
   for i, s in ipairs(STATES) do
     local n = 0
     if s == 'active' then
-      n = redis.call('ZCARD', Q(q) .. 'l')
+      for _, t in ipairs(types) do n = n + redis.call('ZCARD', QS(q, 'l:', t)) end
     else
       for _, t in ipairs(types) do n = n + redis.call('ZCARD', idx(q, s, t)) end
     end
@@ -106,19 +106,22 @@ local function before(na, a, nb, b)
   end
   return la < lb
 end
--- Active jobs are indexed by their lease set only (score lease expiry, member pad(createdAt) id): it holds the
--- jobs being run right now, so reading it whole and sorting the members below max is bounded by the concurrency.
--- Newest first; each member's createdAt is parsed once.
-local function active_sorted(q)
+-- Active jobs are indexed by their type's lease set only (score lease expiry, member pad(createdAt) id): it holds
+-- the jobs of that type being run right now, so reading the selected types' sets whole and sorting the members
+-- below max is bounded by the concurrency (a type filter reads that type's set alone). Newest first; each member's
+-- createdAt is parsed once.
+local function active_sorted(q, types)
   local hi, hn = nil, nil
   if max ~= '+' then
     hi = string.sub(max, 2)
     hn = tonumber(string.sub(hi, 1, 15))
   end
   local list = {}
-  for _, m in ipairs(redis.call('ZRANGE', Q(q) .. 'l', 0, -1)) do
-    local c = tonumber(string.sub(m, 1, 15))
-    if hi == nil or before(c, m, hn, hi) then list[#list + 1] = { c, m } end
+  for _, t in ipairs(types) do
+    for _, m in ipairs(redis.call('ZRANGE', QS(q, 'l:', t), 0, -1)) do
+      local c = tonumber(string.sub(m, 1, 15))
+      if hi == nil or before(c, m, hn, hi) then list[#list + 1] = { c, m } end
+    end
   end
   table.sort(list, function(x, y) return before(y[1], y[2], x[1], x[2]) end)
   return list
@@ -129,16 +132,10 @@ for _, q in ipairs(queues) do
   if ft ~= '' then types = { ft } else types = redis.call('SMEMBERS', Q(q) .. 'types') end
   for _, s in ipairs(states) do
     if s == 'active' then
-      -- With a type filter, each candidate's type is read, newest first, until n match.
-      local found = 0
-      for _, e in ipairs(active_sorted(q)) do
-        if found >= n then break end
-        local m = e[2]
-        if ft == '' or redis.call('HGET', JK(q, string.sub(m, 16)), 't') == ft then
-          out[#out + 1] = q
-          out[#out + 1] = m
-          found = found + 1
-        end
+      local list = active_sorted(q, types)
+      for i = 1, math.min(n, #list) do
+        out[#out + 1] = q
+        out[#out + 1] = list[i][2]
       end
     else
       for _, t in ipairs(types) do
