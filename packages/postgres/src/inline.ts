@@ -82,8 +82,8 @@ export class Notifier {
 }
 
 /**
- * The acknowledgement statements' side-effect columns (appended to the `unnest` of the requests, in this order) and
- * CTEs. `ok` must be a CTE of the `(id, token)` pairs the statement changed; `r` the requests with `ord`.
+ * The acknowledgement statements' side-effect columns, in this order, and their types: one JSON object per request
+ * (`json_to_recordset`) zipped with the requests' arrays by position.
  */
 export const ACK_SIDE_COLUMNS = [
   ['rec_id', 'text'],
@@ -106,9 +106,16 @@ export const ACK_SIDE_COLUMNS = [
   ['m_count', 'double precision'],
 ] as const;
 
-/** `$n::type[]` references of {@link ACK_SIDE_COLUMNS} from parameter `first`, and the CTEs writing them. */
-export function ackSideSql(S: string, first: number): { unnest: string; names: string; ctes: string } {
-  const unnest = ACK_SIDE_COLUMNS.map(([, type], i) => `, $${first + i}::${type}[]`).join('');
+/**
+ * The `ROWS FROM` item reading {@link ACK_SIDE_COLUMNS} from parameter `param` (a JSON array with one object per
+ * request), their names for the column alias list, and the CTEs writing them. `ok` must be a CTE of the
+ * `(id, token)` pairs the statement changed; `r` the requests with `ord`.
+ *
+ * One JSON text instead of eighteen arrays: `JSON.stringify` is native, while the driver builds each array literal
+ * in JavaScript, escaping every element (an execution result's JSON twice over).
+ */
+export function ackSideSql(S: string, param: number): { rowsFrom: string; names: string; ctes: string } {
+  const rowsFrom = `, json_to_recordset($${param}::json) AS (${ACK_SIDE_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`;
   const names = ACK_SIDE_COLUMNS.map(([name]) => `, ${name}`).join('');
   const ctes = `xo AS (
   SELECT r.* FROM r JOIN ok ON ok.id = r.id AND ok.token = r.token WHERE r.rec_id IS NOT NULL
@@ -125,65 +132,61 @@ met AS (
   SELECT array_agg(m_kind), array_agg(m_queue), array_agg(m_type), array_agg(m_at), array_agg(m_dur), array_agg(m_count)
   FROM xo HAVING count(*) > 0
 )`;
-  return { unnest, names, ctes };
+  return { rowsFrom, names, ctes };
 }
 
 /** The parameters of {@link ackSideSql} for a batch, and the events to publish for the ok requests after it. */
 export interface AckSidePlan {
+  /** One parameter: the JSON array of side-effect objects. */
   params: unknown[];
   /** Per request: its event (null when none, or for a repeated lease). */
   events: (ConveyorEvent | null)[];
 }
+
+/** A request without side effects (or a repeated lease): every column NULL. */
+const NO_SIDE_EFFECTS = Object.freeze({});
 
 /** Build the side-effect parameters of an ack batch (requests in order; a repeated lease keeps only its first). */
 export function ackSidePlan(
   requests: readonly { jobId: string; token: number; sideEffects?: AckSideEffects }[],
 ): AckSidePlan {
   const n = requests.length;
-  const cols: unknown[][] = ACK_SIDE_COLUMNS.map(() => new Array<unknown>(n).fill(null));
+  const rows = new Array<object>(n);
   const events = new Array<ConveyorEvent | null>(n).fill(null);
   const seen = new Set<string>();
-  const jsonCache = new Map<unknown, string | null>();
-  const json = (value: unknown, what: string): string | null => {
-    if (value === undefined || value === null) return null;
-    let text = jsonCache.get(value);
-    if (text === undefined) {
-      text = jsonParam(value, what);
-      if (typeof value === 'object') jsonCache.set(value, text);
-    }
-    return text;
-  };
-  const [recId, recJob, recQueue, recType, recAttempt, recStatus, recStarted, recFinished, recDuration] = cols;
-  const [, , , , , , , , , recWorker, recResult, recError, mKind, mQueue, mType, mAt, mDur, mCount] = cols;
   for (let i = 0; i < n; i++) {
     const request = requests[i] as { jobId: string; token: number; sideEffects?: AckSideEffects };
     const se = request.sideEffects;
+    rows[i] = NO_SIDE_EFFECTS;
     if (se === undefined) continue;
     const key = `${request.jobId}\u0000${request.token}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const { record, metric, event } = se;
-    (recId as unknown[])[i] = record.id;
-    (recJob as unknown[])[i] = record.jobId;
-    (recQueue as unknown[])[i] = record.queue;
-    (recType as unknown[])[i] = record.type;
-    (recAttempt as unknown[])[i] = record.attempt;
-    (recStatus as unknown[])[i] = record.status;
-    (recStarted as unknown[])[i] = record.startedAt;
-    (recFinished as unknown[])[i] = record.finishedAt;
-    (recDuration as unknown[])[i] = record.durationMs;
-    (recWorker as unknown[])[i] = record.workerId ?? null;
-    (recResult as unknown[])[i] = json(record.result, 'an execution result');
-    (recError as unknown[])[i] = json(record.error, 'an execution error');
-    (mKind as unknown[])[i] = metric.kind;
-    (mQueue as unknown[])[i] = metric.queue;
-    (mType as unknown[])[i] = metric.type;
-    (mAt as unknown[])[i] = metric.at;
-    (mDur as unknown[])[i] = metric.durationMs ?? null;
-    (mCount as unknown[])[i] = metric.count ?? 1;
+    // Keys are the column names of ACK_SIDE_COLUMNS; an absent key (undefined) or JSON null reads as SQL NULL.
+    rows[i] = {
+      rec_id: record.id,
+      rec_job: record.jobId,
+      rec_queue: record.queue,
+      rec_type: record.type,
+      rec_attempt: record.attempt,
+      rec_status: record.status,
+      rec_started: record.startedAt,
+      rec_finished: record.finishedAt,
+      rec_duration: record.durationMs,
+      rec_worker: record.workerId ?? null,
+      rec_result: record.result ?? null,
+      rec_error: record.error ?? null,
+      m_kind: metric.kind,
+      m_queue: metric.queue,
+      m_type: metric.type,
+      m_at: metric.at,
+      m_dur: metric.durationMs ?? null,
+      m_count: metric.count ?? 1,
+    };
     if (event !== undefined) events[i] = event;
   }
-  return { params: cols, events };
+  return { params: [jsonParam(rows, 'an execution record (its result or error)')], events };
 }
 
 /** After an ack statement: publish the events of the ok requests. */

@@ -355,7 +355,7 @@ SELECT * FROM c`
     const rows = await this.ctx.query<{ id: string; token: number; lease_expires_at: number }>(
       `UPDATE ${S}.jobs j SET lease_expires_at = ${S}.now_ms($1::bigint) + $4::bigint
 FROM unnest($2::text[], $3::bigint[]) AS r(id, token)
-WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
 RETURNING j.id, j.token, j.lease_expires_at`,
       [this.ctx.nowParam(), leases.map((l) => l.jobId), leases.map((l) => l.token), Math.ceil(leaseMs)],
       'extending leases',
@@ -381,6 +381,9 @@ RETURNING j.id, j.token, j.lease_expires_at`,
     if (rows.length === 0) throw new LeaseLostError(lease.jobId, COMPONENT);
   }
 
+  // Every lease write names its rows by `j.id = ANY (ids)` as well as by the join with the requests: the rows are
+  // found through the primary key whatever the plan (a generic plan made while few jobs were active could otherwise
+  // scan every active lease per statement, and acks fall behind as leases pile up).
   async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
     this.open();
     if (requests.length === 0) return [];
@@ -390,19 +393,22 @@ RETURNING j.id, j.token, j.lease_expires_at`,
     const side = plan === null ? null : ackSideSql(S, 5);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
-r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]${side?.unnest ?? ''})${
-        side === null ? ' AS r(id, token, result)' : ` WITH ORDINALITY AS r(id, token, result${side.names}, ord)`
+r AS (SELECT * FROM ${
+        side === null
+          ? 'unnest($2::text[], $3::bigint[], $4::jsonb[]) AS r(id, token, result)'
+          : `ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), unnest($4::jsonb[])${side.rowsFrom})
+  WITH ORDINALITY AS r(id, token, result${side.names}, ord)`
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
   RETURNING j.id, j.token
 ),
 done AS (
   UPDATE ${S}.jobs j SET state = 'completed', result = r.result, finished_at = t.now,
     finish_seq = nextval('${S}.finish_order'), lease_expires_at = NULL
   FROM r, t
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
   RETURNING j.id, j.token, CASE WHEN (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule
 )${ackTail(side)}`,
@@ -429,14 +435,15 @@ done AS (
     const side = plan === null ? null : ackSideSql(S, 6);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
-r AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]${side?.unnest ?? ''})${
+r AS (SELECT * FROM ${
         side === null
-          ? ' AS r(id, token, error, delay)'
-          : ` WITH ORDINALITY AS r(id, token, error, delay${side.names}, ord)`
+          ? 'unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]) AS r(id, token, error, delay)'
+          : `ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), unnest($4::jsonb[]), unnest($5::double precision[])${side.rowsFrom})
+  WITH ORDINALITY AS r(id, token, error, delay${side.names}, ord)`
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
   RETURNING j.id, j.token
 ),
 done AS (
@@ -448,7 +455,7 @@ done AS (
     finished_at = CASE WHEN r.delay IS NULL THEN t.now ELSE j.finished_at END,
     finish_seq = CASE WHEN r.delay IS NULL THEN nextval('${S}.finish_order') ELSE j.finish_seq END
   FROM r, t
-  WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
     AND NOT (r.delay IS NULL AND (j.retention & ${now}) <> 0)
   RETURNING j.id, j.token, CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.remove_on_fail END AS rule
@@ -476,7 +483,7 @@ done AS (
     const rows = await this.ctx.query<JobRow>(
       `UPDATE ${S}.jobs j SET state = 'waiting', lease_expires_at = NULL
 FROM unnest($1::text[], $2::bigint[]) AS r(id, token)
-WHERE j.id = r.id AND j.token = r.token AND j.state = 'active'
+WHERE j.id = ANY ($1::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
 RETURNING ${jobColumns('j')}`,
       [leases.map((l) => l.jobId), leases.map((l) => l.token)],
       'releasing jobs',
