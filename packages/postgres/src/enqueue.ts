@@ -38,16 +38,16 @@ input AS (
   SELECT i.id, coalesce(i.queue, $17) AS queue, coalesce(i.type, $18) AS type,
     coalesce(i.priority, $19)::double precision AS priority, coalesce(i.max_attempts, $20)::integer AS max_attempts,
     coalesce(i.retention, $21)::smallint AS retention, coalesce(i.unique_key, $24) AS unique_key,
-    coalesce(i.timeout_ms, $25)::double precision AS timeout_ms, coalesce(i.payload, $26::json) AS payload,
-    coalesce(i.backoff, $27::json) AS backoff, coalesce(i.remove_on_complete, $28::json) AS remove_on_complete,
-    coalesce(i.remove_on_fail, $29::json) AS remove_on_fail, coalesce(i.meta, $30::json) AS meta, i.ord,
+    coalesce(i.timeout_ms, $25)::double precision AS timeout_ms, coalesce(i.payload, $26::jsonb) AS payload,
+    coalesce(i.backoff, $27::jsonb) AS backoff, coalesce(i.remove_on_complete, $28::jsonb) AS remove_on_complete,
+    coalesce(i.remove_on_fail, $29::jsonb) AS remove_on_fail, coalesce(i.meta, $30::jsonb) AS meta, i.ord,
     coalesce(coalesce(i.run_at, $22)::bigint, t.now + coalesce(i.delay, $23)::bigint) AS due, t.now
   FROM ROWS FROM (json_array_elements_text($2::json), json_array_elements_text($3::json),
     json_array_elements_text($4::json), json_array_elements_text($5::json), json_array_elements_text($6::json),
     json_array_elements_text($7::json), json_array_elements_text($8::json), json_array_elements_text($9::json),
-    json_array_elements_text($10::json), json_array_elements_text($11::json), json_array_elements($12::json),
-    json_array_elements($13::json), json_array_elements($14::json), json_array_elements($15::json),
-    json_array_elements($16::json)) WITH ORDINALITY AS i(
+    json_array_elements_text($10::json), json_array_elements_text($11::json), jsonb_array_elements($12::jsonb),
+    jsonb_array_elements($13::jsonb), jsonb_array_elements($14::jsonb), jsonb_array_elements($15::jsonb),
+    jsonb_array_elements($16::jsonb)) WITH ORDINALITY AS i(
     id, queue, type, priority, max_attempts, retention, run_at, delay, unique_key, timeout_ms, payload, backoff,
     remove_on_complete, remove_on_fail, meta, ord
   ) CROSS JOIN t
@@ -232,8 +232,10 @@ class JsonCache {
 
 /**
  * The statement's parameters, in {@link insertSql} order: one JSON array per column, read back with
- * `json_array_elements(_text)`, then one scalar per column (`$17`–`$30`) used when its array is empty. JSON (native `JSON.stringify`) is much cheaper to build than Postgres array literals,
- * whose every string element the driver escapes one by one.
+ * `json_array_elements_text` (`jsonb_array_elements` for the jsonb columns: each payload is parsed once, straight
+ * into its stored form), then one scalar per column (`$17`–`$30`) used when its array is empty. JSON (native
+ * `JSON.stringify`) is much cheaper to build than Postgres array literals, whose every string element the driver
+ * escapes one by one.
  */
 function columns(rows: readonly InsertRow[], now: number | null, inputs: NewJob[]): unknown[] {
   const n = rows.length;
