@@ -1,22 +1,20 @@
-import { createHash } from 'node:crypto';
 import type { Clock, Logger } from '@conveyor/core';
 import { conveyorMessage, silentLogger } from '@conveyor/core';
 import { Redis } from 'ioredis';
+import { LIBRARY } from './lua/library';
+import type { LuaScript } from './lua/script';
 import type { RedisBackendOptions } from './options';
 import { COMPONENT, redisError } from './options';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
-/** A Lua script run with EVALSHA, falling back to EVAL (which also caches it) when the server answers NOSCRIPT. */
-export interface LuaScript {
-  readonly name: string;
-  readonly source: string;
-  readonly sha: string;
-}
+export type { LuaScript } from './lua/script';
+export { luaScript } from './lua/script';
 
-export function luaScript(name: string, source: string): LuaScript {
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
-}
+/** Redis's answer to FCALL of a function it does not have (never loaded, FUNCTION FLUSH, restart without data). */
+const MISSING_FUNCTION = /Function not found/i;
+/** Answers meaning this server (or this user) cannot use functions: Redis < 7, or an ACL without them. */
+const NO_FUNCTIONS = /unknown command|NOPERM|not allowed/i;
 
 /**
  * The one connection the four adapters of a backend share, reference-counted so that closing each part once (as
@@ -34,6 +32,9 @@ export class RedisConnection {
   private users = 0;
   private ended = false;
   private checked: Promise<void> | undefined;
+  /** False once the server turned out not to offer Redis Functions: scripts run with EVALSHA instead. */
+  private functions = true;
+  private loading: Promise<boolean> | undefined;
 
   constructor(options: RedisBackendOptions = {}) {
     const prefix = options.prefix ?? 'conveyor';
@@ -138,9 +139,66 @@ export class RedisConnection {
     return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
   }
 
-  /** Run `script` with (prefix, time, ...args). */
+  /**
+   * Run `script` with (prefix, time, ...args): as a function of the Conveyor library (FCALL), loading the library
+   * when Redis does not have it (first use, restart without persistence, FUNCTION FLUSH); as a plain script
+   * (EVALSHA) on a server without functions.
+   */
   async run(script: LuaScript, args: (string | number)[]): Promise<unknown> {
     const argv = [this.prefix, this.timeArg(), ...args];
+    const fn = this.functions ? LIBRARY.functions.get(script) : undefined;
+    if (fn !== undefined) {
+      try {
+        return await this.client.call('FCALL', fn, 0, ...argv);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : '';
+        if (MISSING_FUNCTION.test(message)) {
+          if (await this.loadLibrary()) {
+            try {
+              return await this.client.call('FCALL', fn, 0, ...argv);
+            } catch (again) {
+              throw wrapScriptError(script, again);
+            }
+          }
+        } else if (NO_FUNCTIONS.test(message) && /fcall/i.test(message)) {
+          this.noFunctions(message);
+        } else {
+          throw wrapScriptError(script, error);
+        }
+      }
+    }
+    return this.evalScript(script, argv);
+  }
+
+  /** Load (or replace) the library once for every caller waiting on it; false when functions are unavailable. */
+  private loadLibrary(): Promise<boolean> {
+    this.loading ??= (async () => {
+      try {
+        await this.client.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY.source);
+        this.logger.debug(conveyorMessage(COMPONENT, `loaded the Redis Functions library ${LIBRARY.name}.`));
+        return true;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (!NO_FUNCTIONS.test(message)) throw error;
+        this.noFunctions(message);
+        return false;
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  private noFunctions(reason: string): void {
+    if (!this.functions) return;
+    this.functions = false;
+    this.logger.info(
+      conveyorMessage(COMPONENT, 'Redis Functions are unavailable (Redis < 7 or ACL); running plain scripts instead.'),
+      { reason },
+    );
+  }
+
+  private async evalScript(script: LuaScript, argv: (string | number)[]): Promise<unknown> {
     try {
       return await this.client.evalsha(script.sha, 0, ...argv);
     } catch (error) {

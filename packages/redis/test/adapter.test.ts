@@ -3,6 +3,7 @@ import { closeBackend, initBackend, isConveyorError, Queue, Worker } from '@conv
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisBackend, RedisQueueAdapter } from '../src/index';
+import { LIBRARY } from '../src/lua/library';
 import { deleteKeys, REDIS_URL, redisAvailable, skippedTitle, testPrefix } from './helpers';
 
 const availability = await redisAvailable();
@@ -178,6 +179,67 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     },
   );
 
+  it('loads the functions library again when Redis lost it (restart without persistence, FUNCTION DELETE/FLUSH)', async () => {
+    const p = fresh();
+    const admin = new Redis(REDIS_URL);
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    try {
+      await initBackend(backend);
+      await backend.queue.enqueue({ queue: 'fn', type: 't', payload: 1 });
+      const libraries = async () =>
+        ((await admin.call('FUNCTION', 'LIST', 'LIBRARYNAME', LIBRARY.name)) as unknown[]).length;
+      expect(await libraries()).toBe(1);
+      await admin.call('FUNCTION', 'DELETE', LIBRARY.name);
+      expect(await libraries()).toBe(0);
+      // Several calls at once meet the missing library: each one is answered, the library loaded again.
+      const [a, b, claimed] = await Promise.all([
+        backend.queue.enqueue({ queue: 'fn', type: 't', payload: 2 }),
+        backend.queue.enqueue({ queue: 'fn', type: 't', payload: 3 }),
+        backend.queue.claim({ queues: ['fn'], workerId: 'w', limit: 1, leaseMs: 60_000 }),
+      ]);
+      expect(a.job.id).not.toBe(b.job.id);
+      expect(claimed).toHaveLength(1);
+      expect(await libraries()).toBe(1);
+      expect((await backend.queue.counts('fn'))['fn']).toMatchObject({ waiting: 2, active: 1 });
+    } finally {
+      admin.disconnect();
+      await closeBackend(backend);
+    }
+  });
+
+  it('runs plain scripts when the server refuses functions (here an ACL without FCALL and FUNCTION)', async () => {
+    const p = fresh();
+    const user = `${p}-nofn`;
+    const admin = new Redis(REDIS_URL);
+    const url = new URL(REDIS_URL);
+    url.username = user;
+    url.password = 'pw';
+    const logs: string[] = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: (message) => logs.push(message),
+      warn: () => {},
+      error: () => {},
+    };
+    let backend: ReturnType<typeof createRedisBackend> | undefined;
+    try {
+      await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-fcall', '-function');
+      backend = createRedisBackend({ connection: url.toString(), prefix: p, logger });
+      await initBackend(backend);
+      await backend.queue.enqueue({ queue: 'plain', type: 't', payload: 1 });
+      const [job] = await backend.queue.claim({ queues: ['plain'], workerId: 'w', limit: 1, leaseMs: 60_000 });
+      if (job === undefined) throw new Error('nothing claimed');
+      const [acked] = await backend.queue.complete([{ jobId: job.id, token: job.token, result: 1 }]);
+      expect(acked?.ok).toBe(true);
+      expect((await backend.queue.counts('plain'))['plain']).toMatchObject({ completed: 1 });
+      expect(logs.filter((m) => m.includes('Redis Functions are unavailable'))).toHaveLength(1);
+    } finally {
+      if (backend !== undefined) await closeBackend(backend);
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+    }
+  });
+
   it('answers dashboard reads (counts, queues, pages) without KEYS or SCAN', async () => {
     const p = fresh();
     const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
@@ -187,7 +249,7 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     const calls = async () => {
       const info = await stats.info('commandstats');
       const count = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-      return { keys: count('keys'), scan: count('scan'), scripts: count('evalsha') + count('eval') };
+      return { keys: count('keys'), scan: count('scan'), scripts: count('fcall') + count('evalsha') + count('eval') };
     };
     try {
       await initBackend(backend);

@@ -1,6 +1,6 @@
-import { luaScript } from '../connection';
 import { ENQUEUE_ARITY, ENQUEUE_FN, PRELUDE, SIDE_FN } from './common';
 import { METRICS_FN } from './metrics';
+import { luaScript } from './script';
 
 /**
  * ARGV: sideEffects ('' none | 'm' the enqueued metric | 'e' metric and job.enqueued events), event stream maxLen,

@@ -18,22 +18,37 @@
  *   {p}:queues          set of known queues
  *   {p}:seq, {p}:token  insertion/finish order and fencing token counters
  */
-export const PRELUDE = `
-local PFX = ARGV[1]
-local NOW
+/**
+ * The per-call state of the scripts: the prefix and time arguments, the key names built from them and the memo
+ * caches, declared by STATE_DECL and (re)set by STATE_INIT from ARGV at the start of every call. The helpers below
+ * (PRELUDE_FNS, ENQUEUE_FN, SIDE_FN) only read and write these variables, so the Functions library defines them
+ * once and runs STATE_INIT per call (see library.ts), while a plain script runs all of it every time.
+ */
+export const STATE_DECL = `
+local PFX, NOW, G, K_IDS, K_QUEUES, K_SEQ, K_TOKEN, QC, QSC, IC, ZBUF, SEEN_Q, IDBUF, ISO_AT, ISO_TEXT, JC, K_XT, XQC
+`;
+export const STATE_INIT = `
+PFX = ARGV[1]
 if ARGV[2] ~= '' then
   NOW = tonumber(ARGV[2])
 else
   local t = redis.call('TIME')
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local G = '{' .. PFX .. '}:'
-local K_IDS = G .. 'ids'
-local K_QUEUES = G .. 'queues'
-local K_SEQ = G .. 'seq'
-local K_TOKEN = G .. 'token'
--- Key names are memoised per script call: building a string costs about as much as a Redis command here.
-local QC = {}
+G = '{' .. PFX .. '}:'
+K_IDS = G .. 'ids'
+K_QUEUES = G .. 'queues'
+K_SEQ = G .. 'seq'
+K_TOKEN = G .. 'token'
+-- Key names are memoised per script call (QC, QSC, IC, XQC): building a string costs about as much as a Redis
+-- command here. JC memoises JSON texts of names; ISO_AT/ISO_TEXT the last ISO time formatted.
+QC, QSC, IC, ZBUF = {}, {}, {}, nil
+SEEN_Q, IDBUF = {}, nil
+ISO_AT, ISO_TEXT, JC, K_XT, XQC = nil, nil, {}, G .. 'xt', {}
+`;
+
+/** The helpers every queue script shares (they need STATE_DECL in scope). */
+export const PRELUDE_FNS = `
 local function Q(q)
   local k = QC[q]
   if not k then
@@ -44,7 +59,6 @@ local function Q(q)
 end
 local function JK(q, id) return Q(q) .. 'j:' .. id end
 -- A queue's key with a fixed suffix ('d'), or suffix a .. b ('r:' .. type, 'l:' .. type, 'f:' .. state), memoised.
-local QSC = {}
 local function QS(q, a, b)
   local c = QSC[q]
   if not c then
@@ -79,7 +93,6 @@ local function pad(n)
 end
 local function lexm(c, id) return pad(c) .. id end
 local function readym(r, sq, id) return pad(r) .. pad(sq) .. id end
-local IC = {}
 local function idx(q, s, t)
   local a = IC[q]
   if not a then
@@ -103,7 +116,6 @@ local function fmt(n) return string.format('%.17g', n) end
 -- Sorted-set writes of the hot scripts (enqueue, claim, complete) are buffered per key and sent as one variadic
 -- ZADD / ZREM per key at the end (zflush): from Lua, a call costs about as much as the write itself. A script that
 -- turns buffering on (zbuffer) must zflush before it reads a buffered key, and before it returns. Off by default.
-local ZBUF = nil
 local function zbuffer() ZBUF = { ZADD = {}, ZREM = {}, order = {} } end
 local function zop(op, key, a, b)
   if not ZBUF then
@@ -255,6 +267,9 @@ local function requeue(q, id)
 end
 `;
 
+/** The head of every queue script run as a plain script: its state, set from ARGV, and the shared helpers. */
+export const PRELUDE = `${STATE_DECL}${STATE_INIT}${PRELUDE_FNS}`;
+
 /**
  * Enqueue of one job, shared by the enqueue, enqueue-many and fire-schedule scripts. Mirrors `buildJob` from
  * @conveyor/core: the client passes every default already applied (it runs `buildJob` itself), the script only
@@ -268,10 +283,8 @@ end
  * unique key).
  */
 export const ENQUEUE_FN = `
-local SEEN_Q = {}
 -- With ids_buffer(), the id index entries of a batch go in one HSET at the end (ids_flush), and the jobs of the
 -- batch are found by id in IDBUF.seen meanwhile.
-local IDBUF = nil
 local function ids_buffer() IDBUF = { seen = {}, args = {} } end
 local function ids_flush()
   if not IDBUF then return end
@@ -349,7 +362,6 @@ export const ENQUEUE_ARITY = 20;
  * Needs the PRELUDE (G, NOW).
  */
 export const SIDE_FN = `
-local ISO_AT, ISO_TEXT = nil, nil
 -- ISO-8601 UTC of a time in ms (days to civil date: Howard Hinnant's algorithm).
 local function iso(ms)
   if ms == ISO_AT then return ISO_TEXT end
@@ -374,7 +386,6 @@ local function iso(ms)
   return ISO_TEXT
 end
 -- A string as JSON text (memoised: queue, type and worker names repeat).
-local JC = {}
 local function jstr(x)
   local j = JC[x]
   if not j then
@@ -384,8 +395,6 @@ local function jstr(x)
   return j
 end
 -- One execution record (same id twice keeps the first).
-local K_XT = G .. 'xt'
-local XQC = {}
 local function record_exec(id, job, queue, startedAt, json)
   if redis.call('HSETNX', G .. 'xh:' .. job, id, json) == 1 then
     local m = id .. '\\31' .. job

@@ -1,6 +1,6 @@
-import { luaScript } from '../connection';
 import { PRELUDE, SIDE_FN } from './common';
 import { METRIC_ARITY, METRICS_FN } from './metrics';
+import { luaScript } from './script';
 
 /**
  * Claim up to `limit` ready jobs over several queues in one round trip.
@@ -137,7 +137,7 @@ export const ACK_SIDE_ARITY = 5 + METRIC_ARITY + 1;
  * The side effects of one ok ack, from ARGV[o…]: its execution record, its metric (summed into acc) and its
  * event (appended to events); '' leaves a part out. Needs SIDE_FN and METRICS_FN.
  */
-const ACK_SIDE_FN = `
+export const ACK_SIDE_FN = `
 local function ack_side(acc, events, o)
   if ARGV[o] ~= '' then record_exec(ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4]) end
   if ARGV[o + 5] ~= '' then

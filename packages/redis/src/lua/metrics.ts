@@ -1,5 +1,5 @@
 import { GRANULARITIES, HISTOGRAM_BOUNDS_MS } from '@conveyor/core';
-import { luaScript } from '../connection';
+import { luaScript } from './script';
 
 /**
  * Metric buckets, written by the metrics adapter and (with inline records) by the claim, ack and enqueue scripts.
@@ -157,7 +157,7 @@ end
 export const METRIC_ARITY = 7;
 
 /** The head of a metrics script: `G` and `NOW` like the other global scripts. */
-const HEAD = `
+export const METRICS_HEAD = `
 local G = '{' .. ARGV[1] .. '}:'
 ${METRICS_FN}
 `;
@@ -168,7 +168,7 @@ ${METRICS_FN}
  */
 export const RECORD_METRICS = luaScript(
   'record-metrics',
-  `${HEAD}
+  `${METRICS_HEAD}
 local acc = mnew()
 for i = 3, #ARGV, ${METRIC_ARITY} do
   local h = ARGV[i + 5]
@@ -189,7 +189,7 @@ return 1
  */
 export const READ_METRICS = luaScript(
   'read-metrics',
-  `${HEAD}
+  `${METRICS_HEAD}
 local g, from, to, fq, ft, mode, gb = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 mensure()
 local src
@@ -242,7 +242,7 @@ return out
 /** ARGV: (granularity, cutoff)... Drops buckets (and roll-ups) that start before their cutoff; returns how many (queue, type) buckets went. */
 export const PRUNE_METRICS = luaScript(
   'prune-metrics',
-  `${HEAD}
+  `${METRICS_HEAD}
 local n = 0
 for i = 3, #ARGV, 2 do
   for _, kind in ipairs({ 'm', 'mq', 'mt', 'ma' }) do

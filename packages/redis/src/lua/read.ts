@@ -1,7 +1,7 @@
-import { luaScript } from '../connection';
 import { PRELUDE } from './common';
+import { luaScript } from './script';
 
-const STATES_LUA = `local STATES = { 'waiting', 'scheduled', 'retrying', 'active', 'completed', 'failed', 'cancelled' }
+export const STATES_LUA = `local STATES = { 'waiting', 'scheduled', 'retrying', 'active', 'completed', 'failed', 'cancelled' }
 local function counts_of(q)
   local types = redis.call('SMEMBERS', Q(q) .. 'types')
   local c = {}

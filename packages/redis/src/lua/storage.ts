@@ -1,4 +1,4 @@
-import { luaScript } from '../connection';
+import { luaScript } from './script';
 
 /**
  * Scripts of the execution history, worker registry and metrics. Global keys, all under the `{prefix}` hash tag:
@@ -11,7 +11,16 @@ import { luaScript } from '../connection';
  * is found from either index with one HGET. Equal start times order by member, i.e. by record id, as before.
  * ARGV[1] is the prefix and ARGV[2] the time ('' → server TIME), as for the queue scripts.
  */
-const HEAD = `
+/** A history index member (record id US job id) split into its two parts. */
+export const MEMBER_JOB_FN = `
+local function member_job(m)
+  local at = string.find(m, '\\31', 1, true)
+  return string.sub(m, 1, at - 1), string.sub(m, at + 1)
+end
+`;
+
+/** The head of a history script run as a plain script (the Functions library has G and NOW already). */
+export const STORAGE_HEAD = `
 local G = '{' .. ARGV[1] .. '}:'
 local NOW
 if ARGV[2] ~= '' then
@@ -20,16 +29,12 @@ else
   local t = redis.call('TIME')
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function member_job(m)
-  local at = string.find(m, '\\31', 1, true)
-  return string.sub(m, 1, at - 1), string.sub(m, at + 1)
-end
-`;
+${MEMBER_JOB_FN}`;
 
 /** ARGV: (id, jobId, queue, startedAt, json)... Writing an id twice keeps the first record. */
 export const RECORD_EXECUTIONS = luaScript(
   'record-executions',
-  `${HEAD}
+  `${STORAGE_HEAD}
 for i = 3, #ARGV, 5 do
   local id, job = ARGV[i], ARGV[i + 1]
   if redis.call('HSETNX', G .. 'xh:' .. job, id, ARGV[i + 4]) == 1 then
@@ -48,7 +53,7 @@ return 1
  */
 export const RECENT_EXECUTIONS = luaScript(
   'recent-executions',
-  `${HEAD}
+  `${STORAGE_HEAD}
 local q, ty, st, limit, examine = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local key = G .. 'xt'
 if q ~= '' then key = G .. 'xq:' .. q end
@@ -84,7 +89,7 @@ return out
  */
 export const CLEANUP_EXECUTIONS = luaScript(
   'cleanup-executions',
-  `${HEAD}
+  `${STORAGE_HEAD}
 local before = tonumber(ARGV[3])
 local ms = redis.call('ZRANGEBYSCORE', G .. 'xt', '-inf', '(' .. ARGV[3], 'LIMIT', tonumber(ARGV[4]), tonumber(ARGV[5]))
 local n = 0
@@ -114,7 +119,7 @@ return { n, #ms }
 /** ARGV: id, infoJson, zeroStatsJson. */
 export const REGISTER_WORKER = luaScript(
   'register-worker',
-  `${HEAD}
+  `${STORAGE_HEAD}
 redis.call('HSET', G .. 'w:info', ARGV[3], ARGV[4])
 redis.call('HSET', G .. 'w:stats', ARGV[3], ARGV[5])
 redis.call('ZADD', G .. 'w:seen', NOW, ARGV[3])
@@ -125,7 +130,7 @@ return 1
 /** ARGV: id, statsJson. A worker removed meanwhile is not brought back. */
 export const HEARTBEAT_WORKER = luaScript(
   'heartbeat-worker',
-  `${HEAD}
+  `${STORAGE_HEAD}
 if redis.call('HEXISTS', G .. 'w:info', ARGV[3]) == 0 then return 0 end
 redis.call('HSET', G .. 'w:stats', ARGV[3], ARGV[4])
 redis.call('ZADD', G .. 'w:seen', NOW, ARGV[3])
@@ -136,7 +141,7 @@ return 1
 /** Returns { id, infoJson, statsJson, lastSeenAt }... */
 export const LIST_WORKERS = luaScript(
   'list-workers',
-  `${HEAD}
+  `${STORAGE_HEAD}
 local out = {}
 local seen = redis.call('ZRANGE', G .. 'w:seen', 0, -1, 'WITHSCORES')
 for i = 1, #seen, 2 do
@@ -153,7 +158,7 @@ return out
 /** ARGV: before|'' ('' with ARGV[4] = id: remove that one worker). Returns how many were removed. */
 export const REMOVE_WORKERS = luaScript(
   'remove-workers',
-  `${HEAD}
+  `${STORAGE_HEAD}
 local ids
 if ARGV[3] == '' then ids = { ARGV[4] } else ids = redis.call('ZRANGEBYSCORE', G .. 'w:seen', '-inf', '(' .. ARGV[3]) end
 local n = 0
@@ -172,7 +177,7 @@ return n
  */
 export const WATCH_EVENTS = luaScript(
   'watch-events',
-  `${HEAD}
+  `${STORAGE_HEAD}
 if ARGV[4] == '' then
   redis.call('ZREM', G .. 'watchers', ARGV[3])
 else
@@ -185,7 +190,7 @@ return 1
 /** How many buses have watchers now (lapsed presences are dropped first). */
 export const COUNT_WATCHERS = luaScript(
   'count-watchers',
-  `${HEAD}
+  `${STORAGE_HEAD}
 redis.call('ZREMRANGEBYSCORE', G .. 'watchers', '-inf', '(' .. NOW)
 return redis.call('ZCARD', G .. 'watchers')
 `,
