@@ -48,14 +48,25 @@ function upsertSql(columns: readonly string[]): string {
     .join(', ')}`;
 }
 
+/** Upserts by the set of columns they add to (`'1'` per value column added, in METRIC_VALUE_COLUMNS order). */
+const NARROW_SQL = new Map<string, string>();
+/** Distinct column sets remembered; past this, a cell binds every column (same effect, more work). */
+const NARROW_LIMIT = 256;
 const UPSERT_SQL = upsertSql(METRIC_VALUE_COLUMNS);
+
 /**
- * The counters alone: a cell without histogram observations (enqueues, timeouts, stalls) binds and updates 7
- * values instead of ~60. An enqueue batch touches 12 cells (4 rows × 3 granularities), so this is most of what its
- * metrics cost.
+ * The upsert that adds only the columns `mask` marks, or undefined once {@link NARROW_LIMIT} sets are known. Cells of
+ * claims, acks and enqueues each touch a counter or two and a few histogram columns, so only a handful of masks
+ * occur; the statement of each is prepared once.
  */
-const COUNTER_COLUMNS = METRIC_KINDS.map((kind) => kind as string);
-const COUNTERS_UPSERT_SQL = upsertSql(COUNTER_COLUMNS);
+function narrowUpsertSql(mask: string): string | undefined {
+  let sql = NARROW_SQL.get(mask);
+  if (sql === undefined && NARROW_SQL.size < NARROW_LIMIT) {
+    sql = upsertSql(METRIC_VALUE_COLUMNS.filter((_, i) => mask[i] === '1'));
+    NARROW_SQL.set(mask, sql);
+  }
+  return sql;
+}
 
 /** The value columns combined over the rows a query selects (SUM, or MAX for the maxima). */
 const AGGREGATES = METRIC_VALUE_COLUMNS.map((c) => `${metricCombiner(c)}(m.${c})`).join(', ');
@@ -172,18 +183,31 @@ export function writeMetrics(store: SqliteStore, events: readonly MetricEvent[])
       }
     }
   }
-  const upsert = store.stmt(UPSERT_SQL);
   for (const c of cells.values()) {
     const v = c.values;
-    // Histograms untouched: no count and no max (an event of count 0 may still raise a max).
-    if (v[DURATION_AT] === 0 && v[DURATION_AT + 2] === 0 && v[WAIT_AT] === 0 && v[WAIT_AT + 2] === 0) {
-      const params: unknown[] = [c.granularity, c.queue, c.type, c.bucket];
-      for (const kind of METRIC_KINDS) params.push(v[KIND_AT[kind]]);
-      store.stmt(COUNTERS_UPSERT_SQL).run(params);
-    } else upsert.run(c.granularity, c.queue, c.type, c.bucket, ...v);
+    // Only the columns this cell changes: adding 0 to a sum changes nothing, and neither does max(stored, 0) (every
+    // stored value is >= 0). A batch of claims or acks touches a counter and a few histogram columns of ~60, and
+    // binding and evaluating the rest was most of the upsert's cost.
+    let mask = '';
+    const params: unknown[] = [c.granularity, c.queue, c.type, c.bucket];
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i] as number;
+      if (x === 0) mask += '0';
+      else {
+        mask += '1';
+        params.push(x);
+      }
+    }
+    const sql = params.length > 4 ? narrowUpsertSql(mask) : undefined;
+    // A cell of zeros (events of count 0) still creates its row, as the full upsert does.
+    if (sql === undefined) store.stmt(UPSERT_SQL).run(c.granularity, c.queue, c.type, c.bucket, ...v);
+    else store.stmt(sql).run(params);
   }
-  const key = store.stmt('INSERT OR IGNORE INTO conveyor_metric_keys (queue, type) VALUES (?, ?)');
-  for (const k of keys) key.run(...k.split('\u0000'));
+  for (const k of keys) {
+    if (store.metricKeys.has(k)) continue;
+    store.stmt('INSERT OR IGNORE INTO conveyor_metric_keys (queue, type) VALUES (?, ?)').run(...k.split('\u0000'));
+    store.metricKeyWritten(k);
+  }
 }
 
 /**

@@ -123,6 +123,12 @@ const claimUpdateSql = bySize(
       .join(', ')}`,
 );
 
+/** The seqs of rows whose caller id is one of `n` ids: parameters the ids; rows (custom id, seq) in raw mode. */
+const customSeqsSql = bySize(
+  (n) =>
+    `SELECT custom_id, seq FROM conveyor_jobs WHERE custom_id IN (${Array.from({ length: n }, () => '?').join(', ')})`,
+);
+
 /** Requests per UPDATE of a complete batch (one cached statement per size up to this). */
 const ACK_CHUNK = 100;
 
@@ -441,6 +447,25 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     return generated === null ? null : [generated, null];
   }
 
+  /**
+   * {@link keyOf} for the jobs of `requests[start..end)`, with one lookup of caller ids for all of them (a statement
+   * per id cost more than the ack's UPDATE of the same ids).
+   */
+  private keysOf(requests: ReadonlyArray<LeaseRef>, start: number, end: number): Array<JobKey | null> {
+    const ids: string[] = [];
+    for (let i = start; i < end; i++) ids.push((requests[i] as LeaseRef).jobId);
+    const custom = new Map<string, number>();
+    for (const [id, seq] of this.store.stmt(customSeqsSql(ids.length)).raw(true).all(ids) as Array<[string, number]>) {
+      custom.set(id, seq);
+    }
+    return ids.map((id): JobKey | null => {
+      const seq = custom.get(id);
+      if (seq !== undefined) return [seq, id];
+      const generated = generatedSeq(id);
+      return generated === null ? null : [generated, null];
+    });
+  }
+
   /** The row of the job `id` names, if any. */
   private findRow(id: string): JobRow | undefined {
     const key = this.keyOf(id);
@@ -617,9 +642,10 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       for (let start = 0; start < requests.length; start += ACK_CHUNK) {
         const end = Math.min(requests.length, start + ACK_CHUNK);
         const params: unknown[] = [now];
+        const keys = this.keysOf(requests, start, end);
         for (let i = start; i < end; i++) {
-          const { jobId, token, result } = requests[i] as CompleteRequest;
-          const key = this.keyOf(jobId) ?? NO_KEY;
+          const { token, result } = requests[i] as CompleteRequest;
+          const key = keys[i - start] ?? NO_KEY;
           params.push(key[0], key[1], token, result === undefined ? null : toJson(result), order++);
         }
         for (const row of s.stmt(completeUpdateSql(end - start)).all(...params) as AckedById[]) {

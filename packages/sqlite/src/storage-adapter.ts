@@ -15,7 +15,7 @@ import type {
 import { decodeCursor, encodeCursor, executionRecordProblem } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
 import { checkLimit, validationError } from './errors';
-import { toJson } from './job-row';
+import { bySize, toJson } from './job-row';
 import type { SqliteBackendOptions, SqliteStore } from './store';
 import { SqlitePart } from './store';
 
@@ -67,31 +67,44 @@ export function checkRecord(r: ExecutionRecord, where: string): void {
   if (problem !== null) throw validationError(`${where}: ${problem}`);
 }
 
+/** Execution records per multi-row INSERT (12 parameters a row). */
+const RECORD_CHUNK = 50;
+
+/** The INSERT of `n` execution records (one cached statement per size up to RECORD_CHUNK). */
+const insertRecordsSql = bySize(
+  (n) => `INSERT OR IGNORE INTO conveyor_executions (id, job_id, queue, type, attempt, status, started_at, finished_at,
+    duration_ms, worker_id, result, error) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+);
+
 /**
  * Insert execution records inside the caller's write transaction. Writing a record id twice keeps the first: the
  * runtime may retry a flush (or an ack) that did reach the store. Used by `recordExecutions` and by the queue
  * adapter's inline records.
  */
 export function writeRecords(store: SqliteStore, records: readonly ExecutionRecord[]): void {
-  const insert = store.stmt(
-    `INSERT OR IGNORE INTO conveyor_executions (id, job_id, queue, type, attempt, status, started_at, finished_at,
-      duration_ms, worker_id, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  for (const r of records) {
-    insert.run(
-      r.id,
-      r.jobId,
-      r.queue,
-      r.type,
-      r.attempt,
-      r.status,
-      r.startedAt,
-      r.finishedAt,
-      r.durationMs,
-      r.workerId,
-      r.result === undefined || r.result === null ? null : toJson(r.result),
-      r.error === null || r.error === undefined ? null : JSON.stringify(r.error),
-    );
+  // Up to RECORD_CHUNK rows per statement: a batch of acks writes one statement per chunk, not one per record.
+  // OR IGNORE applies to each row on its own, in VALUES order, as it would across separate statements.
+  for (let start = 0; start < records.length; start += RECORD_CHUNK) {
+    const end = Math.min(records.length, start + RECORD_CHUNK);
+    const params: unknown[] = [];
+    for (let i = start; i < end; i++) {
+      const r = records[i] as ExecutionRecord;
+      params.push(
+        r.id,
+        r.jobId,
+        r.queue,
+        r.type,
+        r.attempt,
+        r.status,
+        r.startedAt,
+        r.finishedAt,
+        r.durationMs,
+        r.workerId,
+        r.result === undefined || r.result === null ? null : toJson(r.result),
+        r.error === null || r.error === undefined ? null : JSON.stringify(r.error),
+      );
+    }
+    store.stmt(insertRecordsSql(end - start)).run(params);
   }
 }
 

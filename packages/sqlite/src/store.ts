@@ -96,6 +96,12 @@ export class SqliteStore {
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
   private migrated = false;
   private holders = 0;
+  /**
+   * `queue\0type` pairs known to be in `conveyor_metric_keys` (rows there are never deleted), so metric writes skip
+   * their INSERT OR IGNORE. Filled once the transaction that wrote them commits.
+   */
+  readonly metricKeys = new Set<string>();
+  private pendingMetricKeys: string[] = [];
   /** The event bus of this store, when one was created on it. */
   localBus: LocalEventSink | null = null;
   /** Rows appended to `conveyor_events` since the last prune. */
@@ -194,16 +200,27 @@ export class SqliteStore {
   write<T>(fn: () => T): T {
     this.ensureReady();
     this.deltas.clear();
+    this.pendingMetricKeys.length = 0;
+    let result: T;
     try {
-      return this.tx.immediate(() => {
-        const result = fn();
+      result = this.tx.immediate(() => {
+        const out = fn();
         this.flushCounts();
-        return result;
+        return out;
       }) as T;
     } catch (error) {
       this.deltas.clear();
+      this.pendingMetricKeys.length = 0;
       throw translateError(error);
     }
+    for (const k of this.pendingMetricKeys) this.metricKeys.add(k);
+    this.pendingMetricKeys.length = 0;
+    return result;
+  }
+
+  /** Note that the running write stored the metric key `queue\0type` (known once it commits). */
+  metricKeyWritten(key: string): void {
+    this.pendingMetricKeys.push(key);
   }
 
   /** Note that `n` jobs of `queue` entered (n > 0) or left (n < 0) `state`, inside a {@link write}. */
