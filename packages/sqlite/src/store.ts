@@ -50,6 +50,15 @@ export interface SqliteBackendOptions {
    * @default 'NORMAL'
    */
   synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+  /**
+   * `PRAGMA wal_autocheckpoint`: the WAL size in pages (4 KiB each by default) at which a commit copies it back into
+   * the database file. Every job change rewrites the same hot pages (counters, metrics, index tails), and a
+   * checkpoint copies each page once however often it changed, so a larger WAL means less copying and fewer syncs
+   * per job (measured on the bench machine: 4000 beat SQLite's 1000, and 16000 was slower again). `0` turns
+   * automatic checkpoints off (then run `PRAGMA wal_checkpoint` yourself).
+   * @default 4000
+   */
+  walAutocheckpoint?: number;
 }
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -114,12 +123,14 @@ export class SqliteStore {
     this.eventPollMs = options.eventPollMs ?? 50;
     this.eventRetention = options.eventRetention ?? 10_000;
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    const walAutocheckpoint = options.walAutocheckpoint ?? 4000;
     for (const [name, value] of [
       ['busyTimeoutMs', busyTimeoutMs],
       ['eventPollMs', this.eventPollMs],
       ['eventRetention', this.eventRetention],
+      ['walAutocheckpoint', walAutocheckpoint],
     ] as const) {
-      if (!Number.isInteger(value) || value < (name === 'busyTimeoutMs' ? 0 : 1)) {
+      if (!Number.isInteger(value) || value < (name === 'busyTimeoutMs' || name === 'walAutocheckpoint' ? 0 : 1)) {
         throw new ConveyorError(
           'CONFIG_INVALID',
           sqliteMessage(`option ${name} must be a positive integer, got ${String(value)}. Fix the backend options.`),
@@ -162,6 +173,7 @@ export class SqliteStore {
       // WAL: readers never block the writer and the writer never blocks readers; the setting is persistent.
       const mode = this.db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') this.logger.warn(`[conveyor] [sqlite] journal_mode is ${String(mode)}, not wal`, { mode });
+      this.db.pragma(`wal_autocheckpoint = ${walAutocheckpoint}`);
     }
     this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     this.tx = this.db.transaction((fn: () => unknown) => fn());
