@@ -62,6 +62,51 @@ import {
 import { scheduleSql, toSchedule, validateSchedule } from './schedules';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
+
+/**
+ * Keeps a heartbeat (`extendLeases`) apart from the acks of the same process. Both lock the rows of one worker's
+ * active jobs, each in the order its plan reaches them (index order, or heap order for a bitmap scan), so a heartbeat
+ * over every lease and an ack of some of them could lock two rows in opposite orders and deadlock (Postgres then
+ * fails one after `deadlock_timeout`). Acks share the gate with each other (their leases are disjoint); a heartbeat
+ * waits for the acks in flight, holds back new ones while it runs, and lets them go. A heartbeat runs every few
+ * seconds, so acks wait at most one short statement now and then.
+ */
+class LeaseGate {
+  private acks = 0;
+  private heartbeat: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+
+  async ack<T>(run: () => Promise<T>): Promise<T> {
+    while (this.heartbeat !== null) await this.heartbeat;
+    this.acks++;
+    try {
+      return await run();
+    } finally {
+      this.acks--;
+      if (this.acks === 0 && this.drained !== null) this.drained();
+    }
+  }
+
+  async alone<T>(run: () => Promise<T>): Promise<T> {
+    while (this.heartbeat !== null) await this.heartbeat;
+    let done!: () => void;
+    this.heartbeat = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    try {
+      if (this.acks > 0) {
+        await new Promise<void>((resolve) => {
+          this.drained = resolve;
+        });
+        this.drained = null;
+      }
+      return await run();
+    } finally {
+      this.heartbeat = null;
+      done();
+    }
+  }
+}
 const DEFAULT_CLEAN_LIMIT = 1000;
 /** Rows one retention/clean/retryFailed statement touches at most: short statements, short locks. */
 export const BATCH = 1000;
@@ -140,6 +185,7 @@ export class PostgresQueueAdapter implements QueueAdapter {
   /** @inheritdoc */
   readonly capabilities: AdapterCapabilities = POSTGRES_CAPABILITIES;
   private readonly ctx: PgContext;
+  private readonly gate = new LeaseGate();
   private closed = false;
 
   /** Pass options, or the context shared by a backend's adapters. */
@@ -351,6 +397,10 @@ SELECT * FROM c`
     this.open();
     if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw validationError('extendLeases needs `leaseMs` > 0.');
     if (leases.length === 0) return [];
+    return this.gate.alone(() => this.extend(leases, leaseMs));
+  }
+
+  private async extend(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
     const S = this.ctx.s;
     const rows = await this.ctx.query<{ id: string; token: number; lease_expires_at: number }>(
       `UPDATE ${S}.jobs j SET lease_expires_at = ${S}.now_ms($1::bigint) + $4::bigint
@@ -387,6 +437,10 @@ RETURNING j.id, j.token, j.lease_expires_at`,
   async complete(requests: CompleteRequest[]): Promise<AckResult[]> {
     this.open();
     if (requests.length === 0) return [];
+    return this.gate.ack(() => this.completeNow(requests));
+  }
+
+  private async completeNow(requests: CompleteRequest[]): Promise<AckResult[]> {
     const S = this.ctx.s;
     const rule = RETENTION.completeRule;
     const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(requests) : null;
@@ -428,6 +482,10 @@ done AS (
   async fail(requests: FailRequest[]): Promise<AckResult[]> {
     this.open();
     if (requests.length === 0) return [];
+    return this.gate.ack(() => this.failNow(requests));
+  }
+
+  private async failNow(requests: FailRequest[]): Promise<AckResult[]> {
     const S = this.ctx.s;
     const now = RETENTION.failNow;
     const rule = RETENTION.failRule;
@@ -477,6 +535,10 @@ done AS (
   async release(leases: LeaseRef[]): Promise<AckResult[]> {
     this.open();
     if (leases.length === 0) return [];
+    return this.gate.ack(() => this.releaseNow(leases));
+  }
+
+  private async releaseNow(leases: LeaseRef[]): Promise<AckResult[]> {
     const S = this.ctx.s;
     // runAt is kept: a released job goes back to the front of its priority, ahead of later work.
     // Releases happen on shutdown, not per job: the job travels back (its runAt is what a caller needs to see).

@@ -1,4 +1,11 @@
-import { type ConveyorEvent, closeBackend, initBackend, isConveyorError, silentLogger } from '@conveyor/core';
+import {
+  type ClaimedJob,
+  type ConveyorEvent,
+  closeBackend,
+  initBackend,
+  isConveyorError,
+  silentLogger,
+} from '@conveyor/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBackend, migrate, type PostgresBackend, packEvents, SCHEMA_VERSION } from '../src/index';
@@ -136,6 +143,46 @@ describePg('postgres specifics', () => {
         client.release();
         stop();
       }
+    });
+
+    it('heartbeats and acks over the same leases never deadlock, and acks answer in the caller order', async () => {
+      const n = 300;
+      await backend.queue.enqueueMany(
+        Array.from({ length: n }, (_, i) => ({ queue: 'locks', type: 'lock-order', payload: i })),
+      );
+      const claimed = await backend.queue.claim({ queues: ['locks'], workerId: 'w-locks', limit: n, leaseMs: 60_000 });
+      expect(claimed).toHaveLength(n);
+      const leases = claimed.map((j) => ({ jobId: j.id, token: j.token }));
+      const reversed = [...leases].reverse();
+      // Rounds of a heartbeat over every lease (reverse order) racing acks of slices (forward order) on other
+      // connections. Without the adapter keeping heartbeats apart from acks, these lock rows in different orders,
+      // deadlock, and Postgres fails one statement (40P01).
+      const extends_: Promise<unknown>[] = [];
+      const acks: Promise<{ jobId: string; ok: boolean }[]>[] = [];
+      for (let i = 0; i < n; i += 50) {
+        extends_.push(backend.queue.extendLeases(reversed, 60_000));
+        acks.push(backend.queue.complete(leases.slice(i, i + 50).map((l) => ({ ...l, result: null }))));
+      }
+      await Promise.all(extends_);
+      const results = (await Promise.all(acks)).flat();
+      expect(results.map((r) => r.jobId)).toEqual(leases.map((l) => l.jobId));
+      expect(results.every((r) => r.ok)).toBe(true);
+      // A batch out of order answers in its own order (the statement itself runs in id order).
+      const more = await backend.queue.enqueueMany(
+        Array.from({ length: 4 }, (_, i) => ({ queue: 'locks', type: 'lock-order', payload: i })),
+      );
+      const again = await backend.queue.claim({ queues: ['locks'], workerId: 'w-locks', limit: 4, leaseMs: 60_000 });
+      const shuffled = [again[2], again[0], again[3], again[1]].map((j) => ({
+        jobId: (j as ClaimedJob).id,
+        token: (j as ClaimedJob).token,
+        result: null,
+      }));
+      const answers = await backend.queue.complete([...shuffled, shuffled[0] as (typeof shuffled)[number]]);
+      expect(answers.map((r) => [r.jobId, r.ok])).toEqual([
+        ...shuffled.map((s) => [s.jobId, true]),
+        [shuffled[0]?.jobId, false],
+      ]);
+      expect(more).toHaveLength(4);
     });
 
     it('events cross processes (two pools), and an event over 8000 bytes goes through the overflow table', async () => {
