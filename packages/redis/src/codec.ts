@@ -124,35 +124,35 @@ export function decodeJob(flat: unknown): Job | null {
 }
 
 /**
- * A claimed job as a {@link ClaimedJob}, from the claim script's reply: the job's fields before the claim (in the
- * order of the script's HMGET: s, c, a, ma, r, p, pr, bo, to, uk, rc, rf, m, e, pg, then id, queue, type; absent
- * ones null) with the claim's changes applied: active, one more attempt, the lease's fencing token, startedAt = the
+ * A claimed job as a {@link ClaimedJob}, from the claim script's reply: the job's fields before the claim (s, c, a,
+ * ma, r, p, pr, then id, queue, type, then bo, to, uk, rc, rf, m, e, pg unless the job is plain: absent ones null)
+ * with the claim's changes applied: active, one more attempt, the lease's fencing token, startedAt = the
  * claim time, the worker and the lease expiry.
  */
 export function decodeClaimed(v: unknown[], token: number, now: number, workerId: string, expires: number) {
   const f = v as (string | null)[];
   const job: ClaimedJob = {
-    id: f[15] as string,
-    queue: f[16] as string,
-    type: f[17] as string,
+    id: f[7] as string,
+    queue: f[8] as string,
+    type: f[9] as string,
     payload: parse(f[5] ?? undefined),
     state: 'active',
     priority: Number(f[6] ?? 0),
     attempt: Number(f[2] ?? 0) + 1,
     maxAttempts: Number(f[3]),
-    backoff: parse(f[7] ?? undefined) as BackoffOptions | null,
-    timeoutMs: num(f[8] ?? undefined),
-    uniqueKey: f[9] ?? null,
-    removeOnComplete: f[10] == null ? false : (JSON.parse(f[10]) as RetentionOption),
-    removeOnFail: f[11] == null ? false : (JSON.parse(f[11]) as RetentionOption),
-    meta: parse(f[12] ?? undefined) as Record<string, unknown> | null,
+    backoff: parse(f[10] ?? undefined) as BackoffOptions | null,
+    timeoutMs: num(f[11] ?? undefined),
+    uniqueKey: f[12] ?? null,
+    removeOnComplete: f[13] == null ? false : (JSON.parse(f[13]) as RetentionOption),
+    removeOnFail: f[14] == null ? false : (JSON.parse(f[14]) as RetentionOption),
+    meta: parse(f[15] ?? undefined) as Record<string, unknown> | null,
     createdAt: Number(f[1]),
     runAt: Number(f[4]),
     startedAt: now,
     finishedAt: null,
     result: null,
-    lastError: parse(f[13] ?? undefined) as Job['lastError'],
-    progress: parse(f[14] ?? undefined),
+    lastError: parse(f[16] ?? undefined) as Job['lastError'],
+    progress: parse(f[17] ?? undefined),
     workerId,
     leaseExpiresAt: expires,
     token,

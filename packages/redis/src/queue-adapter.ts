@@ -101,7 +101,16 @@ function byteCompare(a: string, b: string): number {
 
 const pad15 = (n: number) => String(Math.max(0, Math.trunc(n))).padStart(15, '0');
 
+/** What a claim tells a later completion of the same lease (see COMPLETE). */
+interface LeaseHint {
+  queue: string;
+  type: string;
+  /** The lease set member: padded createdAt, then the id. */
+  member: string;
+}
+
 function ack(jobId: string, reply: unknown): AckResult {
+  if (reply === 1) return { jobId, ok: true, job: null };
   if (reply === 0 || !Array.isArray(reply)) return { jobId, ok: false, code: 'LEASE_LOST' };
   return { jobId, ok: true, job: reply.length > 1 ? decodeJob(reply[1]) : null };
 }
@@ -117,8 +126,11 @@ export class RedisQueueAdapter implements QueueAdapter {
   readonly capabilities: AdapterCapabilities = REDIS_CAPABILITIES;
   private readonly conn: RedisConnection;
   private closed = false;
-  /** Queue of each job this adapter claimed, until its completion: saves the completion script a lookup. */
-  private readonly leasedQueues = new Map<string, string>();
+  /**
+   * Queue, type and lease member of each job this adapter claimed, until its completion: saves the completion
+   * script an id lookup and most of its reads of the job.
+   */
+  private readonly leasedQueues = new Map<string, LeaseHint>();
   /** Single enqueues waiting for the call in flight, per side-effect flag (see {@link enqueue}). */
   private readonly lanes = new Map<string, EnqueueLane>();
   /** Coalesced enqueue calls in flight (close waits for them). */
@@ -281,7 +293,9 @@ export class RedisQueueAdapter implements QueueAdapter {
     const until = Number(expires);
     const jobs = claimed.map((flat, i) => decodeClaimed(flat, base + i + 1, at, workerId, until));
     if (this.leasedQueues.size > MAX_REMEMBERED_LEASES) this.leasedQueues.clear();
-    for (const job of jobs) this.leasedQueues.set(job.id, job.queue);
+    for (const job of jobs) {
+      this.leasedQueues.set(job.id, { queue: job.queue, type: job.type, member: pad15(job.createdAt) + job.id });
+    }
     return jobs;
   }
 
@@ -315,9 +329,13 @@ export class RedisQueueAdapter implements QueueAdapter {
     const side = requests.some((r) => r.sideEffects !== undefined);
     const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen];
     for (const r of requests) {
-      const queue = this.leasedQueues.get(r.jobId);
-      if (queue !== undefined) this.leasedQueues.delete(r.jobId);
-      args.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`), queue ?? '');
+      const hint = this.leasedQueues.get(r.jobId);
+      args.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`));
+      if (hint === undefined) args.push('', '', '');
+      else {
+        this.leasedQueues.delete(r.jobId);
+        args.push(hint.queue, hint.type, hint.member);
+      }
       if (side) pushAckSide(args, r.sideEffects);
     }
     const replies = (await this.conn.run(COMPLETE, args)) as unknown[];

@@ -387,6 +387,66 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     }
   });
 
+  it('claims plain jobs, jobs with optional fields and hashes written before the plain flag alike', async () => {
+    const p = fresh();
+    const a = new RedisQueueAdapter({ connection: REDIS_URL, prefix: p });
+    const b = new RedisQueueAdapter({ connection: REDIS_URL, prefix: p });
+    const admin = new Redis(REDIS_URL);
+    try {
+      await a.init();
+      await b.init();
+      await a.enqueueMany([
+        { id: 'plain', queue: 'q', type: 't', payload: 1 },
+        {
+          id: 'rich',
+          queue: 'q',
+          type: 't',
+          payload: 2,
+          uniqueKey: 'u',
+          meta: { m: 1 },
+          backoff: { type: 'fixed', delayMs: 0 },
+        },
+        { id: 'old', queue: 'q', type: 't', payload: 3, meta: { m: 2 } },
+      ]);
+      // A hash as an older version wrote it: no plain flag at all.
+      await admin.hdel(`{${p}:q}:j:old`, 'pl');
+      const first = await a.claim({ queues: ['q'], limit: 10, leaseMs: 30_000, workerId: 'w' });
+      const byId = new Map(first.map((j) => [j.id, j]));
+      expect(byId.get('plain')).toMatchObject({ payload: 1, meta: null, uniqueKey: null, backoff: null, attempt: 1 });
+      expect(byId.get('rich')).toMatchObject({
+        uniqueKey: 'u',
+        meta: { m: 1 },
+        backoff: { type: 'fixed', delayMs: 0 },
+      });
+      expect(byId.get('old')).toMatchObject({ payload: 3, meta: { m: 2 } });
+      const lease = (id: string) => ({ jobId: id, token: (byId.get(id) as { token: number }).token });
+      // Progress and a failure make a plain job carry optional fields: its next claim returns them.
+      await a.updateProgress(lease('plain'), { pct: 50 });
+      await a.fail([{ ...lease('plain'), error: { message: 'boom' }, retryDelayMs: 0 }]);
+      const [again] = await a.claim({ queues: ['q'], limit: 1, leaseMs: 30_000, workerId: 'w' });
+      expect(again).toMatchObject({ id: 'plain', attempt: 2, progress: { pct: 50 }, lastError: { message: 'boom' } });
+      // Completions by the claiming adapter (with its hint) and by another one (without) both hold, and release the
+      // unique key of the rich job.
+      const done = await b.complete([
+        { ...lease('rich'), result: 'r' },
+        { jobId: 'plain', token: (again as { token: number }).token, result: 'p' },
+      ]);
+      expect(done.map((r) => r.ok)).toEqual([true, true]);
+      expect((await a.complete([{ ...lease('old'), result: 'o' }]))[0]?.ok).toBe(true);
+      expect((await a.complete([{ ...lease('old'), result: 'o' }]))[0]).toMatchObject({
+        ok: false,
+        code: 'LEASE_LOST',
+      });
+      expect(await admin.hget(`{${p}:q}:uk`, 'u')).toBeNull();
+      expect((await a.getJob('rich'))?.state).toBe('completed');
+      expect((await a.counts('q')).q).toMatchObject({ completed: 3, active: 0, waiting: 0 });
+    } finally {
+      await a.close();
+      await b.close();
+      admin.disconnect();
+    }
+  });
+
   it('records a metric batch of any size, and builds the roll-ups from buckets written before them once', async () => {
     const p = fresh();
     const hour = 3_600_000;

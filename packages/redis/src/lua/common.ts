@@ -25,7 +25,7 @@
  * once and runs STATE_INIT per call (see library.ts), while a plain script runs all of it every time.
  */
 export const STATE_DECL = `
-local PFX, NOW, G, K_IDS, K_QUEUES, K_SEQ, K_TOKEN, QC, QSC, IC, ZBUF, SEEN_Q, IDBUF, ISO_AT, ISO_TEXT, JC, K_XT, XQC
+local PFX, NOW, NOWS, PADNOW, G, K_IDS, K_QUEUES, K_SEQ, K_TOKEN, QC, QSC, IC, ZBUF, SEEN_Q, IDBUF, ISO_AT, ISO_TEXT, JC, K_XT, XQC
 `;
 export const STATE_INIT = `
 PFX = ARGV[1]
@@ -35,6 +35,9 @@ else
   local t = redis.call('TIME')
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- NOW as text, for writes: a number passed to redis.call is formatted on every call (about 0.3 us each).
+NOWS = string.format('%.17g', NOW)
+PADNOW = nil
 G = '{' .. PFX .. '}:'
 K_IDS = G .. 'ids'
 K_QUEUES = G .. 'queues'
@@ -88,6 +91,11 @@ local function QS(q, a, b)
 end
 local function pad(n)
   n = tonumber(n) or 0
+  -- Most members carry the call's own time (createdAt, runAt of an enqueue): formatted once per call.
+  if n == NOW then
+    if not PADNOW then PADNOW = string.format('%015d', n) end
+    return PADNOW
+  end
   if n < 0 then n = 0 end
   return string.format('%015d', n)
 end
@@ -149,16 +157,27 @@ end
 
 -- Active jobs have no state index (their type's lease set {p:q}:l:<type> is theirs), so a claim and an ack move one
 -- index entry each.
-local function move_index(q, t, c, id, from, to)
-  local m = lexm(c, id)
+-- m: the member (lexm(c, id)) when the caller has it already.
+local function move_index(q, t, c, id, from, to, m)
+  m = m or lexm(c, id)
   if from and from ~= 'active' then zop('ZREM', idx(q, from, t), m) end
-  if to and to ~= 'active' then zop('ZADD', idx(q, to, t), 0, m) end
+  if to and to ~= 'active' then zop('ZADD', idx(q, to, t), '0', m) end
+end
+-- Ready-set scores (-priority) as text, memoised: priorities repeat.
+local PRSC = {}
+local function prscore(pr)
+  local s = PRSC[pr]
+  if not s then
+    s = string.format('%.17g', -tonumber(pr))
+    PRSC[pr] = s
+  end
+  return s
 end
 
 -- Put a pending job where its state says: a ready set, or the delayed set.
 local function schedule(q, id, s, t, r, sq, pr)
   if s == 'waiting' then
-    zop('ZADD', QS(q, 'r:', t), -tonumber(pr), readym(r, sq, id))
+    zop('ZADD', QS(q, 'r:', t), prscore(pr), readym(r, sq, id))
   elseif s == 'scheduled' or s == 'retrying' then
     zop('ZADD', QS(q, 'd'), r, id)
   end
@@ -186,11 +205,13 @@ end
 local function finish(q, jk, id, s, xf, xv, fs)
   -- fs: a finish order reserved by the caller (one INCRBY for a whole batch), else taken here.
   if not fs then fs = redis.call('INCR', K_SEQ) end
-  zop('ZADD', QS(q, 'f:', s), NOW, pad(fs) .. id)
+  -- The finish order is stored padded (only the scripts read it, through pad): one format instead of two.
+  local pfs = pad(fs)
+  zop('ZADD', QS(q, 'f:', s), NOWS, pfs .. id)
   if xf then
-    redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs, xf, xv)
+    redis.call('HSET', jk, 's', s, 'f', NOWS, 'fs', pfs, xf, xv)
   else
-    redis.call('HSET', jk, 's', s, 'f', NOW, 'fs', fs)
+    redis.call('HSET', jk, 's', s, 'f', NOWS, 'fs', pfs)
   end
 end
 
@@ -320,15 +341,25 @@ local function enqueue_one(o, sq)
   -- sq: an insertion order reserved by the caller for a whole batch, else taken here.
   if not sq then sq = redis.call('INCR', K_SEQ) end
   local jk = JK(q, id)
-  local fields = { 'id', id, 'q', q, 't', t, 'p', ARGV[o + 3], 's', s, 'pr', ARGV[o + 4], 'a', 0,
-    'ma', ARGV[o + 7], 'c', NOW, 'r', fmt(runAt), 'sq', sq }
+  local rs = NOWS
+  if runAt ~= NOW then rs = fmt(runAt) end
+  local fields = { 'id', id, 'q', q, 't', t, 'p', ARGV[o + 3], 's', s, 'pr', ARGV[o + 4], 'a', '0',
+    'ma', ARGV[o + 7], 'c', NOWS, 'r', rs, 'sq', sq }
   local values = { ARGV[o + 8], ARGV[o + 9], uk, ARGV[o + 11], ARGV[o + 12], ARGV[o + 13],
     ARGV[o + 14], ARGV[o + 15], ARGV[o + 16], ARGV[o + 17], ARGV[o + 18], ARGV[o + 19] }
+  local plain = true
   for i = 1, 12 do
     if values[i] ~= '' then
+      plain = false
       fields[#fields + 1] = OPTIONAL[i]
       fields[#fields + 1] = values[i]
     end
+  end
+  -- 'pl' = '1': the job has none of the optional fields (the claim then reads fewer); whoever sets one of them
+  -- (lastError, progress) sets it to '0'.
+  if plain then
+    fields[#fields + 1] = 'pl'
+    fields[#fields + 1] = '1'
   end
   redis.call('HSET', jk, unpack(fields))
   if IDBUF then

@@ -6,8 +6,9 @@ import { luaScript } from './script';
  * Claim up to `limit` ready jobs over several queues in one round trip.
  * ARGV: recordStart ('' | 'm' started metrics | 'e' metrics and job.started events), event stream maxLen,
  * workerId, limit, leaseMs, nQueues, queues..., nTypes (-1 = every type), types...
- * Returns { now, { the CLAIM_FIELDS of each claimed job before the claim, then id, queue, type }..., token base,
- * lease expiry } in claim order (absent fields are false).
+ * Returns { now, { the fields s, c, a, ma, r, p, pr of each claimed job before the claim, then id, queue, type, then
+ * (only when the job is not plain: field 'pl' ~= '1') bo, to, uk, rc, rf, m, e, pg }..., token base, lease expiry } in claim
+ * order (absent fields are false).
  */
 export const CLAIM = luaScript(
   'claim',
@@ -94,23 +95,30 @@ if #picked > 0 then
     local src = pk[1]
     local q, id = src.q, string.sub(pk[2], 31)
     local jk = JK(q, id)
-    -- The job as it was (one read of the fields CLAIM_FIELDS lists; id, queue and type are known); the client
-    -- applies this claim's changes to it (see the reply).
-    local v = redis.call('HMGET', jk, 's', 'c', 'a', 'ma', 'r', 'p', 'pr', 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'e', 'pg')
+    -- The job as it was (id, queue and type are known); the client applies this claim's changes to it (see the
+    -- reply). A plain job (field 'pl') has none of the optional fields, so they are not read: each field of an
+    -- HMGET costs about as much from Lua as a small command.
+    local v = redis.call('HMGET', jk, 's', 'c', 'a', 'ma', 'r', 'p', 'pr', 'pl')
     local s, c, a, ma = v[1], v[2], v[3], v[4]
+    local extra
+    if v[8] ~= '1' then extra = redis.call('HMGET', jk, 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'e', 'pg') end
     if rs ~= '' then
       local wait = NOW - tonumber(v[5])
       if wait < 0 then wait = 0 end
       macc(acc, 'started', q, src.t, NOW, 1, 'w', wait)
     end
-    move_index(q, src.t, c, id, s, 'active')
+    local lm = lexm(c, id)
+    move_index(q, src.t, c, id, s, 'active', lm)
     local attempt = (tonumber(a) or 0) + 1
     -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
-    redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOW, 'w', worker, 'l', fexp)
-    zop('ZADD', QS(q, 'l:', src.t), expires, lexm(c, id))
-    v[16] = id
-    v[17] = q
-    v[18] = src.t
+    redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOWS, 'w', worker, 'l', fexp)
+    zop('ZADD', QS(q, 'l:', src.t), fexp, lm)
+    v[8] = id
+    v[9] = q
+    v[10] = src.t
+    if extra then
+      for k = 1, 8 do v[10 + k] = extra[k] end
+    end
     out[i] = v
     if rs == 'e' then
       events[#events + 1] = '{"id":"js' .. (base + i) .. '","type":"job.started","timestamp":"' .. ts ..
@@ -180,22 +188,23 @@ export const PROGRESS = luaScript(
   `${PRELUDE}
 local q, jk = held(ARGV[3], ARGV[4])
 if not q then return 0 end
-redis.call('HSET', jk, 'pg', ARGV[5])
+redis.call('HSET', jk, 'pg', ARGV[5], 'pl', '0')
 return 1
 `,
 );
 
 /**
- * ARGV: withSideEffects ('1' | ''), event stream maxLen, then per item: id, token, resultJson, queue|'', and with
- * side effects ACK_SIDE_ARITY more (see ACK_SIDE_FN), written only when the lease holds. Per item: 0 when the lease is
- * lost, else {1} (the ack carries no job).
+ * ARGV: withSideEffects ('1' | ''), event stream maxLen, then per item: id, token, resultJson, then the claim's hint
+ * queue, type, lease member (padded createdAt + id) or three '', and with side effects ACK_SIDE_ARITY more (see
+ * ACK_SIDE_FN), written only when the lease holds. Per item: 0 when the lease is lost, else 1 (the ack carries no
+ * job).
  */
 export const COMPLETE = luaScript(
   'complete',
   `${PRELUDE}${SIDE_FN}${METRICS_FN}${ACK_SIDE_FN}
 local side = ARGV[3] == '1'
-local step = 4
-if side then step = 4 + ${ACK_SIDE_ARITY} end
+local step = 6
+if side then step = 6 + ${ACK_SIDE_ARITY} end
 local acc, events = mnew(), {}
 local out = {}
 -- Finish orders for the whole batch in one INCRBY (a lost lease leaves a gap, which orders nothing wrongly).
@@ -205,33 +214,39 @@ if items > 0 then fsbase = redis.call('INCRBY', K_SEQ, items) - items end
 zbuffer()
 for i = 5, #ARGV, step do
   local id = ARGV[i]
-  -- The lease check reads the fields the completion needs in the same HMGET (one read per job, not two). The
-  -- client sends the queue it claimed the job from when it knows it ('' otherwise); a wrong one finds no active
-  -- job with that token, like any stale lease.
-  local q = ARGV[i + 3]
+  -- The client sends what it learnt when it claimed the job, when it did: its queue, type and lease member. They
+  -- only count once the lease check holds (state active, same fencing token: this very claim, whose type and
+  -- createdAt never change); a wrong queue finds no active job with that token, like any stale lease. A plain job
+  -- (no unique key, no retention rule) then needs nothing else from its hash.
+  local q, t, lm = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
   if q == '' then q = redis.call('HGET', K_IDS, id) end
   local jk, v
   if q then
     jk = JK(q, id)
-    v = redis.call('HMGET', jk, 's', 'tk', 't', 'c', 'uk', 'rci', 'rcc', 'rca')
+    v = redis.call('HMGET', jk, 's', 'tk', 'pl')
     if v[1] ~= 'active' or v[2] ~= ARGV[i + 1] then q = nil end
   end
   if not q then
     out[#out + 1] = 0
   else
-    zop('ZREM', QS(q, 'l:', v[3]), lexm(v[4], id))
-    move_index(q, v[3], v[4], id, 'active', 'completed')
+    local uk, rci, rcc, rca
+    if lm == '' or v[3] ~= '1' then
+      local w = redis.call('HMGET', jk, 't', 'c', 'uk', 'rci', 'rcc', 'rca')
+      t, lm, uk, rci, rcc, rca = w[1], lexm(w[2], id), w[3], w[4], w[5], w[6]
+    end
+    zop('ZREM', QS(q, 'l:', t), lm)
+    move_index(q, t, nil, id, 'active', 'completed', lm)
     finish(q, jk, id, 'completed', 'res', ARGV[i + 2], fsbase + (i - 5) / step + 1)
-    release_unique(q, v[5], id)
+    release_unique(q, uk, id)
     -- The contract lets an ack answer job: null, and the runtime keeps the job it claimed: sending the whole
     -- hash back (and decoding it) for every completion was most of the reply's cost.
-    if v[6] or v[7] or v[8] then
+    if rci or rcc or rca then
       -- Retention reads (and may drop from) the finished sets: apply the buffered writes first.
       zflush()
-      retain(q, 'completed', id, v[6], v[7], v[8])
+      retain(q, 'completed', id, rci, rcc, rca)
     end
-    if side then ack_side(acc, events, i + 4) end
-    out[#out + 1] = { 1 }
+    if side then ack_side(acc, events, i + 6) end
+    out[#out + 1] = 1
   end
 end
 zflush()
@@ -262,7 +277,7 @@ for i = 5, #ARGV, step do
     if side then ack_side(acc, events, i + 4) end
     local v = redis.call('HMGET', jk, 't', 'c', 'uk', 'rfi', 'rfc', 'rfa')
     redis.call('ZREM', lk, lm)
-    redis.call('HSET', jk, 'e', ARGV[i + 2])
+    redis.call('HSET', jk, 'e', ARGV[i + 2], 'pl', '0')
     if ARGV[i + 3] ~= '' then
       local d = tonumber(ARGV[i + 3])
       if d < 0 then d = 0 end
@@ -347,7 +362,7 @@ for _, q in ipairs(queues) do
     redis.call('ZREM', e[1], m)
     if v[1] == 'active' then
       left = left - 1
-      redis.call('HSET', jk, 'e', err)
+      redis.call('HSET', jk, 'e', err, 'pl', '0')
       local snapshot
       if tonumber(v[7]) < tonumber(v[8]) then
         move_index(q, v[2], v[3], id, 'active', 'waiting')
