@@ -144,43 +144,72 @@ export function checkMetricEvent(e: MetricEvent): void {
   }
 }
 
+/** One row of `conveyor_metric_buckets` a write adds to, with the values folded so far. */
+interface Cell {
+  granularity: Granularity;
+  queue: string;
+  type: string;
+  bucket: number;
+  values: Values;
+}
+
 /**
  * Add checked events to their rows, inside the caller's write transaction: folded in memory first (pair and roll-up
  * rows, every granularity), then one upsert per touched row. Used by `record` and by the queue adapter's inline
  * records.
  */
 export function writeMetrics(store: SqliteStore, events: readonly MetricEvent[]): void {
-  const cells = new Map<
-    string,
-    { granularity: Granularity; queue: string; type: string; bucket: number; values: Values }
-  >();
+  const cells = new Map<string, Cell>();
   const keys = new Set<string>();
+  // Events of one batch mostly share their queue, type and buckets: those reuse the previous event's cells instead
+  // of building 12 keys again.
+  let last: Cell[] = [];
+  let lastQueue = '';
+  let lastType = '';
+  const lastBuckets: number[] = [];
   for (const e of events) {
     const n = e.count ?? 1;
     const kind = KIND_AT[e.kind];
     const duration = (e.kind === 'completed' || e.kind === 'failed') && e.durationMs !== undefined;
     const wait = e.kind === 'started' && e.waitMs !== undefined;
-    for (const [queue, type] of [
-      [e.queue, e.type],
-      [e.queue, ALL],
-      [ALL, e.type],
-      [ALL, ALL],
-    ] as const) {
-      keys.add(`${queue}\u0000${type}`);
-      for (const granularity of GRANULARITY_NAMES) {
-        const width = GRANULARITIES[granularity].ms;
-        const bucket = Math.floor(e.at / width) * width;
-        const key = `${granularity}\u0000${bucket}\u0000${queue}\u0000${type}`;
-        let cell = cells.get(key);
-        if (cell === undefined) {
-          cell = { granularity, queue, type, bucket, values: zeroValues() };
-          cells.set(key, cell);
-        }
-        const v = cell.values;
-        v[kind] = (v[kind] as number) + n;
-        if (duration) observeInto(v, DURATION_AT, e.durationMs as number, n);
-        if (wait) observeInto(v, WAIT_AT, e.waitMs as number, n);
+    let same = last.length > 0 && e.queue === lastQueue && e.type === lastType;
+    for (let g = 0; g < GRANULARITY_NAMES.length; g++) {
+      const width = GRANULARITIES[GRANULARITY_NAMES[g] as Granularity].ms;
+      const bucket = Math.floor(e.at / width) * width;
+      if (lastBuckets[g] !== bucket) {
+        same = false;
+        lastBuckets[g] = bucket;
       }
+    }
+    if (!same) {
+      last = [];
+      lastQueue = e.queue;
+      lastType = e.type;
+      for (const [queue, type] of [
+        [e.queue, e.type],
+        [e.queue, ALL],
+        [ALL, e.type],
+        [ALL, ALL],
+      ] as const) {
+        keys.add(`${queue}\u0000${type}`);
+        for (let g = 0; g < GRANULARITY_NAMES.length; g++) {
+          const granularity = GRANULARITY_NAMES[g] as Granularity;
+          const bucket = lastBuckets[g] as number;
+          const key = `${granularity}\u0000${bucket}\u0000${queue}\u0000${type}`;
+          let cell = cells.get(key);
+          if (cell === undefined) {
+            cell = { granularity, queue, type, bucket, values: zeroValues() };
+            cells.set(key, cell);
+          }
+          last.push(cell);
+        }
+      }
+    }
+    for (const cell of last) {
+      const v = cell.values;
+      v[kind] = (v[kind] as number) + n;
+      if (duration) observeInto(v, DURATION_AT, e.durationMs as number, n);
+      if (wait) observeInto(v, WAIT_AT, e.waitMs as number, n);
     }
   }
   for (const c of cells.values()) {
