@@ -9,7 +9,8 @@ import { validationError } from './options';
  * to timeoutMs, uk uniqueKey, rc/rf removeOnComplete/removeOnFail (JSON), rci/rcc/rca and rfi/rfc/rfa the
  * retention rules the scripts apply, m meta (JSON), c createdAt, r runAt, sq insertion order, st startedAt,
  * f finishedAt, fs finish order, res result (JSON), e lastError (JSON), pg progress (JSON), w workerId,
- * l leaseExpiresAt, tk fencing token. Absent fields are null (or the documented default).
+ * l leaseExpiresAt, tk fencing token, pl '1' while the job has none of bo, to, uk, rc, rf, m, e, pg (the claim then
+ * reads fewer fields; a hash without it is read whole). Absent fields are null (or the documented default).
  */
 
 const STATE_SET: ReadonlySet<string> = new Set(JOB_STATES);

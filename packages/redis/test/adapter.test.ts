@@ -422,7 +422,7 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
       const lease = (id: string) => ({ jobId: id, token: (byId.get(id) as { token: number }).token });
       // Progress and a failure make a plain job carry optional fields: its next claim returns them.
       await a.updateProgress(lease('plain'), { pct: 50 });
-      await a.fail([{ ...lease('plain'), error: { message: 'boom' }, retryDelayMs: 0 }]);
+      await a.fail([{ ...lease('plain'), error: { message: 'boom', code: null, stack: null }, retryDelayMs: 0 }]);
       const [again] = await a.claim({ queues: ['q'], limit: 1, leaseMs: 30_000, workerId: 'w' });
       expect(again).toMatchObject({ id: 'plain', attempt: 2, progress: { pct: 50 }, lastError: { message: 'boom' } });
       // Completions by the claiming adapter (with its hint) and by another one (without) both hold, and release the
