@@ -475,7 +475,8 @@ export class Queue<Jobs extends JobMap = JobMap> {
 
   /** Validate a payload (JSON-safe, within `maxPayloadBytes`) and return its JSON text (undefined for `undefined`). */
   private checkPayload(payload: unknown, root: string): string | undefined {
-    const where = root === '' ? 'payload' : `${root}.payload`;
+    // The path is only needed for an error message: build it then, not once per job of a bulk enqueue.
+    const where = () => (root === '' ? 'payload' : `${root}.payload`);
     let json: string | undefined;
     try {
       json = JSON.stringify(payload);
@@ -483,7 +484,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
       throw runtimeError(
         'VALIDATION_FAILED',
         'queue',
-        `${where} cannot be stored as JSON (${error instanceof Error ? error.message : String(error)}). Pass plain data: no cycles, BigInt or class instances.`,
+        `${where()} cannot be stored as JSON (${error instanceof Error ? error.message : String(error)}). Pass plain data: no cycles, BigInt or class instances.`,
         { cause: error },
       );
     }
@@ -492,7 +493,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
       throw runtimeError(
         'VALIDATION_FAILED',
         'queue',
-        `${where} cannot be stored as JSON (it is a ${typeof payload}). Pass plain data.`,
+        `${where()} cannot be stored as JSON (it is a ${typeof payload}). Pass plain data.`,
       );
     }
     // UTF-8 needs at most 3 bytes per UTF-16 unit: skip the exact count when even the worst case fits.
@@ -502,7 +503,7 @@ export class Queue<Jobs extends JobMap = JobMap> {
       throw runtimeError(
         'PAYLOAD_TOO_LARGE',
         'queue',
-        `${where} is ${bytes} bytes as JSON, over this queue's maxPayloadBytes of ${this.maxPayloadBytes}. Store large data elsewhere (object storage, a table) and enqueue a reference, or raise maxPayloadBytes.`,
+        `${where()} is ${bytes} bytes as JSON, over this queue's maxPayloadBytes of ${this.maxPayloadBytes}. Store large data elsewhere (object storage, a table) and enqueue a reference, or raise maxPayloadBytes.`,
         { details: { bytes, maxPayloadBytes: this.maxPayloadBytes } },
       );
     }
