@@ -92,6 +92,11 @@ npm run bench -- --adapter redis --jobs 30000 --concurrency 50
 npx tsx bench/src/report.ts
 \`\`\`
 
+One run can flatter either side. On this 2-core machine, where the servers share the cores with the benchmark, the
+same comparison moves by a third or more between consecutive runs (measured on 2026-11-22: SQLite bulk enqueue of
+7 B payloads 0.70–1.51× plainjob over five runs, Redis processing 1.08–1.66× BullMQ over two). Before quoting a
+ratio, repeat the run a few times, e.g. \`npm run bench -- --adapter sqlite --scenario enqueue-bulk\`.
+
 ${sections.join('\n\n')}
 
 Dashboard read latency at scale (p50/p95 of each endpoint with 1M jobs in the store) is in
