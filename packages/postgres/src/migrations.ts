@@ -28,6 +28,35 @@ function slots(column: string): string {
 }
 
 /**
+ * The end of every `add_metrics` version: add the aggregated rows `b` into their bucket shard (insert, or sum into
+ * the row already there) and return how many rows were written.
+ */
+function upsertBucketsSql(S: string, counters: readonly string[]): string {
+  return `  ), up AS (
+    INSERT INTO ${S}.metric_buckets AS mb (granularity, start, queue, type, shard, ${counters.join(', ')},
+      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max)
+    SELECT granularity, start, queue, type, p_shard, ${counters.join(', ')},
+      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max
+    FROM b ORDER BY granularity, start, queue, type
+    ON CONFLICT (granularity, start, queue, type, shard) DO UPDATE SET
+      ${counters.map((c) => `${c} = mb.${c} + excluded.${c}`).join(', ')},
+      duration_counts = ARRAY[${addSlots('duration_counts')}],
+      duration_count = mb.duration_count + excluded.duration_count,
+      duration_sum = mb.duration_sum + excluded.duration_sum,
+      duration_max = greatest(mb.duration_max, excluded.duration_max),
+      wait_counts = ARRAY[${addSlots('wait_counts')}],
+      wait_count = mb.wait_count + excluded.wait_count,
+      wait_sum = mb.wait_sum + excluded.wait_sum,
+      wait_max = greatest(mb.wait_max, excluded.wait_max)
+    RETURNING 1
+  )
+  SELECT count(*) INTO written FROM up;
+  RETURN written;
+END
+$$;`;
+}
+
+/**
  * `add_metrics` as of version 3 (every counter, `timeout` included): aggregate metric events into the buckets of
  * every granularity on one shard, rows in key order so concurrent writers never deadlock. Replaces version 2's
  * function of the same signature, so `fold_metrics` keeps calling it unchanged.
@@ -62,28 +91,7 @@ BEGIN
       greatest(coalesce(max(wait), 0), 0) AS wait_max
     FROM s CROSS JOIN (VALUES ('minute', 60000::double precision), ('hour', 3600000), ('day', 86400000)) AS g(name, ms)
     GROUP BY 1, 2, 3, 4
-  ), up AS (
-    INSERT INTO ${S}.metric_buckets AS mb (granularity, start, queue, type, shard, ${counters.join(', ')},
-      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max)
-    SELECT granularity, start, queue, type, p_shard, ${counters.join(', ')},
-      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max
-    FROM b ORDER BY granularity, start, queue, type
-    ON CONFLICT (granularity, start, queue, type, shard) DO UPDATE SET
-      ${counters.map((c) => `${c} = mb.${c} + excluded.${c}`).join(', ')},
-      duration_counts = ARRAY[${addSlots('duration_counts')}],
-      duration_count = mb.duration_count + excluded.duration_count,
-      duration_sum = mb.duration_sum + excluded.duration_sum,
-      duration_max = greatest(mb.duration_max, excluded.duration_max),
-      wait_counts = ARRAY[${addSlots('wait_counts')}],
-      wait_count = mb.wait_count + excluded.wait_count,
-      wait_sum = mb.wait_sum + excluded.wait_sum,
-      wait_max = greatest(mb.wait_max, excluded.wait_max)
-    RETURNING 1
-  )
-  SELECT count(*) INTO written FROM up;
-  RETURN written;
-END
-$$;`;
+${upsertBucketsSql(S, counters)}`;
 }
 
 /**
@@ -132,28 +140,7 @@ BEGIN
       ARRAY[${sumSlots('wait_counts')}]::double precision[], sum(mm.wait_count), sum(mm.wait_sum), max(mm.wait_max)
     FROM mm CROSS JOIN (VALUES ('hour', 3600000::double precision), ('day', 86400000)) AS g(name, ms)
     GROUP BY 1, 2, 3, 4
-  ), up AS (
-    INSERT INTO ${S}.metric_buckets AS mb (granularity, start, queue, type, shard, ${counters.join(', ')},
-      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max)
-    SELECT granularity, start, queue, type, p_shard, ${counters.join(', ')},
-      duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max
-    FROM b ORDER BY granularity, start, queue, type
-    ON CONFLICT (granularity, start, queue, type, shard) DO UPDATE SET
-      ${counters.map((c) => `${c} = mb.${c} + excluded.${c}`).join(', ')},
-      duration_counts = ARRAY[${addSlots('duration_counts')}],
-      duration_count = mb.duration_count + excluded.duration_count,
-      duration_sum = mb.duration_sum + excluded.duration_sum,
-      duration_max = greatest(mb.duration_max, excluded.duration_max),
-      wait_counts = ARRAY[${addSlots('wait_counts')}],
-      wait_count = mb.wait_count + excluded.wait_count,
-      wait_sum = mb.wait_sum + excluded.wait_sum,
-      wait_max = greatest(mb.wait_max, excluded.wait_max)
-    RETURNING 1
-  )
-  SELECT count(*) INTO written FROM up;
-  RETURN written;
-END
-$$;`;
+${upsertBucketsSql(S, counters)}`;
 }
 
 /**
