@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {
+  emptyBucket,
   emptyHistogram,
   HISTOGRAM_SLOTS,
   type Histogram,
@@ -35,19 +36,7 @@ function hist(values: [number, number][]): Histogram {
 }
 
 function bucket(start: number, counters: Partial<MetricBucket>): MetricBucket {
-  return {
-    start,
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    stalled: 0,
-    timeout: 0,
-    duration: emptyHistogram(),
-    wait: emptyHistogram(),
-    ...counters,
-  };
+  return { ...emptyBucket(start), ...counters };
 }
 
 /** A fixed set of events over a day, starting at `t` (a day boundary). */

@@ -8,7 +8,14 @@ import type {
   MetricsQuery,
   MetricsTotals,
 } from '@conveyor/core';
-import { conveyorMessage, emptyHistogram, GRANULARITIES, HISTOGRAM_SLOTS, METRIC_KINDS } from '@conveyor/core';
+import {
+  conveyorMessage,
+  emptyBucket,
+  emptyHistogram,
+  GRANULARITIES,
+  HISTOGRAM_SLOTS,
+  METRIC_KINDS,
+} from '@conveyor/core';
 import { PgContext } from './context';
 import type { PostgresOptions } from './options';
 import { COMPONENT, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
@@ -40,17 +47,8 @@ interface BucketRow {
 }
 
 function emptyCounters(): Counters {
-  return {
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    stalled: 0,
-    timeout: 0,
-    duration: emptyHistogram(),
-    wait: emptyHistogram(),
-  };
+  const { start: _start, ...counters } = emptyBucket(0);
+  return counters;
 }
 
 function histogramOf(counts: number[], count: number, sum: number, max: number): Histogram {

@@ -27,6 +27,32 @@ function slots(column: string): string {
   );
 }
 
+/** The counter columns `add_metrics` writes from version 3 on (version 3 added `timeout`). */
+const ADD_METRICS_COUNTERS = ['enqueued', 'started', 'completed', 'failed', 'retried', 'stalled', 'timeout'] as const;
+
+/**
+ * The start of every `add_metrics` version from 3 on: the signature, and the events unpacked (`m`) with their
+ * histogram slots (`s`); each version continues the WITH list from there.
+ */
+function addMetricsHeadSql(S: string): string {
+  return `CREATE OR REPLACE FUNCTION ${S}.add_metrics(p_shard integer, kinds text[], queues text[], types text[],
+  ats double precision[], durations double precision[], waits double precision[], counts double precision[])
+RETURNS bigint LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  written bigint;
+BEGIN
+  WITH m AS (
+    SELECT m.kind, m.queue, m.type, m.at, coalesce(m.n, 1) AS n,
+      CASE WHEN m.kind IN ('completed', 'failed') THEN m.dur END AS dur,
+      CASE WHEN m.kind = 'started' THEN m.wait END AS wait
+    FROM unnest(kinds, queues, types, ats, durations, waits, counts) AS m(kind, queue, type, at, dur, wait, n)
+  ), s AS MATERIALIZED (
+    SELECT m.*, CASE WHEN dur IS NOT NULL THEN ${S}.hist_slot(dur) END AS ds,
+      CASE WHEN wait IS NOT NULL THEN ${S}.hist_slot(wait) END AS ws
+    FROM m
+`;
+}
+
 /**
  * The end of every `add_metrics` version: add the aggregated rows `b` into their bucket shard (insert, or sum into
  * the row already there) and return how many rows were written.
@@ -62,23 +88,8 @@ $$;`;
  * function of the same signature, so `fold_metrics` keeps calling it unchanged.
  */
 function addMetricsSql(S: string): string {
-  const counters = ['enqueued', 'started', 'completed', 'failed', 'retried', 'stalled', 'timeout'];
-  return `CREATE OR REPLACE FUNCTION ${S}.add_metrics(p_shard integer, kinds text[], queues text[], types text[],
-  ats double precision[], durations double precision[], waits double precision[], counts double precision[])
-RETURNS bigint LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-  written bigint;
-BEGIN
-  WITH m AS (
-    SELECT m.kind, m.queue, m.type, m.at, coalesce(m.n, 1) AS n,
-      CASE WHEN m.kind IN ('completed', 'failed') THEN m.dur END AS dur,
-      CASE WHEN m.kind = 'started' THEN m.wait END AS wait
-    FROM unnest(kinds, queues, types, ats, durations, waits, counts) AS m(kind, queue, type, at, dur, wait, n)
-  ), s AS MATERIALIZED (
-    SELECT m.*, CASE WHEN dur IS NOT NULL THEN ${S}.hist_slot(dur) END AS ds,
-      CASE WHEN wait IS NOT NULL THEN ${S}.hist_slot(wait) END AS ws
-    FROM m
-  ), b AS (
+  const counters = ADD_METRICS_COUNTERS;
+  return `${addMetricsHeadSql(S)}  ), b AS (
     SELECT g.name AS granularity, (floor(s.at / g.ms) * g.ms)::bigint AS start, s.queue, s.type,
       ${counters.map((c) => `coalesce(sum(n) FILTER (WHERE kind = '${c}'), 0) AS ${c}`).join(',\n      ')},
       ARRAY[${slots('ds')}]::double precision[] AS duration_counts,
@@ -100,25 +111,10 @@ ${upsertBucketsSql(S, counters)}`;
  * day buckets are summed from those few minute rows instead of from every event again.
  */
 function addMetricsRolledUpSql(S: string): string {
-  const counters = ['enqueued', 'started', 'completed', 'failed', 'retried', 'stalled', 'timeout'];
+  const counters = ADD_METRICS_COUNTERS;
   const sumSlots = (column: string) =>
     Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `sum(mm.${column}[${i + 1}])`).join(', ');
-  return `CREATE OR REPLACE FUNCTION ${S}.add_metrics(p_shard integer, kinds text[], queues text[], types text[],
-  ats double precision[], durations double precision[], waits double precision[], counts double precision[])
-RETURNS bigint LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-  written bigint;
-BEGIN
-  WITH m AS (
-    SELECT m.kind, m.queue, m.type, m.at, coalesce(m.n, 1) AS n,
-      CASE WHEN m.kind IN ('completed', 'failed') THEN m.dur END AS dur,
-      CASE WHEN m.kind = 'started' THEN m.wait END AS wait
-    FROM unnest(kinds, queues, types, ats, durations, waits, counts) AS m(kind, queue, type, at, dur, wait, n)
-  ), s AS MATERIALIZED (
-    SELECT m.*, CASE WHEN dur IS NOT NULL THEN ${S}.hist_slot(dur) END AS ds,
-      CASE WHEN wait IS NOT NULL THEN ${S}.hist_slot(wait) END AS ws
-    FROM m
-  ), mm AS MATERIALIZED (
+  return `${addMetricsHeadSql(S)}  ), mm AS MATERIALIZED (
     SELECT (floor(s.at / 60000) * 60000)::bigint AS start, s.queue, s.type,
       ${counters.map((c) => `coalesce(sum(n) FILTER (WHERE kind = '${c}'), 0) AS ${c}`).join(',\n      ')},
       ARRAY[${slots('ds')}]::double precision[] AS duration_counts,
