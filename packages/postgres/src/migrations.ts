@@ -509,6 +509,20 @@ ALTER TABLE ${S}.jobs SET (fillfactor = 70);`,
     sql: (S) => `
 ${addMetricsRolledUpSql(S)}`,
   },
+  {
+    version: 6,
+    description: 'the two list indexes leave out active jobs: a claim writes two index entries fewer',
+    sql: (S) => `
+-- A claim's new row version (state 'active') was entered in every index the state of which matched: the primary key,
+-- jobs_leases, and both list indexes. Active jobs are few (at most the leases the workers hold), so listJobs finds
+-- them through jobs_leases instead, and the list indexes keep only the other states: each claim writes two index
+-- entries fewer (of eight per processed job). Rebuilding both indexes holds writes to jobs for its duration (seconds
+-- per million jobs), like version 2.
+DROP INDEX ${S}.jobs_list;
+CREATE INDEX jobs_list ON ${S}.jobs (queue, state, created_at DESC, id DESC) WHERE state <> 'active';
+DROP INDEX ${S}.jobs_type_list;
+CREATE INDEX jobs_type_list ON ${S}.jobs (queue, type, created_at DESC, id DESC) WHERE state <> 'active';`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -700,22 +700,32 @@ RETURNING ${jobColumns('j')}`,
       values.push(createdAt, id);
       filter += ` AND (j.created_at, j.id) < ($${values.length - 1}::bigint, $${values.length}::text)`;
     }
-    // (queue, state, created_at DESC, id DESC) serves every filter with a state: each (queue, state) pair is a short
-    // index range scan, and the pages merge on top. A type without a state walks (queue, type, created_at DESC, id
-    // DESC) instead, one range per queue: a type absent from a queue's states costs no scan of those states.
+    // (queue, state, created_at DESC, id DESC) serves every filter with a state but 'active': each (queue, state) pair
+    // is a short index range scan, and the pages merge on top. A type without a state walks (queue, type, created_at
+    // DESC, id DESC) instead, one range per queue: a type absent from a queue's states costs no scan of those states.
+    // Neither list index holds active jobs (a claim would write both, see migration 6): they are read from the
+    // partial jobs_leases index, all queues in one scan. Active jobs are at most the leases held by the workers.
     const byType = query.type !== undefined && query.state === undefined;
     const run = (text: string, client?: Queryable) => this.ctx.query<JobRow>(text, values, 'listing jobs', client);
+    const active = `(SELECT ${JOB_COLUMNS} FROM ${S}.jobs j
+  WHERE j.state = 'active' AND 'active' = ANY ($2::text[]) AND j.queue = ANY ($1::text[])${filter}
+  ORDER BY j.created_at DESC, j.id DESC LIMIT $3)`;
     const sql = byType
-      ? `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN LATERAL (
-  SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = ANY ($2::text[])${filter}
+      ? `(SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN LATERAL (
+  SELECT ${JOB_COLUMNS} FROM ${S}.jobs j
+  WHERE j.queue = q.name AND j.state = ANY ($2::text[]) AND j.state <> 'active'${filter}
   ORDER BY j.created_at DESC, j.id DESC LIMIT $3
-) c
-ORDER BY c.created_at DESC, c.id DESC LIMIT $3`
-      : `SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN unnest($2::text[]) AS st(name) CROSS JOIN LATERAL (
-  SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = st.name${filter}
+) c)
+UNION ALL
+${active}
+ORDER BY created_at DESC, id DESC LIMIT $3`
+      : `(SELECT c.* FROM unnest($1::text[]) AS q(name) CROSS JOIN unnest($2::text[]) AS st(name) CROSS JOIN LATERAL (
+  SELECT ${JOB_COLUMNS} FROM ${S}.jobs j WHERE j.queue = q.name AND j.state = st.name AND j.state <> 'active'${filter}
   ORDER BY j.created_at DESC, j.id DESC LIMIT $3
-) c
-ORDER BY c.created_at DESC, c.id DESC LIMIT $3`;
+) c)
+UNION ALL
+${active}
+ORDER BY created_at DESC, id DESC LIMIT $3`;
     // By type, the walk must follow the index order: with statistics not yet caught up (a table just filled) the
     // planner may otherwise fetch every job of the type through a bitmap and sort them.
     const rows = byType

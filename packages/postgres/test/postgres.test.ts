@@ -2,6 +2,7 @@ import {
   type ClaimedJob,
   type ConveyorEvent,
   closeBackend,
+  encodeCursor,
   initBackend,
   isConveyorError,
   silentLogger,
@@ -303,6 +304,38 @@ describePg('postgres specifics', () => {
       expect(page.items).toHaveLength(50);
       const next = await backend.queue.listJobs({ queue: 'a', state: 'completed', limit: 50, cursor: page.nextCursor });
       expect(next.items[0]?.createdAt).toBeLessThan(page.items[49]?.createdAt as number);
+    });
+
+    it('active jobs are listed from the lease index (the list indexes leave them out), never by a scan', async () => {
+      await admin.query(
+        `UPDATE "${schema}".jobs SET state = 'active', lease_expires_at = 1000 + seq, token = seq
+         WHERE id IN ('j5', 'j15', 'j20', 'j25')`,
+      );
+      try {
+        const text = await plan(
+          `SELECT id FROM "${schema}".jobs j WHERE j.state = 'active' AND j.queue = ANY ('{a}'::text[])
+           ORDER BY j.created_at DESC, j.id DESC LIMIT 51`,
+        );
+        expect(text).toMatch(/jobs_leases/);
+        expect(text).not.toMatch(/Seq Scan on jobs/);
+        const page = await backend.queue.listJobs({ queue: 'a', state: 'active', limit: 2 });
+        expect(page.items.map((j) => j.id)).toEqual(['j25', 'j15']);
+        const next = await backend.queue.listJobs({ queue: 'a', state: 'active', limit: 2, cursor: page.nextCursor });
+        expect(next.items.map((j) => j.id)).toEqual(['j5']);
+        const byType = await backend.queue.listJobs({ type: 'bulk', limit: 3 });
+        expect(byType.items.map((j) => j.id)).toEqual(['j200000', 'j199999', 'j199998']);
+        // Every state of a queue, merged: the active one (j20) sits between two others.
+        const all = await backend.queue.listJobs({ queue: 'b', limit: 3, cursor: encodeCursor([31, 'j31']) });
+        expect(all.items.map((j) => [j.id, j.state])).toEqual([
+          ['j30', 'waiting'],
+          ['j20', 'active'],
+          ['j10', 'waiting'],
+        ]);
+      } finally {
+        await admin.query(
+          `UPDATE "${schema}".jobs SET state = 'waiting', lease_expires_at = NULL WHERE id IN ('j5', 'j15', 'j20', 'j25')`,
+        );
+      }
     });
 
     it('the claim finds ready jobs through the partial ready index, not a scan', async () => {
