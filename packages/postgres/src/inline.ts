@@ -82,28 +82,30 @@ export class Notifier {
 }
 
 /**
- * The acknowledgement statements' side-effect columns, in this order, and their types: one JSON object per request
- * (`json_to_recordset`) zipped with the requests' arrays by position.
+ * The acknowledgement statements' side-effect columns, in this order, their types, and the short key each has in the
+ * JSON objects: one object per request (`json_to_recordset`) zipped with the requests' arrays by position. The
+ * statement renames the columns to the long names in its alias list; short keys only make the text (built by
+ * `JSON.stringify`, lexed by the server) smaller.
  */
 export const ACK_SIDE_COLUMNS = [
-  ['rec_id', 'text'],
-  ['rec_job', 'text'],
-  ['rec_queue', 'text'],
-  ['rec_type', 'text'],
-  ['rec_attempt', 'integer'],
-  ['rec_status', 'text'],
-  ['rec_started', 'double precision'],
-  ['rec_finished', 'double precision'],
-  ['rec_duration', 'double precision'],
-  ['rec_worker', 'text'],
-  ['rec_result', 'jsonb'],
-  ['rec_error', 'jsonb'],
-  ['m_kind', 'text'],
-  ['m_queue', 'text'],
-  ['m_type', 'text'],
-  ['m_at', 'double precision'],
-  ['m_dur', 'double precision'],
-  ['m_count', 'double precision'],
+  ['rec_id', 'text', 'i'],
+  ['rec_job', 'text', 'j'],
+  ['rec_queue', 'text', 'q'],
+  ['rec_type', 'text', 't'],
+  ['rec_attempt', 'integer', 'a'],
+  ['rec_status', 'text', 's'],
+  ['rec_started', 'double precision', 'b'],
+  ['rec_finished', 'double precision', 'f'],
+  ['rec_duration', 'double precision', 'd'],
+  ['rec_worker', 'text', 'w'],
+  ['rec_result', 'jsonb', 'r'],
+  ['rec_error', 'jsonb', 'e'],
+  ['m_kind', 'text', 'k'],
+  ['m_queue', 'text', 'Q'],
+  ['m_type', 'text', 'T'],
+  ['m_at', 'double precision', 'F'],
+  ['m_dur', 'double precision', 'D'],
+  ['m_count', 'double precision', 'n'],
 ] as const;
 
 /**
@@ -112,10 +114,12 @@ export const ACK_SIDE_COLUMNS = [
  * `(id, token)` pairs the statement changed; `r` the requests with `ord`.
  *
  * One JSON text instead of eighteen arrays: `JSON.stringify` is native, while the driver builds each array literal
- * in JavaScript, escaping every element (an execution result's JSON twice over).
+ * in JavaScript, escaping every element (an execution result's JSON twice over). What the metric event shares with
+ * the record (queue, type, time, the job id of the request) is left out of the object and read back with `coalesce`;
+ * a count of 1 and SQL NULLs are left out too (an absent key reads as NULL).
  */
 export function ackSideSql(S: string, param: number): { rowsFrom: string; names: string; ctes: string } {
-  const rowsFrom = `, json_to_recordset($${param}::json) AS (${ACK_SIDE_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`;
+  const rowsFrom = `, json_to_recordset($${param}::json) AS (${ACK_SIDE_COLUMNS.map(([, t, k]) => `"${k}" ${t}`).join(', ')})`;
   const names = ACK_SIDE_COLUMNS.map(([name]) => `, ${name}`).join('');
   const ctes = `xo AS (
   SELECT r.* FROM r JOIN ok ON ok.id = r.id AND ok.token = r.token WHERE r.rec_id IS NOT NULL
@@ -123,13 +127,14 @@ export function ackSideSql(S: string, param: number): { rowsFrom: string; names:
 rec AS (
   INSERT INTO ${S}.executions (id, job_id, queue, type, attempt, status, started_at, finished_at, duration_ms,
     worker_id, result, error)
-  SELECT rec_id, rec_job, rec_queue, rec_type, rec_attempt, rec_status, rec_started, rec_finished, rec_duration,
-    rec_worker, rec_result, rec_error FROM xo
+  SELECT rec_id, coalesce(rec_job, id), rec_queue, rec_type, rec_attempt, rec_status, rec_started, rec_finished,
+    rec_duration, rec_worker, rec_result, rec_error FROM xo
   ON CONFLICT (id) DO NOTHING
 ),
 met AS (
   INSERT INTO ${S}.metric_log (kinds, queues, types, ats, durations, counts)
-  SELECT array_agg(m_kind), array_agg(m_queue), array_agg(m_type), array_agg(m_at), array_agg(m_dur), array_agg(m_count)
+  SELECT array_agg(m_kind), array_agg(coalesce(m_queue, rec_queue)), array_agg(coalesce(m_type, rec_type)),
+    array_agg(coalesce(m_at, rec_finished)), array_agg(m_dur), array_agg(coalesce(m_count, 1))
   FROM xo HAVING count(*) > 0
 )`;
   return { rowsFrom, names, ctes };
@@ -145,6 +150,11 @@ export interface AckSidePlan {
 
 /** A request without side effects (or a repeated lease): every column NULL. */
 const NO_SIDE_EFFECTS = Object.freeze({});
+
+/** A value the object leaves out (the statement reads it from the record, or as NULL); `undefined` is not written. */
+function unless<T>(value: T, same: unknown): T | undefined {
+  return value === same ? undefined : value;
+}
 
 /** Build the side-effect parameters of an ack batch (requests in order; a repeated lease keeps only its first). */
 export function ackSidePlan(
@@ -163,26 +173,27 @@ export function ackSidePlan(
     if (seen.has(key)) continue;
     seen.add(key);
     const { record, metric, event } = se;
-    // Keys are the column names of ACK_SIDE_COLUMNS; an absent key (undefined) or JSON null reads as SQL NULL.
+    // Keys are the short keys of ACK_SIDE_COLUMNS; an absent key (undefined) or JSON null reads as SQL NULL, and the
+    // statement fills the left-out job id, metric queue, type and time from the request and record, a count with 1.
     rows[i] = {
-      rec_id: record.id,
-      rec_job: record.jobId,
-      rec_queue: record.queue,
-      rec_type: record.type,
-      rec_attempt: record.attempt,
-      rec_status: record.status,
-      rec_started: record.startedAt,
-      rec_finished: record.finishedAt,
-      rec_duration: record.durationMs,
-      rec_worker: record.workerId ?? null,
-      rec_result: record.result ?? null,
-      rec_error: record.error ?? null,
-      m_kind: metric.kind,
-      m_queue: metric.queue,
-      m_type: metric.type,
-      m_at: metric.at,
-      m_dur: metric.durationMs ?? null,
-      m_count: metric.count ?? 1,
+      i: record.id,
+      j: unless(record.jobId, request.jobId),
+      q: record.queue,
+      t: record.type,
+      a: record.attempt,
+      s: record.status,
+      b: record.startedAt,
+      f: record.finishedAt,
+      d: record.durationMs,
+      w: record.workerId ?? undefined,
+      r: record.result ?? undefined,
+      e: record.error ?? undefined,
+      k: metric.kind,
+      Q: unless(metric.queue, record.queue),
+      T: unless(metric.type, record.type),
+      F: unless(metric.at, record.finishedAt),
+      D: metric.durationMs ?? undefined,
+      n: unless(metric.count ?? 1, 1),
     };
     if (event !== undefined) events[i] = event;
   }
