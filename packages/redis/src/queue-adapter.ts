@@ -47,10 +47,11 @@ import {
   UPSERT_SCHEDULE,
 } from './lua/admin';
 import { CLAIM, COMPLETE, EXTEND, FAIL, PROGRESS, RECOVER, RELEASE } from './lua/lease';
+import { METRIC_ARITY } from './lua/metrics';
 import { COUNTS, GET_JOBS, LIST_CANDIDATES, LIST_QUEUES } from './lua/read';
 import type { RedisBackendOptions } from './options';
 import { COMPONENT, checkLimit, closedError, REDIS_CAPABILITIES, redisError, validationError } from './options';
-import { enqueueSideFlag, pushAckSide } from './side-effects';
+import { CompleteSideArgs, enqueueSideFlag, pushAckSide } from './side-effects';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
 /** Claimed jobs whose queue is remembered for their completion; past this the memory is dropped (it is a hint). */
@@ -327,17 +328,22 @@ export class RedisQueueAdapter implements QueueAdapter {
     // completions, instead of waiting for both scripts in turn.
     await yieldTurn();
     const side = requests.some((r) => r.sideEffects !== undefined);
-    const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen];
+    const sideArgs = side ? new CompleteSideArgs() : undefined;
+    const items: (string | number)[] = [];
     for (const r of requests) {
       const hint = this.leasedQueues.get(r.jobId);
-      args.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`));
-      if (hint === undefined) args.push('', '', '');
+      items.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`));
+      if (hint === undefined) items.push('', '', '');
       else {
         this.leasedQueues.delete(r.jobId);
-        args.push(hint.queue, hint.type, hint.member);
+        items.push(hint.queue, hint.type, hint.member);
       }
-      if (side) pushAckSide(args, r.sideEffects);
+      sideArgs?.push(items, r.jobId, hint === undefined ? '' : hint.queue, r.sideEffects);
     }
+    const groups = sideArgs === undefined ? [] : sideArgs.groupArgs;
+    const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen, groups.length / METRIC_ARITY];
+    for (const a of groups) args.push(a);
+    for (const a of items) args.push(a);
     const replies = (await this.conn.run(COMPLETE, args)) as unknown[];
     return requests.map((r, i) => ack(r.jobId, replies[i]));
   }

@@ -99,6 +99,8 @@ local function pad(n)
   if n < 0 then n = 0 end
   return string.format('%015d', n)
 end
+-- Three-digit texts of 0..999, formatted on first use (the last digits of padded finish orders).
+local LO3 = {}
 local function lexm(c, id) return pad(c) .. id end
 local function readym(r, sq, id) return pad(r) .. pad(sq) .. id end
 local function idx(q, s, t)
@@ -139,6 +141,17 @@ local function zop(op, key, a, b)
   end
   l[#l + 1] = a
   if b ~= nil then l[#l + 1] = b end
+end
+-- The buffered list of (op, key), for a caller that appends to it directly (buffering must be on).
+local function zlist(op, key)
+  local byop = ZBUF[op]
+  local l = byop[key]
+  if not l then
+    l = {}
+    byop[key] = l
+    ZBUF.order[#ZBUF.order + 1] = { op, key }
+  end
+  return l
 end
 local function zflush()
   if not ZBUF then return end

@@ -91,9 +91,16 @@ if #picked > 0 then
     ts = iso(NOW)
     wj = jstr(worker)
   end
+  -- Per-call memos: jobs enqueued together share createdAt and runAt, and attempts repeat, so the lease member's
+  -- padded createdAt, the attempt's text and the started metric (its wait is now - runAt) are built once per
+  -- distinct value instead of once per job (a string.format, tonumber or tostring costs about as much as a small
+  -- Redis command from Lua). The sorted-set writes go straight into the buffered lists (zlist), one lookup per source.
+  local padc, atts = {}, {}
+  local wsrc, wr, wn, wwait = nil, nil, 0, 0
+  local lsrc, ll, xsrc, xs, xl = nil, nil, nil, nil, nil
   for i, pk in ipairs(picked) do
     local src = pk[1]
-    local q, id = src.q, string.sub(pk[2], 31)
+    local q, t, id = src.q, src.t, string.sub(pk[2], 31)
     local jk = JK(q, id)
     -- The job as it was (id, queue and type are known); the client applies this claim's changes to it (see the
     -- reply). A plain job (field 'pl') has none of the optional fields, so they are not read: each field of an
@@ -103,19 +110,46 @@ if #picked > 0 then
     local extra
     if v[8] ~= '1' then extra = redis.call('HMGET', jk, 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'e', 'pg') end
     if rs ~= '' then
-      local wait = NOW - tonumber(v[5])
-      if wait < 0 then wait = 0 end
-      macc(acc, 'started', q, src.t, NOW, 1, 'w', wait)
+      local r = v[5]
+      if r == wr and src == wsrc then
+        wn = wn + 1
+      else
+        if wn > 0 then macc(acc, 'started', wsrc.q, wsrc.t, NOW, wn, 'w', wwait) end
+        local wait = NOW - tonumber(r)
+        if wait < 0 then wait = 0 end
+        wsrc, wr, wn, wwait = src, r, 1, wait
+      end
     end
-    local lm = lexm(c, id)
-    move_index(q, src.t, c, id, s, 'active', lm)
-    local attempt = (tonumber(a) or 0) + 1
+    local ck = c or ''
+    local pc = padc[ck]
+    if not pc then
+      pc = pad(c)
+      padc[ck] = pc
+    end
+    local lm = pc .. id
+    -- The state index entry goes (active jobs are indexed by their lease set alone).
+    if s and s ~= 'active' then
+      if src ~= xsrc or s ~= xs then
+        xsrc, xs, xl = src, s, zlist('ZREM', idx(q, s, t))
+      end
+      xl[#xl + 1] = lm
+    end
+    local ak = a or ''
+    local as = atts[ak]
+    if not as then
+      as = tostring((tonumber(a) or 0) + 1)
+      atts[ak] = as
+    end
     -- One HSET (the attempt counter included): the script is atomic, so read-then-write is safe.
-    redis.call('HSET', jk, 'a', attempt, 's', 'active', 'tk', base + i, 'st', NOWS, 'w', worker, 'l', fexp)
-    zop('ZADD', QS(q, 'l:', src.t), fexp, lm)
+    redis.call('HSET', jk, 'a', as, 's', 'active', 'tk', base + i, 'st', NOWS, 'w', worker, 'l', fexp)
+    if src ~= lsrc then
+      lsrc, ll = src, zlist('ZADD', QS(q, 'l:', t))
+    end
+    ll[#ll + 1] = fexp
+    ll[#ll + 1] = lm
     v[8] = id
     v[9] = q
-    v[10] = src.t
+    v[10] = t
     if extra then
       for k = 1, 8 do v[10 + k] = extra[k] end
     end
@@ -123,9 +157,10 @@ if #picked > 0 then
     if rs == 'e' then
       events[#events + 1] = '{"id":"js' .. (base + i) .. '","type":"job.started","timestamp":"' .. ts ..
         '","queue":' .. jstr(q) .. ',"jobId":' .. jstr(id) .. ',"workerId":' .. wj .. ',"data":{"type":' ..
-        jstr(src.t) .. ',"attempt":' .. attempt .. ',"maxAttempts":' .. (tonumber(ma) or 0) .. '}}'
+        jstr(t) .. ',"attempt":' .. as .. ',"maxAttempts":' .. (tonumber(ma) or 0) .. '}}'
     end
   end
+  if wn > 0 then macc(acc, 'started', wsrc.q, wsrc.t, NOW, wn, 'w', wwait) end
   zflush()
   if rs ~= '' then
     mflush(acc)
@@ -193,26 +228,37 @@ return 1
 `,
 );
 
+/** Arguments of one completion's side effects in COMPLETE (see there). */
+export const COMPLETE_SIDE_ARITY = 7;
+
 /**
- * ARGV: withSideEffects ('1' | ''), event stream maxLen, then per item: id, token, resultJson, then the claim's hint
- * queue, type, lease member (padded createdAt + id) or three '', and with side effects ACK_SIDE_ARITY more (see
- * ACK_SIDE_FN), written only when the lease holds. Per item: 0 when the lease is lost, else 1 (the ack carries no
- * job).
+ * ARGV: withSideEffects ('1' | ''), event stream maxLen, the number of metric groups, the groups (METRIC_ARITY
+ * arguments each, as RECORD_METRICS takes one event), then per item: id, token, resultJson, then the claim's hint
+ * queue, type, lease member (padded createdAt + id) or three '', and with side effects COMPLETE_SIDE_ARITY more:
+ * record id|'', record job id ('' when it is the item's id), record queue ('' when it is the hint's queue),
+ * startedAt, record JSON, metric group (1-based)|'', event JSON|''; all written only when the lease holds.
+ * Completions whose metrics differ only in their time within one minute share a group: the group's metric is
+ * counted once per held completion of it, so a batch costs one metric accumulation per group, not per job. Per
+ * item: 0 when the lease is lost, else 1 (the ack carries no job).
  */
 export const COMPLETE = luaScript(
   'complete',
   `${PRELUDE}${SIDE_FN}${METRICS_FN}${ACK_SIDE_FN}
 local side = ARGV[3] == '1'
+local ng = tonumber(ARGV[5])
+local first = 6 + ng * ${METRIC_ARITY}
 local step = 6
-if side then step = 6 + ${ACK_SIDE_ARITY} end
-local acc, events = mnew(), {}
+if side then step = 6 + ${COMPLETE_SIDE_ARITY} end
+local acc, events, held_in = mnew(), {}, {}
 local out = {}
 -- Finish orders for the whole batch in one INCRBY (a lost lease leaves a gap, which orders nothing wrongly).
-local items = math.floor((#ARGV - 4) / step)
+local items = math.floor((#ARGV - first + 1) / step)
 local fsbase = 0
 if items > 0 then fsbase = redis.call('INCRBY', K_SEQ, items) - items end
 zbuffer()
-for i = 5, #ARGV, step do
+-- Buffered lists of the last (queue, type) and record queue seen: a batch is mostly one queue and type.
+local lq, lt, ll, lx, lf, rqn, rql, rtl, fhi, fhs
+for i = first, #ARGV, step do
   local id = ARGV[i]
   -- The client sends what it learnt when it claimed the job, when it did: its queue, type and lease member. They
   -- only count once the lease check holds (state active, same fencing token: this very claim, whose type and
@@ -234,23 +280,79 @@ for i = 5, #ARGV, step do
       local w = redis.call('HMGET', jk, 't', 'c', 'uk', 'rci', 'rcc', 'rca')
       t, lm, uk, rci, rcc, rca = w[1], lexm(w[2], id), w[3], w[4], w[5], w[6]
     end
-    zop('ZREM', QS(q, 'l:', t), lm)
-    move_index(q, t, nil, id, 'active', 'completed', lm)
-    finish(q, jk, id, 'completed', 'res', ARGV[i + 2], fsbase + (i - 5) / step + 1)
-    release_unique(q, uk, id)
+    if q ~= lq or t ~= lt then
+      lq, lt = q, t
+      ll, lx, lf = zlist('ZREM', QS(q, 'l:', t)), zlist('ZADD', idx(q, 'completed', t)), zlist('ZADD', QS(q, 'f:', 'completed'))
+    end
+    -- Out of the lease set, into the completed index and the finished set (as move_index and finish do).
+    ll[#ll + 1] = lm
+    lx[#lx + 1] = '0'
+    lx[#lx + 1] = lm
+    -- pad(finish order) from its thousands (formatted once per thousand) and its last three digits (memoised).
+    local fsn = fsbase + (i - first) / step + 1
+    local hi = math.floor(fsn / 1000)
+    if hi ~= fhi then fhi, fhs = hi, string.format('%012d', hi) end
+    local lo = fsn - hi * 1000
+    local los = LO3[lo]
+    if not los then
+      los = string.format('%03d', lo)
+      LO3[lo] = los
+    end
+    local pfs = fhs .. los
+    lf[#lf + 1] = NOWS
+    lf[#lf + 1] = pfs .. id
+    redis.call('HSET', jk, 's', 'completed', 'f', NOWS, 'fs', pfs, 'res', ARGV[i + 2])
+    if uk then release_unique(q, uk, id) end
     -- The contract lets an ack answer job: null, and the runtime keeps the job it claimed: sending the whole
     -- hash back (and decoding it) for every completion was most of the reply's cost.
     if rci or rcc or rca then
-      -- Retention reads (and may drop from) the finished sets: apply the buffered writes first.
+      -- Retention reads (and may drop from) the finished sets: apply the buffered writes first (the buffered
+      -- lists are flushed with them, so they are looked up again).
       zflush()
+      lq, lt, rql = nil, nil, nil
       retain(q, 'completed', id, rci, rcc, rca)
     end
-    if side then ack_side(acc, events, i + 6) end
+    if side then
+      local o = i + 6
+      local rid = ARGV[o]
+      if rid ~= '' then
+        -- The execution record, as record_exec writes it (same id twice keeps the first).
+        local rj, rq = ARGV[o + 1], ARGV[o + 2]
+        if rj == '' then rj = id end
+        if rq == '' then rq = ARGV[i + 3] end
+        if redis.call('HSETNX', G .. 'xh:' .. rj, rid, ARGV[o + 4]) == 1 then
+          if rq ~= rqn or not rql then
+            rqn, rql, rtl = rq, zlist('ZADD', G .. 'xq:' .. rq), zlist('ZADD', K_XT)
+          end
+          local m, sa = rid .. '\\31' .. rj, ARGV[o + 3]
+          rql[#rql + 1] = sa
+          rql[#rql + 1] = m
+          rtl[#rtl + 1] = sa
+          rtl[#rtl + 1] = m
+        end
+      end
+      local g = ARGV[o + 5]
+      if g ~= '' then held_in[g] = (held_in[g] or 0) + 1 end
+      local ev = ARGV[o + 6]
+      if ev ~= '' then events[#events + 1] = ev end
+    end
     out[#out + 1] = 1
   end
 end
 zflush()
-if side then ack_side_flush(acc, events) end
+if side then
+  for gi = 1, ng do
+    local n = held_in[tostring(gi)]
+    if n then
+      local b = 6 + (gi - 1) * ${METRIC_ARITY}
+      local h = ARGV[b + 5]
+      if h == '' then h = nil end
+      macc(acc, ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]), n * tonumber(ARGV[b + 4]), h,
+        tonumber(ARGV[b + 6]))
+    end
+  end
+  ack_side_flush(acc, events)
+end
 return out
 `,
 );
