@@ -2,7 +2,32 @@ import type { BackoffOptions, ClaimedJob, Job, JobError, JobState, NewJob, Reten
 import { assertValidNewJob } from '@conveyor/core';
 import { validationError } from './errors';
 
-/** A row of `conveyor_jobs` as better-sqlite3 returns it. */
+/**
+ * The stored code of each state (`conveyor_jobs.state_code`, schema version 8): a small integer takes fewer bytes in
+ * the row and in every index entry than the text. The order matters: claimable states are `<= 2`, pending `<= 3`.
+ */
+export const STATE_CODES = {
+  waiting: 0,
+  scheduled: 1,
+  retrying: 2,
+  active: 3,
+  completed: 4,
+  failed: 5,
+  cancelled: 6,
+} as const satisfies Record<JobState, number>;
+
+/** The state of each code (the inverse of {@link STATE_CODES}). */
+export const STATE_OF_CODE: readonly JobState[] = [
+  'waiting',
+  'scheduled',
+  'retrying',
+  'active',
+  'completed',
+  'failed',
+  'cancelled',
+];
+
+/** A job row as the adapter reads it (see {@link fromRaw}: the state decoded, retention NULL meaning `false`). */
 export interface JobRow {
   seq: number;
   id: string;
@@ -16,8 +41,10 @@ export interface JobRow {
   backoff: string | null;
   timeout_ms: number | null;
   unique_key: string | null;
-  remove_on_complete: string;
-  remove_on_fail: string;
+  /** NULL: `false`. */
+  remove_on_complete: string | null;
+  /** NULL: `false`. */
+  remove_on_fail: string | null;
   meta: string | null;
   created_at: number;
   run_at: number;
@@ -38,7 +65,7 @@ const COLUMN_NAMES = [
   'queue',
   'type',
   'payload',
-  'state',
+  'state_code',
   'priority',
   'attempt',
   'max_attempts',
@@ -59,7 +86,7 @@ const COLUMN_NAMES = [
   'lease_expires_at',
   'token',
   'finish_seq',
-] as const satisfies readonly (keyof JobRow)[];
+] as const satisfies readonly (keyof JobRow | 'state_code')[];
 
 /** The column list every job read selects, in the order {@link fromRaw} expects. */
 export const JOB_COLUMNS = COLUMN_NAMES.join(', ');
@@ -76,15 +103,15 @@ export function fromRaw(a: unknown[]): JobRow {
     queue: a[2] as string,
     type: a[3] as string,
     payload: a[4] as string,
-    state: a[5] as JobState,
+    state: STATE_OF_CODE[a[5] as number] as JobState,
     priority: a[6] as number,
     attempt: a[7] as number,
     max_attempts: a[8] as number,
     backoff: a[9] as string | null,
     timeout_ms: a[10] as number | null,
     unique_key: a[11] as string | null,
-    remove_on_complete: a[12] as string,
-    remove_on_fail: a[13] as string,
+    remove_on_complete: a[12] as string | null,
+    remove_on_fail: a[13] as string | null,
     meta: a[14] as string | null,
     created_at: a[15] as number,
     run_at: a[16] as number,
@@ -100,9 +127,9 @@ export function fromRaw(a: unknown[]): JobRow {
   };
 }
 
-/** Parse a retention option; the two common values skip JSON.parse. */
-export function parseRetention(text: string): RetentionOption {
-  if (text === 'false') return false;
+/** Parse a stored retention option (NULL is `false`); the common values skip JSON.parse. */
+export function parseRetention(text: string | null): RetentionOption {
+  if (text === null || text === 'false') return false;
   if (text === 'true') return true;
   return JSON.parse(text) as RetentionOption;
 }
@@ -167,7 +194,7 @@ export function jobInsertParams(
     job.queue,
     job.type,
     payloadJson,
-    job.state,
+    STATE_CODES[job.state],
     job.priority,
     job.attempt,
     job.maxAttempts,
@@ -200,7 +227,16 @@ export function isLean(job: Job): boolean {
 
 /** Parameters of the lean insert (see {@link isLean}), appended to `into`. */
 export function leanInsertParams(job: Job, payloadJson: string, into: unknown[]): void {
-  into.push(job.queue, job.type, payloadJson, job.state, job.priority, job.maxAttempts, job.createdAt, job.runAt);
+  into.push(
+    job.queue,
+    job.type,
+    payloadJson,
+    STATE_CODES[job.state],
+    job.priority,
+    job.maxAttempts,
+    job.createdAt,
+    job.runAt,
+  );
 }
 
 /** True when `b` can share one shared-columns insert with `a`: both lean, and equal in every column but the payload. */
@@ -216,13 +252,14 @@ export function sameShape(a: Job, b: Job): boolean {
   );
 }
 
-function retentionText(option: RetentionOption): string {
-  if (option === false) return 'false';
+/** The stored text of a retention option: NULL for `false` (the column's default). */
+function retentionText(option: RetentionOption): string | null {
+  if (option === false) return null;
   if (option === true) return 'true';
   return JSON.stringify(option);
 }
 
-const INSERT_COLUMNS = `INSERT INTO conveyor_jobs (custom_id, queue, type, payload, state, priority, attempt, max_attempts,
+const INSERT_COLUMNS = `INSERT INTO conveyor_jobs (custom_id, queue, type, payload, state_code, priority, attempt, max_attempts,
   backoff, timeout_ms, unique_key, remove_on_complete, remove_on_fail, meta, created_at, run_at)`;
 const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
@@ -251,13 +288,13 @@ export const insertJobsSql = bySize((n) =>
  * one type, so this is the common statement. Rows are inserted in the order of the VALUES list.
  */
 export const sharedInsertSql = bySize(
-  (n) => `INSERT INTO conveyor_jobs (queue, type, state, priority, max_attempts, created_at, run_at, payload)
+  (n) => `INSERT INTO conveyor_jobs (queue, type, state_code, priority, max_attempts, created_at, run_at, payload)
   SELECT ?, ?, ?, ?, ?, ?, ?, column1 FROM (VALUES ${Array.from({ length: n }, () => '(?)').join(', ')})`,
 );
 
 /** The lean INSERT of `n` rows: the other columns take their defaults (see {@link isLean}). */
 export const leanInsertSql = bySize(
-  (n) => `INSERT INTO conveyor_jobs (queue, type, payload, state, priority, max_attempts, created_at, run_at)
+  (n) => `INSERT INTO conveyor_jobs (queue, type, payload, state_code, priority, max_attempts, created_at, run_at)
   VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
 );
 

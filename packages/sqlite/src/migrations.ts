@@ -87,7 +87,8 @@ DROP TABLE conveyor_metrics;
 /**
  * The schema. Every table is prefixed `conveyor_` so the store can share a file with the application's own tables.
  *
- * Jobs are a rowid table: `seq` (the rowid, AUTOINCREMENT since version 4) is the insertion order, the last
+ * Jobs store their state as a small integer `state_code` (version 8, see STATE_CODES in job-row.ts; `state` is a
+ * virtual column with the text). Jobs are a rowid table: `seq` (the rowid, AUTOINCREMENT since version 4) is the insertion order, the last
  * tie-breaker of the claim order, and the key every statement uses. A generated job id is `seq` in 16 hex digits and
  * is not stored; `custom_id` holds caller-chosen ids; `id` is the virtual column of the public id (see ids.ts). Each
  * index below serves one statement; the `EXPLAIN QUERY PLAN` test proves that claiming, counting and listing never
@@ -98,7 +99,8 @@ DROP TABLE conveyor_metrics;
  * - `conveyor_jobs_completed|failed|cancelled`: retention and `clean`, oldest finished first (one partial index per
  *   finished state: with a single index over the three, SQLite sorts instead of walking it in order).
  * - `conveyor_jobs_unique`: one live job per unique key (partial unique index).
- * - `conveyor_jobs_list`: newest-first pages by (createdAt, id) of one (queue, type, state). A list merges the keys
+ * - `conveyor_jobs_list` (generated ids, keyed by seq) and `conveyor_jobs_list_custom` (caller ids, keyed by the id)
+ *   since version 8: newest-first pages by (createdAt, id) of one (queue, type, state). A list merges the keys
  *   of one page per range it covers (every queue, every type of each queue from `conveyor_job_types`, every state,
  *   unless filtered), then reads the page's rows, so there is no store-wide list index to update on every enqueue
  *   and state change (every index costs every write; a dashboard page costs a few index reads instead).
@@ -355,6 +357,85 @@ INSERT INTO conveyor_job_types (queue, type) SELECT DISTINCT queue, type FROM co
     version: 7,
     name: 'event subscribers: a watcher flag',
     sql: 'ALTER TABLE conveyor_subscribers ADD COLUMN watching INTEGER NOT NULL DEFAULT 1;',
+  },
+  {
+    // Bulk enqueue of small payloads was bound by SQLite's page work: every row and index entry carried the state as
+    // text ('waiting', in the row, the ready index and the list index), the row carried 'false' twice (retention),
+    // and the list index's last key was the 16-character id expression. Narrower rows and entries mean fewer pages
+    // to write per transaction and per checkpoint:
+    // - `state_code` is a small integer (see STATE_CODES in job-row.ts: waiting 0, scheduled 1, retrying 2, active 3,
+    //   completed 4, failed 5, cancelled 6; 0 takes no bytes in a record). Claimable is `state_code <= 2` and
+    //   pending `<= 3`, ranges that cost next to nothing in a partial index's WHERE. `state` stays as a virtual
+    //   column (the text, computed when read), so SQL written by hand against the table still reads it.
+    // - `remove_on_complete` / `remove_on_fail` are NULL for `false` (the common case stores nothing).
+    // - The list index is split: generated ids are `seq` in fixed-width hex, so their id order is seq order and the
+    //   index keys them by `seq` (an integer); caller ids get their own partial index keyed by `custom_id`. A list
+    //   reads both ranges and merges them (it already merged per-type ranges), keeping the exact (createdAt, id) order.
+    //   The generated index also ends with `custom_id` (always NULL there: one header byte): a query must repeat the
+    //   partial WHERE `custom_id IS NULL`, and without the column in the index SQLite reads each row to check it.
+    // Measured on raw 64-row inserts in ~1000-row transactions: ~27% fewer pages, ~15-20% less CPU per row.
+    // The rowid counter is carried over (AUTOINCREMENT), so no generated id is handed out twice.
+    version: 8,
+    name: 'jobs: integer state codes, NULL default retention, list index by seq for generated ids',
+    sql: `
+CREATE TABLE conveyor_jobs_v8 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  custom_id TEXT,
+  queue TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state_code INTEGER NOT NULL DEFAULT 0,
+  priority REAL NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 3,
+  backoff TEXT,
+  timeout_ms REAL,
+  unique_key TEXT,
+  remove_on_complete TEXT,
+  remove_on_fail TEXT,
+  meta TEXT,
+  created_at INTEGER NOT NULL,
+  run_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  result TEXT,
+  last_error TEXT,
+  progress TEXT,
+  worker_id TEXT,
+  lease_expires_at INTEGER,
+  token INTEGER NOT NULL DEFAULT 0,
+  finish_seq INTEGER,
+  id TEXT GENERATED ALWAYS AS (coalesce(custom_id, printf('%016x', seq))) VIRTUAL,
+  state TEXT GENERATED ALWAYS AS (CASE state_code WHEN 0 THEN 'waiting' WHEN 1 THEN 'scheduled' WHEN 2 THEN 'retrying'
+    WHEN 3 THEN 'active' WHEN 4 THEN 'completed' WHEN 5 THEN 'failed' WHEN 6 THEN 'cancelled' END) VIRTUAL
+);
+INSERT INTO conveyor_jobs_v8 (seq, custom_id, queue, type, payload, state_code, priority, attempt, max_attempts,
+  backoff, timeout_ms, unique_key, remove_on_complete, remove_on_fail, meta, created_at, run_at, started_at,
+  finished_at, result, last_error, progress, worker_id, lease_expires_at, token, finish_seq)
+SELECT seq, custom_id, queue, type, payload,
+  CASE state WHEN 'waiting' THEN 0 WHEN 'scheduled' THEN 1 WHEN 'retrying' THEN 2 WHEN 'active' THEN 3
+    WHEN 'completed' THEN 4 WHEN 'failed' THEN 5 WHEN 'cancelled' THEN 6 END,
+  priority, attempt, max_attempts, backoff, timeout_ms, unique_key, nullif(remove_on_complete, 'false'),
+  nullif(remove_on_fail, 'false'), meta, created_at, run_at, started_at, finished_at, result, last_error, progress,
+  worker_id, lease_expires_at, token, finish_seq
+FROM conveyor_jobs ORDER BY seq;
+DELETE FROM sqlite_sequence WHERE name = 'conveyor_jobs_v8';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'conveyor_jobs_v8', seq FROM sqlite_sequence WHERE name = 'conveyor_jobs';
+DROP TABLE conveyor_jobs;
+ALTER TABLE conveyor_jobs_v8 RENAME TO conveyor_jobs;
+CREATE UNIQUE INDEX conveyor_jobs_custom_id ON conveyor_jobs (custom_id) WHERE custom_id IS NOT NULL;
+CREATE INDEX conveyor_jobs_ready ON conveyor_jobs (queue, priority DESC, run_at, seq, state_code)
+  WHERE state_code <= 2;
+CREATE INDEX conveyor_jobs_completed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state_code = 4;
+CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state_code = 5;
+CREATE INDEX conveyor_jobs_cancelled ON conveyor_jobs (queue, finished_at, finish_seq) WHERE state_code = 6;
+CREATE UNIQUE INDEX conveyor_jobs_unique ON conveyor_jobs (queue, unique_key)
+  WHERE unique_key IS NOT NULL AND state_code <= 3;
+CREATE INDEX conveyor_jobs_list ON conveyor_jobs (queue, type, state_code, created_at, seq, custom_id)
+  WHERE custom_id IS NULL;
+CREATE INDEX conveyor_jobs_list_custom ON conveyor_jobs (queue, type, state_code, created_at, custom_id)
+  WHERE custom_id IS NOT NULL;
+`,
   },
 ];
 

@@ -37,7 +37,7 @@ import {
 } from '@conveyor/core';
 import { SQLITE_CAPABILITIES } from './capabilities';
 import { COMPONENT, checkLimit, closedError, sqliteMessage, validationError } from './errors';
-import { generatedId, generatedSeq } from './ids';
+import { generatedAbove, generatedBelow, generatedId, generatedSeq } from './ids';
 import { InlineWrites } from './inline';
 import type { JobRow } from './job-row';
 import {
@@ -53,6 +53,8 @@ import {
   parseRetention,
   rowToClaimed,
   rowToJob,
+  STATE_CODES,
+  STATE_OF_CODE,
   sameShape,
   sharedInsertSql,
   toJson,
@@ -64,12 +66,13 @@ import { checkRecord } from './storage-adapter';
 import type { SqliteBackendOptions, SqliteStore } from './store';
 import { SqlitePart } from './store';
 
-const PENDING_TERM = "state IN ('waiting', 'scheduled', 'retrying', 'active')";
+/** Pending states (waiting, scheduled, retrying, active): codes 0-3 (see STATE_CODES). */
+const PENDING_TERM = 'state_code <= 3';
 /**
- * Claimable states: exactly the states that sort at or after 'retrying' (retrying, scheduled, waiting). A range,
- * not an IN list, because the ready index's WHERE is evaluated on every insert (see migration 4).
+ * Claimable states (waiting, scheduled, retrying): codes 0-2. A range, not an IN list, because the ready index's
+ * WHERE is evaluated on every insert (see migrations 4 and 8).
  */
-const READY_TERM = "state >= 'retrying'";
+const READY_TERM = 'state_code <= 2';
 
 /**
  * `runAt` of the oldest waiting job of a queue, from the ready index: walk the distinct priorities (one seek each),
@@ -83,11 +86,19 @@ const OLDEST_WAITING_SQL = `WITH RECURSIVE p(v) AS (
       WHERE queue = ? AND ${READY_TERM} AND priority < p.v) FROM p WHERE p.v IS NOT NULL
   )
   SELECT min((SELECT run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
-    WHERE queue = ? AND ${READY_TERM} AND priority = p.v AND state = 'waiting' ORDER BY run_at LIMIT 1))
+    WHERE queue = ? AND ${READY_TERM} AND priority = p.v AND state_code = 0 ORDER BY run_at LIMIT 1))
   FROM p WHERE p.v IS NOT NULL`;
 
-/** The public id as the list index holds it (the virtual `id` column's expression, see ids.ts). */
-const PUBLIC_ID = "coalesce(custom_id, printf('%016x', seq))";
+/**
+ * One (queue, type, state) range of each list index (migration 8): `conveyor_jobs_list` holds generated-id jobs keyed
+ * by seq (their id order), `conveyor_jobs_list_custom` caller-id jobs keyed by the id. The partial indexes' WHERE is
+ * repeated so SQLite may use them; INDEXED BY makes the plan a promise (SQLite refuses the statement rather than
+ * scan).
+ */
+const LIST_GENERATED = `SELECT created_at, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list
+  WHERE queue = ? AND type = ? AND state_code = ? AND custom_id IS NULL`;
+const LIST_CUSTOM = `SELECT created_at, custom_id, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list_custom
+  WHERE queue = ? AND type = ? AND state_code = ? AND custom_id IS NOT NULL`;
 
 /** A list index key: created at, public id, seq. */
 type ListKey = [createdAt: number, id: string, seq: number];
@@ -119,7 +130,7 @@ const CLAIM_CHUNK = 100;
  * column (which materializes the returned rows before handing them out).
  */
 const claimUpdateSql = bySize(
-  (n) => `UPDATE conveyor_jobs SET state = 'active', attempt = attempt + 1, token = v.column2, worker_id = ?,
+  (n) => `UPDATE conveyor_jobs SET state_code = 3, attempt = attempt + 1, token = v.column2, worker_id = ?,
     started_at = ?, lease_expires_at = ?, finished_at = NULL
     FROM (VALUES ${Array.from({ length: n }, () => '(?, ?)').join(', ')}) AS v
     WHERE conveyor_jobs.seq = v.column1`,
@@ -141,11 +152,11 @@ const ACK_CHUNK = 100;
 
 /** The complete UPDATE of `n` jobs: parameters now, then (seq, custom id, token, result, finish order) per job. */
 const completeUpdateSql = bySize(
-  (n) => `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = v.column4, lease_expires_at = NULL,
+  (n) => `UPDATE conveyor_jobs SET state_code = 4, finished_at = ?, result = v.column4, lease_expires_at = NULL,
     finish_seq = v.column5
     FROM (VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?)').join(', ')}) AS v
     WHERE conveyor_jobs.seq = v.column1 AND conveyor_jobs.custom_id IS v.column2 AND conveyor_jobs.token = v.column3
-      AND conveyor_jobs.state = 'active'
+      AND conveyor_jobs.state_code = 3
     RETURNING conveyor_jobs.seq, conveyor_jobs.id, conveyor_jobs.queue, conveyor_jobs.remove_on_complete AS rule`,
 );
 
@@ -220,7 +231,7 @@ const NO_KEY: JobKey = [0, null];
  * Candidate of a claim before the final merge across queues, read in raw mode (an array per row costs a fraction of
  * an object built through better-sqlite3's native API): seq, queue, state, priority, run at.
  */
-type Candidate = [seq: number, queue: string, state: JobState, priority: number, runAt: number];
+type Candidate = [seq: number, queue: string, stateCode: number, priority: number, runAt: number];
 
 /**
  * Jobs and their life cycle on SQLite. Every method runs in one transaction; writes use `BEGIN IMMEDIATE`, so a
@@ -395,7 +406,15 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       }
       if (end - start === 1) shared = false;
       const params: unknown[] = shared
-        ? [first.queue, first.type, first.state, first.priority, first.maxAttempts, first.createdAt, first.runAt]
+        ? [
+            first.queue,
+            first.type,
+            STATE_CODES[first.state],
+            first.priority,
+            first.maxAttempts,
+            first.createdAt,
+            first.runAt,
+          ]
         : [];
       for (let i = start; i < end; i++) {
         const job = jobs[i] as Job;
@@ -529,7 +548,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const distinct = [...new Set(queues)];
     const typeList = types === undefined ? [] : [...new Set(types)];
     const typeTerm = typeList.length === 0 ? '' : ` AND type IN (${typeList.map(() => '?').join(', ')})`;
-    const candidatesSql = `SELECT seq, queue, state, priority, run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
+    const candidatesSql = `SELECT seq, queue, state_code, priority, run_at FROM conveyor_jobs INDEXED BY conveyor_jobs_ready
       WHERE queue = ? AND ${READY_TERM} AND run_at <= ?${typeTerm} ORDER BY priority DESC, run_at, seq LIMIT ?`;
     const inline = request.recordStart === undefined ? null : new InlineWrites(this.store);
     const claimed = this.store.write(() => {
@@ -563,7 +582,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           const c = picked[i] as Candidate;
           params.push(c[0], token++);
           seqs.push(c[0]);
-          this.moved(c[1], c[2], 'active');
+          this.moved(c[1], STATE_OF_CODE[c[2]] as JobState, 'active');
         }
         s.stmt(claimUpdateSql(end - start)).run(params);
         for (const row of s.jobStmt(claimedRowsSql(end - start)).all(...seqs)) bySeq.set(row.seq, row);
@@ -587,7 +606,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       const expires = this.store.now() + leaseMs;
       const update = this.store
         .stmt(
-          "UPDATE conveyor_jobs SET lease_expires_at = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active' RETURNING lease_expires_at",
+          'UPDATE conveyor_jobs SET lease_expires_at = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state_code = 3 RETURNING lease_expires_at',
         )
         .pluck();
       return leases.map(({ jobId, token }) => {
@@ -603,7 +622,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       () =>
         this.store
           .stmt(
-            "UPDATE conveyor_jobs SET progress = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active'",
+            'UPDATE conveyor_jobs SET progress = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state_code = 3',
           )
           .run(toJson(progress), ...(this.keyOf(lease.jobId) ?? NO_KEY), lease.token).changes,
     );
@@ -627,8 +646,8 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       if (ids.size < requests.length) {
         // The same job twice in one batch: one statement per request, so the second sees the first's change.
         const update = s.stmt(
-          `UPDATE conveyor_jobs SET state = 'completed', finished_at = ?, result = ?, lease_expires_at = NULL,
-            finish_seq = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active'
+          `UPDATE conveyor_jobs SET state_code = 4, finished_at = ?, result = ?, lease_expires_at = NULL,
+            finish_seq = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state_code = 3
             RETURNING seq, queue, remove_on_complete AS rule`,
         );
         const acks = requests.map(({ jobId, token, result, sideEffects }): AckResult => {
@@ -693,13 +712,13 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     const results = this.store.write(() => {
       const now = this.store.now();
       const toFailed = this.store.stmt(
-        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active'
+        `UPDATE conveyor_jobs SET state_code = 5, finished_at = ?, last_error = ?, lease_expires_at = NULL,
+          finish_seq = ? WHERE seq = ? AND custom_id IS ? AND token = ? AND state_code = 3
           RETURNING seq, queue, remove_on_fail AS rule`,
       );
       const toRetrying = this.store.stmt(
-        `UPDATE conveyor_jobs SET state = 'retrying', run_at = ?, last_error = ?, lease_expires_at = NULL
-          WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active' RETURNING queue`,
+        `UPDATE conveyor_jobs SET state_code = 2, run_at = ?, last_error = ?, lease_expires_at = NULL
+          WHERE seq = ? AND custom_id IS ? AND token = ? AND state_code = 3 RETURNING queue`,
       );
       const pass = new RetentionPass(this.store);
       let order = nextSeq(this.store, requests.length);
@@ -735,8 +754,8 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     if (leases.length === 0) return [];
     return this.store.write(() => {
       const update = this.store.jobStmt(
-        `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL
-          WHERE seq = ? AND custom_id IS ? AND token = ? AND state = 'active' RETURNING ${JOB_COLUMNS}`,
+        `UPDATE conveyor_jobs SET state_code = 0, lease_expires_at = NULL
+          WHERE seq = ? AND custom_id IS ? AND token = ? AND state_code = 3 RETURNING ${JOB_COLUMNS}`,
       );
       return leases.map(({ jobId, token }): AckResult => {
         const row = update.get(...(this.keyOf(jobId) ?? NO_KEY), token) as JobRow | undefined;
@@ -756,13 +775,26 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       const now = s.now();
       // Active jobs are few (bounded by the workers' total concurrency): walk each queue's active range instead of
       // keeping a lease index that every claim and every ack would have to update.
-      const activeOf = s.stmt(
-        `SELECT seq, token, lease_expires_at AS expires FROM conveyor_jobs INDEXED BY conveyor_jobs_list
-          WHERE queue = ? AND type = ? AND state = 'active' AND lease_expires_at < ?`,
+      const activeOf = [
+        'conveyor_jobs_list WHERE custom_id IS NULL',
+        'conveyor_jobs_list_custom WHERE custom_id IS NOT NULL',
+      ].map((range) =>
+        s.stmt(
+          `SELECT seq, token, lease_expires_at AS expires FROM conveyor_jobs INDEXED BY ${range}
+            AND queue = ? AND type = ? AND state_code = ? AND lease_expires_at < ?`,
+        ),
       );
       let expired: Array<{ seq: number; token: number; expires: number }> = [];
       for (const [queue, type] of s.stmt('SELECT queue, type FROM conveyor_job_types').raw(true).all() as string[][]) {
-        expired.push(...(activeOf.all(queue, type, now) as Array<{ seq: number; token: number; expires: number }>));
+        for (const active of activeOf) {
+          expired.push(
+            ...(active.all(queue, type, STATE_CODES.active, now) as Array<{
+              seq: number;
+              token: number;
+              expires: number;
+            }>),
+          );
+        }
       }
       if (expired.length > limit) expired = expired.sort((a, b) => a.expires - b.expires).slice(0, limit);
       if (expired.length === 0) return [];
@@ -770,12 +802,12 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       const before = s.stmt('SELECT worker_id, attempt, started_at FROM conveyor_jobs WHERE seq = ?');
       // Conditional on the token and the expiry: a job completed or re-leased in between is left alone.
       const toWaiting = s.jobStmt(
-        `UPDATE conveyor_jobs SET state = 'waiting', lease_expires_at = NULL, last_error = ?
-          WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? AND attempt < max_attempts RETURNING ${JOB_COLUMNS}`,
+        `UPDATE conveyor_jobs SET state_code = 0, lease_expires_at = NULL, last_error = ?
+          WHERE seq = ? AND token = ? AND state_code = 3 AND lease_expires_at < ? AND attempt < max_attempts RETURNING ${JOB_COLUMNS}`,
       );
       const toFailed = s.jobStmt(
-        `UPDATE conveyor_jobs SET state = 'failed', finished_at = ?, last_error = ?, lease_expires_at = NULL,
-          finish_seq = ? WHERE seq = ? AND token = ? AND state = 'active' AND lease_expires_at < ? RETURNING ${JOB_COLUMNS}`,
+        `UPDATE conveyor_jobs SET state_code = 5, finished_at = ?, last_error = ?, lease_expires_at = NULL,
+          finish_seq = ? WHERE seq = ? AND token = ? AND state_code = 3 AND lease_expires_at < ? RETURNING ${JOB_COLUMNS}`,
       );
       let order = nextSeq(s, expired.length);
       const pass = new RetentionPass(s);
@@ -829,19 +861,21 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       query.cursor !== undefined && query.cursor !== null
         ? decodeCursor(query.cursor, ['number', 'string'] as const)
         : null;
-    // Each read below is one range of the list index: one queue, one type, one state. INDEXED BY makes the plan a
-    // promise: SQLite refuses the statement rather than fall back to a scan. Without a filter, the ranges of every
-    // queue, every type of that queue and every state with jobs (from the counters) are merged: each range gives
-    // the keys of at most one page (from the index alone), and only the merged page's rows are read. Once a page
-    // is full, later ranges only return keys that would enter it (`above`), so many ranges cost little more than
-    // one seek each.
-    const where = ['queue = ?', 'type = ?', 'state = ?'];
-    if (below !== null) where.push(`(created_at, ${PUBLIC_ID}) < (?, ?)`);
-    const order = `ORDER BY created_at DESC, ${PUBLIC_ID} DESC LIMIT ?`;
-    const keysSql = `SELECT created_at, ${PUBLIC_ID}, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list
-      WHERE ${where.join(' AND ')} ${order}`;
-    const keysAboveSql = `SELECT created_at, ${PUBLIC_ID}, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list
-      WHERE ${where.join(' AND ')} AND (created_at, ${PUBLIC_ID}) > (?, ?) ${order}`;
+    // Each read below is one range of a list index: one queue, one type, one state, generated or caller ids (see
+    // LIST_GENERATED). Without a filter, the ranges of every queue, every type of that queue and every state with
+    // jobs (from the counters) are merged: each range gives the keys of at most one page (from the index alone), and
+    // only the merged page's rows are read. Once a page is full, later ranges only return keys that would enter it
+    // (`above`), so many ranges cost little more than one seek each. A bound (created at, id) is applied to
+    // generated ids as (created at, seq): their ids are seq in fixed-width hex, so `id < bound` exactly when
+    // `seq < generatedBelow(bound)`.
+    const order = (last: string) => `ORDER BY created_at DESC, ${last} DESC LIMIT ?`;
+    const genWhere = below === null ? '' : ' AND (created_at, seq) < (?, ?)';
+    const cusWhere = below === null ? '' : ' AND (created_at, custom_id) < (?, ?)';
+    const genSql = `${LIST_GENERATED}${genWhere} ${order('seq')}`;
+    const genAboveSql = `${LIST_GENERATED}${genWhere} AND (created_at, seq) > (?, ?) ${order('seq')}`;
+    const cusSql = `${LIST_CUSTOM}${cusWhere} ${order('custom_id')}`;
+    const cusAboveSql = `${LIST_CUSTOM}${cusWhere} AND (created_at, custom_id) > (?, ?) ${order('custom_id')}`;
+    const belowSeq = below === null ? 0 : generatedBelow(below[1]);
     const want = query.limit + 1;
     const rows = this.store.read(() => {
       const s = this.store;
@@ -851,26 +885,36 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
           : (s.stmt('SELECT name FROM conveyor_queues').pluck().all() as string[]);
       const typesOf = s.stmt('SELECT type FROM conveyor_job_types WHERE queue = ?').pluck();
       const statesOf = s.stmt('SELECT state FROM conveyor_counts WHERE queue = ? AND n > 0').pluck();
-      const keys = s.stmt(keysSql).raw(true);
-      const keysAbove = s.stmt(keysAboveSql).raw(true);
+      const gen = s.stmt(genSql).raw(true);
+      const genAbove = s.stmt(genAboveSql).raw(true);
+      const cus = s.stmt(cusSql).raw(true);
+      const cusAbove = s.stmt(cusAboveSql).raw(true);
       let page: ListKey[] = [];
+      const add = (found: ListKey[]): void => {
+        if (found.length > 0) page = page.length === 0 ? found : mergeKeys(page, found, want);
+      };
       for (const queue of queues) {
         const states = query.state !== undefined ? [query.state] : (statesOf.all(queue) as JobState[]);
         if (states.length === 0) continue;
         const types = query.type !== undefined ? [query.type] : (typesOf.all(queue) as string[]);
         for (const type of types) {
           for (const state of states) {
-            const params: unknown[] = [queue, type, state];
-            if (below !== null) params.push(below[0], below[1]);
-            const full = page.length === want;
-            if (full) {
-              const worst = page[want - 1] as ListKey;
-              params.push(worst[0], worst[1]);
-            }
+            const code = STATE_CODES[state];
+            // Generated ids.
+            let params: unknown[] = [queue, type, code];
+            if (below !== null) params.push(below[0], belowSeq);
+            let worst = page.length === want ? (page[want - 1] as ListKey) : null;
+            if (worst !== null) params.push(worst[0], generatedAbove(worst[1]));
             params.push(want);
-            const found = (full ? keysAbove : keys).all(...params) as ListKey[];
-            if (found.length === 0) continue;
-            page = page.length === 0 ? found : mergeKeys(page, found, want);
+            const seqs = (worst !== null ? genAbove : gen).all(...params) as Array<[number, number]>;
+            add(seqs.map(([createdAt, seq]): ListKey => [createdAt, generatedId(seq), seq]));
+            // Caller ids.
+            params = [queue, type, code];
+            if (below !== null) params.push(below[0], below[1]);
+            worst = page.length === want ? (page[want - 1] as ListKey) : null;
+            if (worst !== null) params.push(worst[0], worst[1]);
+            params.push(want);
+            add((worst !== null ? cusAbove : cus).all(...params) as ListKey[]);
           }
         }
       }
@@ -979,7 +1023,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
     this.moved(row.queue, row.state, 'waiting');
     return this.store
       .jobStmt(
-        `UPDATE conveyor_jobs SET state = 'waiting', run_at = ?, finished_at = NULL, finish_seq = NULL, result = NULL,
+        `UPDATE conveyor_jobs SET state_code = 0, run_at = ?, finished_at = NULL, finish_seq = NULL, result = NULL,
           lease_expires_at = NULL, max_attempts = max(max_attempts, attempt + 1) WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
       )
       .get(now, row.seq) as JobRow;
@@ -1022,7 +1066,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       return rowToJob(
         this.store
           .jobStmt(
-            `UPDATE conveyor_jobs SET state = 'waiting', run_at = min(run_at, ?) WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
+            `UPDATE conveyor_jobs SET state_code = 0, run_at = min(run_at, ?) WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
           )
           .get(now, row.seq) as JobRow,
       );
@@ -1041,7 +1085,7 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
       return rowToJob(
         this.store
           .jobStmt(
-            `UPDATE conveyor_jobs SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL, finish_seq = ?
+            `UPDATE conveyor_jobs SET state_code = 6, finished_at = ?, lease_expires_at = NULL, finish_seq = ?
               WHERE seq = ? RETURNING ${JOB_COLUMNS}`,
           )
           .get(this.store.now(), nextSeq(this.store, 1), row.seq) as JobRow,

@@ -1,14 +1,15 @@
 import type { FinishedState, RetentionOption } from '@conveyor/core';
 import { retentionRule } from '@conveyor/core';
+import { STATE_CODES } from './job-row';
 import type { SqliteStore } from './store';
 
 /**
  * The rows of one queue in one finished state, through that state's partial index, oldest finished first. The state
- * is written as a literal (it is one of three fixed words) because SQLite only uses a partial index whose WHERE
+ * code is written as a literal (one of three fixed values) because SQLite only uses a partial index whose WHERE
  * clause the query repeats.
  */
 export function finishedFrom(state: FinishedState): string {
-  return `conveyor_jobs INDEXED BY conveyor_jobs_${state} WHERE state = '${state}' AND queue = ?`;
+  return `conveyor_jobs INDEXED BY conveyor_jobs_${state} WHERE state_code = ${STATE_CODES[state]} AND queue = ?`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { closeBackend } from '@conveyor/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generatedId, generatedSeq } from '../src/ids';
+import { generatedAbove, generatedBelow, generatedId, generatedSeq } from '../src/ids';
 import { createSqliteBackend, type SqliteBackend } from '../src/index';
 import { tempDir } from './helpers';
 
@@ -113,6 +113,50 @@ describe('job ids', () => {
       expect(paged).toEqual(expected.map((j) => j.id));
     } finally {
       await closeBackend(fixed);
+    }
+  });
+});
+
+describe('id bounds as seq bounds (the list index keys generated jobs by seq)', () => {
+  it('generatedId(seq) < id exactly when seq < generatedBelow(id), and > id exactly when seq > generatedAbove(id)', () => {
+    const alphabet = ['0', '1', '7', '9', ':', 'A', 'a', 'b', 'f', 'g', '-', '~', '\u00e9'];
+    let state = 42;
+    const rand = (n: number): number => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return state % n;
+    };
+    const seqs = [1, 2, 15, 16, 17, 255, 256, 4095, 65_535, 1_000_000, 2 ** 40, Number.MAX_SAFE_INTEGER];
+    const ids: string[] = [
+      '',
+      '0',
+      'f',
+      'ffffffffffffffff',
+      'ffffffffffffffff0',
+      '0000000000000000',
+      '00000000000000010',
+    ];
+    for (const seq of seqs) {
+      const g = generatedId(seq);
+      ids.push(g, `${g}x`, g.slice(0, 15), `${g.slice(0, 15)}g`, `${g.slice(0, 12)}-`, generatedId(seq + 1));
+    }
+    for (let i = 0; i < 400; i++) {
+      const length = 13 + rand(6);
+      // Mostly leading zeros, so the bound lands among small seqs.
+      ids.push(
+        Array.from({ length }, (_, k) =>
+          k < 10 && rand(4) > 0 ? '0' : (alphabet[rand(alphabet.length)] as string),
+        ).join(''),
+      );
+    }
+    for (const id of ids) {
+      const below = generatedBelow(id);
+      const above = generatedAbove(id);
+      for (const seq of [...seqs, below - 1, below, below + 1, above - 1, above, above + 1]) {
+        if (!(seq >= 1 && seq <= Number.MAX_SAFE_INTEGER)) continue;
+        const g = generatedId(seq);
+        expect(g < id, `${g} < ${id}`).toBe(seq < below);
+        expect(g > id, `${g} > ${id}`).toBe(seq > above);
+      }
     }
   });
 });

@@ -35,7 +35,18 @@ describe('listJobs across ranges', () => {
           queue: `q${i % 3}`,
           type: `t${(i * 5) % 4}`,
           payload: { round, i },
-          ...(i % 7 === 0 ? { id: `c-${round}-${i}` } : {}),
+          // Caller ids of every kind: after every generated id, of the generated form, and sorting among them.
+          ...(i % 7 === 0
+            ? {
+                id: [
+                  `c-${round}-${i}`,
+                  `${'0'.repeat(12)}9${round}${i / 7}0`, // of the generated form: moves the rowid counter past it
+                  `0000000000000004${round}${i}`,
+                  `0000000000000005-${round}-${i}`,
+                  `ffffffffffffffff${round}${i}`,
+                ][(i / 7 + round) % 5],
+              }
+            : {}),
           ...(i % 6 === 0 ? { delayMs: 60_000 } : {}),
         })),
       );

@@ -279,4 +279,131 @@ describe('migrations', () => {
     expect(await settled()).toBe(false);
     await closeBackend(backend);
   });
+  it('upgrades version-7 jobs to state codes and split list indexes: every job, field, order and id survives', async () => {
+    const file = tmp.file('v7-jobs.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.exec(
+      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    for (const step of MIGRATIONS.filter((m) => m.version <= 7)) {
+      old.exec(step.sql);
+      old
+        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
+        .run(step.version, step.name);
+    }
+    // Version-7 rows as that version wrote them: generated ids (custom_id NULL) and caller ids, every state, text
+    // retention options, and a removed job at the end (the rowid counter is ahead of the last row).
+    const insert = old.prepare(`INSERT INTO conveyor_jobs (custom_id, queue, type, payload, state, priority, attempt,
+      max_attempts, unique_key, remove_on_complete, remove_on_fail, created_at, run_at, finished_at, finish_seq,
+      worker_id, lease_expires_at, token) VALUES (?, 'q', ?, ?, ?, ?, ?, 3, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const far = Date.now() + 3_600_000;
+    const rows: Array<[string | null, string, string, number, string | null, string, string, number, number]> = [
+      // custom id, type, state, priority, unique key, remove on complete, remove on fail, created at, run at
+      [null, 't', 'waiting', 0, null, 'false', 'false', 1000, 1000],
+      ['custom-b', 't', 'waiting', 5, 'key-1', 'true', 'false', 1000, 1000],
+      [null, 'u', 'scheduled', 0, null, 'false', '{"count":2}', 1001, far],
+      [null, 't', 'retrying', 0, null, 'false', 'false', 1001, 1001],
+      ['custom-e', 'u', 'active', 0, null, 'false', 'false', 1002, 1002],
+      [null, 't', 'completed', 0, null, '{"age":3600}', 'false', 1002, 1002],
+      [null, 'u', 'failed', 0, null, 'false', 'true', 1003, 1003],
+      ['00000000000000ff', 't', 'cancelled', 0, null, 'false', 'false', 1003, 1003],
+      [null, 't', 'waiting', 0, null, 'false', 'false', 1004, 1004],
+    ];
+    for (const [customId, type, state, priority, uniqueKey, onComplete, onFail, createdAt, runAt] of rows) {
+      const finished = ['completed', 'failed', 'cancelled'].includes(state);
+      insert.run(
+        customId,
+        type,
+        JSON.stringify({ state, customId }),
+        state,
+        priority,
+        state === 'waiting' ? 0 : 1,
+        uniqueKey,
+        onComplete,
+        onFail,
+        createdAt,
+        runAt,
+        finished ? createdAt + 5 : null,
+        finished ? createdAt : null,
+        state === 'active' ? 'w-old' : null,
+        state === 'active' ? far : null,
+        state === 'active' ? 7 : 0,
+      );
+    }
+    // Version 7 moved the rowid counter past a caller id of the generated form (00000000000000ff = 255).
+    old.exec("UPDATE sqlite_sequence SET seq = 255 WHERE name = 'conveyor_jobs'");
+    old.exec('DELETE FROM conveyor_jobs WHERE seq = (SELECT max(seq) FROM conveyor_jobs)');
+    const counter = 255;
+    const counts = old.prepare("INSERT INTO conveyor_counts (queue, state, n) VALUES ('q', ?, ?)");
+    for (const state of ['waiting', 'scheduled', 'retrying', 'active', 'completed', 'failed', 'cancelled']) {
+      counts.run(state, rows.slice(0, -1).filter((r) => r[2] === state).length);
+    }
+    old.exec("INSERT INTO conveyor_queues (name) VALUES ('q')");
+    old.exec("INSERT INTO conveyor_job_types (queue, type) VALUES ('q', 't'), ('q', 'u')");
+    const ids = old.prepare('SELECT id FROM conveyor_jobs ORDER BY seq').pluck().all() as string[];
+    expect(ids).toHaveLength(rows.length - 1);
+    old.close();
+
+    const backend = createSqliteBackend({ connection: file });
+    const q = backend.queue;
+    // Every job keeps its id, state and options.
+    for (const [i, id] of ids.entries()) {
+      const job = await q.getJob(id);
+      const [customId, type, state, priority, uniqueKey, onComplete, onFail, createdAt] = rows[i] as (typeof rows)[0];
+      expect(job).toMatchObject({
+        id: customId ?? id,
+        type,
+        state,
+        priority,
+        uniqueKey,
+        removeOnComplete: JSON.parse(onComplete),
+        removeOnFail: JSON.parse(onFail),
+        createdAt,
+        payload: { state, customId },
+      });
+    }
+    // Lists: every state, newest first by (createdAt, id), from the new indexes.
+    const listed = (await q.listJobs({ queue: 'q', limit: 100 })).items;
+    const expected = ids
+      .map((id, i) => ({ id, createdAt: (rows[i] as (typeof rows)[0])[7] }))
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .map((j) => j.id);
+    expect(listed.map((j) => j.id)).toEqual(expected);
+    const page1 = await q.listJobs({ queue: 'q', limit: 3 });
+    const page2 = await q.listJobs({ queue: 'q', limit: 100, cursor: page1.nextCursor });
+    expect([...page1.items, ...page2.items].map((j) => j.id)).toEqual(expected);
+    expect((await q.listJobs({ queue: 'q', state: 'waiting', limit: 10 })).items.map((j) => j.id)).toEqual(
+      expected.filter((id) => ['custom-b', ids[0]].includes(id)),
+    );
+    expect((await q.counts('q')).q).toEqual({
+      waiting: 2,
+      scheduled: 1,
+      retrying: 1,
+      active: 1,
+      completed: 1,
+      failed: 1,
+      cancelled: 1,
+    });
+    // The unique key is still held by its live job.
+    expect((await q.enqueue({ queue: 'q', type: 't', payload: 0, uniqueKey: 'key-1' })).deduplicated).toBe(true);
+    // New generated ids continue after the rowid counter: no id is handed out twice.
+    const added = await q.enqueue({ queue: 'q', type: 't', payload: 'new' });
+    expect(Number.parseInt(added.job.id, 16)).toBe(counter + 1);
+    // Claim order: priority, then run at, then insertion (the due waiting and retrying jobs, then the new one).
+    const claimed = await q.claim({ queues: ['q'], workerId: 'w', limit: 10, leaseMs: 60_000 });
+    expect(claimed.map((c) => c.id)).toEqual(['custom-b', ids[0], ids[3], added.job.id]);
+    // Retention read from the migrated text: custom-b is removed on completion.
+    const acks = await q.complete(claimed.map((c) => ({ jobId: c.id, token: c.token })));
+    expect(acks.every((a) => a.ok)).toBe(true);
+    expect(await q.getJob('custom-b')).toBeNull();
+    expect((await q.counts('q')).q?.completed).toBe(4);
+    // The old active job's lease is still checked against its token.
+    expect((await q.extendLeases([{ jobId: 'custom-e', token: 7 }], 1_000))[0]?.ok).toBe(true);
+    await closeBackend(backend);
+    // SQL written by hand still reads the state as text.
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT count(*) FROM conveyor_jobs WHERE state = 'completed'").pluck().get()).toBe(4);
+    db.close();
+  });
 });

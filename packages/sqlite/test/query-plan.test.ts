@@ -155,15 +155,27 @@ describe('query plans', () => {
 
   it('lists every filter combination from the list index alone (keys first, then the page rows)', async () => {
     await backend.queue.init();
-    const ID = "coalesce(custom_id, printf('%016x', seq))";
+    // Generated ids are keyed by seq in conveyor_jobs_list, caller ids by the id in conveyor_jobs_list_custom.
+    const GEN =
+      'SELECT created_at, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list WHERE queue = ? AND type = ? AND state_code = ? AND custom_id IS NULL';
+    const CUS =
+      'SELECT created_at, custom_id, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list_custom WHERE queue = ? AND type = ? AND state_code = ? AND custom_id IS NOT NULL';
     const cases: Array<[string, RegExp]> = [
       [
-        `SELECT created_at, ${ID}, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list WHERE queue = ? AND type = ? AND state = ? ORDER BY created_at DESC, ${ID} DESC LIMIT 5`,
-        /SEARCH conveyor_jobs USING COVERING INDEX conveyor_jobs_list \(queue=\? AND type=\? AND state=\?\)/,
+        `${GEN} ORDER BY created_at DESC, seq DESC LIMIT 5`,
+        /SEARCH conveyor_jobs USING COVERING INDEX conveyor_jobs_list \(queue=\? AND type=\? AND state_code=\?\)/,
       ],
       [
-        `SELECT created_at, ${ID}, seq FROM conveyor_jobs INDEXED BY conveyor_jobs_list WHERE queue = ? AND type = ? AND state = ? AND (created_at, ${ID}) < (?, ?) ORDER BY created_at DESC, ${ID} DESC LIMIT 5`,
-        /SEARCH conveyor_jobs USING COVERING INDEX conveyor_jobs_list \(queue=\? AND type=\? AND state=\? AND created_at<\?\)/,
+        `${GEN} AND (created_at, seq) < (?, ?) ORDER BY created_at DESC, seq DESC LIMIT 5`,
+        /SEARCH conveyor_jobs USING COVERING INDEX conveyor_jobs_list \(queue=\? AND type=\? AND state_code=\? AND created_at<\?\)/,
+      ],
+      [
+        `${CUS} ORDER BY created_at DESC, custom_id DESC LIMIT 5`,
+        /SEARCH conveyor_jobs USING COVERING INDEX conveyor_jobs_list_custom \(queue=\? AND type=\? AND state_code=\?\)/,
+      ],
+      [
+        `${CUS} AND (created_at, custom_id) < (?, ?) ORDER BY created_at DESC, custom_id DESC LIMIT 5`,
+        /SEARCH conveyor_jobs USING COVERING INDEX conveyor_jobs_list_custom \(queue=\? AND type=\? AND state_code=\? AND \(created_at,custom_id\)<\(\?,\?\)\)/,
       ],
     ];
     for (const [sql, expected] of cases) {
