@@ -69,18 +69,13 @@ export interface CloseOptions {
 }
 
 const MAX_CLAIM_BACKOFF_MS = 30_000;
-/** Claims a worker keeps in flight at once: two lets the store work on one while this process runs the other's jobs. */
-const MAX_CLAIMS_IN_FLIGHT = 2;
-/** Fewest jobs in each half of a split claim; below 2 × this, one claim asks for every free slot. */
-const MIN_SPLIT_CLAIM = 4;
 const STALLED_SWEEP_LIMIT = 1000;
 
 /**
  * Runs jobs from one or more queues.
  *
  * The hot path is built for throughput: a claim asks for as many jobs as there are free slots (one call fills
- * several; under a backlog two claims share the free slots so the store works on one while this process runs the
- * other's jobs), completions and failures are acknowledged in batches (`complete()` / `fail()` with many leases),
+ * several), completions and failures are acknowledged in batches (`complete()` / `fail()` with many leases),
  * execution records, metrics and events are written behind in batches, and every held lease is renewed by one
  * `extendLeases` call per heartbeat. Store errors are logged and retried with backoff; they never crash the process.
  *
@@ -123,14 +118,9 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private undecided = 0;
   private starting = false;
   private drained = false;
-  /** Bumped by every wake-up: a claim that saw it change while in flight does not call the queue drained. */
-  private wakeEpoch = 0;
+  private wokenDuringClaim = false;
   private claimFailures = 0;
-  /** Claims sent and not yet answered (at most MAX_CLAIMS_IN_FLIGHT), and the slots they may fill. */
-  private readonly claimsInFlight = new Set<Promise<void>>();
-  private claimSlots = 0;
-  /** The last claim came back full: the store likely holds more, so the next fill splits (see fill()). */
-  private backlog = false;
+  private claimInFlight: Promise<void> | null = null;
   private fillImmediate: ReturnType<typeof setImmediate> | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
@@ -307,8 +297,8 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     if (this.fillImmediate !== null) clearImmediate(this.fillImmediate);
     this.fillImmediate = null;
     this.clearPoll();
-    // A claim in flight hands its jobs back itself (claimAndStart sees the state).
-    if (this.claimsInFlight.size > 0) await Promise.all([...this.claimsInFlight]);
+    // A claim in flight hands its jobs back itself (fill() sees the state).
+    if (this.claimInFlight !== null) await this.claimInFlight;
     // Prefetched jobs never started: straight back to the queue for other workers.
     const unstarted = this.takePrefetched();
     if (unstarted.length > 0) await this.releaseUnstarted(unstarted);
@@ -446,7 +436,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
   private wake(): void {
     if (this.state !== 'running') return;
     this.drained = false;
-    this.wakeEpoch++;
+    if (this.claimInFlight !== null) this.wokenDuringClaim = true;
     this.clearPoll();
     this.scheduleFill();
   }
@@ -482,13 +472,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     }, delayMs);
   }
 
-  /**
-   * Claim as many jobs as there are free slots (capped by `batchSize`). When the last claim came back full, nothing
-   * is in flight and at least 2 × MIN_SPLIT_CLAIM slots are free, the slots are asked for by two claims sent together: the store answers the first
-   * while it works on the second, so this process runs the first half's handlers (and encodes their acks) while the
-   * store is busy, instead of the two taking turns. One claim for every free slot would leave the store idle while
-   * the handlers run and the handlers idle while the store claims.
-   */
+  /** Claim as many jobs as there are free slots (capped by `batchSize`), unless a claim is already in flight. */
   private fill(): void {
     if (this.state !== 'running') return;
     if (this.prefetchHead < this.prefetched.length) {
@@ -496,25 +480,17 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       // The store was empty at the last claim: run what is here; a wake-up or the poll claims again.
       if (this.drained) return;
     }
-    while (this.claimsInFlight.size < MAX_CLAIMS_IN_FLIGHT) {
-      const free =
-        this.options.concurrency + this.options.prefetch - this.running - this.bufferedCount() - this.claimSlots;
-      if (free <= 0) return;
-      // With a backlog, the free slots are shared among the claims that may still go out now.
-      let parts = this.backlog ? MAX_CLAIMS_IN_FLIGHT - this.claimsInFlight.size : 1;
-      if (free < parts * MIN_SPLIT_CLAIM) parts = 1;
-      const limit = Math.min(Math.ceil(free / parts), this.options.batchSize);
-      this.claimSlots += limit;
-      const claim: Promise<void> = this.claimAndStart(limit, this.wakeEpoch).finally(() => {
-        this.claimsInFlight.delete(claim);
-      });
-      this.claimsInFlight.add(claim);
-      // Only a backlog is worth more claims: an idle worker's poll stays one call.
-      if (parts === 1) return;
-    }
+    if (this.claimInFlight !== null) return;
+    const free = this.options.concurrency + this.options.prefetch - this.running - this.bufferedCount();
+    if (free <= 0) return;
+    const limit = Math.min(free, this.options.batchSize);
+    this.wokenDuringClaim = false;
+    this.claimInFlight = this.claimAndStart(limit).finally(() => {
+      this.claimInFlight = null;
+    });
   }
 
-  private async claimAndStart(limit: number, epoch: number): Promise<void> {
+  private async claimAndStart(limit: number): Promise<void> {
     let jobs: ClaimedJob[];
     try {
       const request: ClaimRequest = { ...this.claimBase, limit };
@@ -534,11 +510,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
       this.report(error, `claiming jobs failed; retrying in ${delay} ms`);
       this.armPoll(delay);
       return;
-    } finally {
-      // This claim's slots are filled below or left free: from here on the next claim may count them.
-      this.claimSlots -= limit;
     }
-    this.backlog = jobs.length === limit;
     if (this.state !== 'running') {
       // Closed while the claim was in flight: give the jobs back untouched.
       if (jobs.length > 0) await this.releaseUnstarted(jobs);
@@ -556,7 +528,7 @@ export class Worker<Jobs extends JobMap = JobMap> extends EventEmitter<WorkerEve
     for (; i < jobs.length; i++) this.prefetched.push({ job: jobs[i] as ClaimedJob, at: now, deadline });
     this.starting = false;
     if (this.running === 0 && jobs.length > 0) this.flushAcks();
-    if (jobs.length < limit && this.wakeEpoch === epoch) {
+    if (jobs.length < limit && !this.wokenDuringClaim) {
       this.drained = true;
       if (this.running === 0 && this.bufferedCount() === 0) this.fire('drained');
       this.armPoll(this.options.pollIntervalMs);

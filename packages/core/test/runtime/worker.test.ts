@@ -98,68 +98,6 @@ describe('Worker: running jobs', () => {
     expect(complete.mock.calls.length).toBeLessThan(20);
   });
 
-  it('splits the free slots between two claims in flight once a claim came back full, never over-claiming', async () => {
-    const backend = memoryBackend();
-    const queue = queueFor(backend);
-    await queue.enqueueBulk(Array.from({ length: 200 }, (_, i) => ({ type: 'noop', payload: { i } })));
-    const claim = backend.queue.claim.bind(backend.queue);
-    let inFlight = 0;
-    let maxInFlight = 0;
-    let running = 0;
-    let maxHeld = 0;
-    let asked = 0;
-    const limits: number[] = [];
-    vi.spyOn(backend.queue, 'claim').mockImplementation(async (request) => {
-      inFlight++;
-      asked += request.limit;
-      limits.push(request.limit);
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      // Slots being run plus slots asked for by claims in flight: never more than the concurrency.
-      maxHeld = Math.max(maxHeld, running + asked);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      const jobs = await claim(request);
-      inFlight--;
-      asked -= request.limit;
-      return jobs;
-    });
-    const ran = new Map<number, number>();
-    const worker = workerFor(
-      backend,
-      {
-        noop: async (job) => {
-          running++;
-          const i = (job.payload as { i: number }).i;
-          ran.set(i, (ran.get(i) ?? 0) + 1);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          running--;
-        },
-      },
-      { concurrency: 10 },
-    );
-    await worker.start();
-    await waitFor(async () => (await queue.counts()).completed === 200);
-    await worker.close();
-    // The first claim asks for every slot; later ones, with a backlog, for half each.
-    expect(limits[0]).toBe(10);
-    expect(limits).toContain(5);
-    expect(maxInFlight).toBe(2);
-    expect(maxHeld).toBeLessThanOrEqual(10);
-    expect(ran.size).toBe(200);
-    expect([...ran.values()].every((n) => n === 1)).toBe(true);
-  });
-
-  it('keeps an idle worker to one claim per poll', async () => {
-    const backend = memoryBackend();
-    const claim = vi.spyOn(backend.queue, 'claim');
-    const worker = workerFor(backend, { noop: async () => undefined }, { concurrency: 10, pollIntervalMs: 10 });
-    await worker.start();
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    await worker.close();
-    const limits = claim.mock.calls.map((call) => call[0].limit);
-    expect(limits.length).toBeGreaterThan(2);
-    expect(limits.every((limit) => limit === 10)).toBe(true);
-  });
-
   it('runs higher priority first, then in order of enqueue', async () => {
     const backend = memoryBackend();
     const queue = queueFor(backend);
