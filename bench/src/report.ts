@@ -17,6 +17,7 @@ interface ResultRow {
   jobsPerSecond: number;
   cpuSeconds?: number;
   rssMb: number;
+  roundRates?: number[];
 }
 
 interface ResultsFile {
@@ -50,7 +51,11 @@ function table(file: ResultsFile): string {
       const r = file.results.find((x) => x.target === t && scenarioName(x) === s);
       if (!r) return '—';
       const perCpu = r.cpuSeconds ? ` (${fmt(r.jobs / r.cpuSeconds)}/CPU-s)` : '';
-      return `${fmt(r.jobsPerSecond)}${perCpu}`;
+      const spread =
+        r.roundRates !== undefined && r.roundRates.length > 1
+          ? `, median of ${r.roundRates.length}: ${fmt(Math.min(...r.roundRates))}–${fmt(Math.max(...r.roundRates))}`
+          : '';
+      return `${fmt(r.jobsPerSecond)}${perCpu}${spread}`;
     });
     return `| ${s} | ${cells.join(' | ')} |`;
   });
@@ -94,8 +99,10 @@ npx tsx bench/src/report.ts
 
 One run can flatter either side. On this 2-core machine, where the servers share the cores with the benchmark, the
 same comparison moves by a third or more between consecutive runs (measured on 2026-11-22: SQLite bulk enqueue of
-7 B payloads 0.70–1.51× plainjob over five runs, Redis processing 1.08–1.66× BullMQ over two). Before quoting a
-ratio, repeat the run a few times, e.g. \`npm run bench -- --adapter sqlite --scenario enqueue-bulk\`.
+7 B payloads 0.70–1.51× plainjob over five runs, Redis processing 1.08–1.66× BullMQ over two). So the tables below
+come from \`--rounds 5\`: each scenario runs five times per target, the targets taking turns (A B A B …), and a
+cell shows the median round with the range of all five beside it, e.g.
+\`npm run bench -- --adapter sqlite --rounds 5\`.
 
 ${sections.join('\n\n')}
 

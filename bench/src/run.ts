@@ -60,6 +60,8 @@ interface Options {
   scenarios: string[];
   /** Only these targets of the chosen adapters; all when empty. */
   targets: string[];
+  /** Times each target runs each scenario, taking turns with the others; the median round is reported. */
+  rounds: number;
 }
 
 interface Scenario {
@@ -132,6 +134,7 @@ function parseOptions(argv: string[]): Options {
       out: { type: 'string' },
       scenario: { type: 'string' },
       targets: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -141,7 +144,7 @@ function parseOptions(argv: string[]): Options {
     console.log(
       'usage: npm run bench -- --adapter <memory|sqlite|redis|postgres|runtime>[,…] [--jobs N] [--single-jobs N]\n' +
         '         [--concurrency C] [--batch B] [--parallel P] [--warmup N] [--timeout-s S] [--out file.json]\n' +
-        '         [--scenario enqueue-single|enqueue-bulk|process[,…]] [--targets name[,…]]',
+        '         [--scenario enqueue-single|enqueue-bulk|process[,…]] [--targets name[,…]] [--rounds R]',
     );
     process.exit(0);
   }
@@ -182,6 +185,7 @@ function parseOptions(argv: string[]): Options {
     out: values.out ?? null,
     scenarios,
     targets: list(values.targets),
+    rounds: int('rounds', values.rounds, 1),
   };
 }
 
@@ -269,6 +273,13 @@ async function measure(
   }
 }
 
+/** The round with the median rate (the lower middle one for an even count), with every round's rate beside it. */
+function medianRound(rows: BenchResult[]): BenchResult {
+  const sorted = [...rows].sort((a, b) => a.jobsPerSecond - b.jobsPerSecond);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as BenchResult;
+  return rows.length === 1 ? median : { ...median, roundRates: rows.map((r) => r.jobsPerSecond) };
+}
+
 function formatRate(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -311,31 +322,43 @@ async function main(): Promise<void> {
   console.log(
     `conveyor bench: ${names.join(', ')} | ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.nodeVersion} | load ${machine.loadAverageAtStart.join(' ')}`,
   );
-  const results: BenchResult[] = [];
+  const factories: BenchTargetFactory[] = [];
   for (const name of names) {
     const factory = await loadFactory(name);
-    if (factory === null) continue;
-    for (const scenario of SCENARIOS) {
-      if (options.scenarios.length > 0 && !options.scenarios.includes(scenario.scenario)) continue;
-      const n = scenario.jobs(options);
-      if (options.warmup > 0) await measure(factory, scenario, Math.min(options.warmup, n), options);
-      const outcome = await measure(factory, scenario, n, options);
-      if (outcome === null) continue;
-      const row: BenchResult = {
-        target: outcome.target,
-        scenario: scenario.scenario,
-        jobs: n,
-        ...scenario.describe(options),
-        payloadBytes: scenario.payloadBytes,
-        seconds: Math.round(outcome.seconds * 1000) / 1000,
-        jobsPerSecond: Math.round(n / outcome.seconds),
-        cpuSeconds: Math.round(outcome.cpuSeconds * 1000) / 1000,
-        rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
-      };
-      results.push(row);
-      console.log(
-        `  ${row.target} ${row.scenario} (${row.payloadBytes} B): ${formatRate(row.jobsPerSecond)} jobs/s over ${row.seconds} s`,
-      );
+    if (factory !== null) factories.push(factory);
+  }
+  // Scenario by scenario, the targets take turns round after round (A B A B …), so a machine that slows down or
+  // speeds up during the run weighs on every target alike; each row is the target's median round.
+  const results: BenchResult[] = [];
+  for (const scenario of SCENARIOS) {
+    if (options.scenarios.length > 0 && !options.scenarios.includes(scenario.scenario)) continue;
+    const n = scenario.jobs(options);
+    const rounds = new Map<BenchTargetFactory, BenchResult[]>();
+    for (let round = 0; round < options.rounds; round++) {
+      for (const factory of factories) {
+        if (round === 0 && options.warmup > 0) await measure(factory, scenario, Math.min(options.warmup, n), options);
+        const outcome = await measure(factory, scenario, n, options);
+        if (outcome === null) continue;
+        const row: BenchResult = {
+          target: outcome.target,
+          scenario: scenario.scenario,
+          jobs: n,
+          ...scenario.describe(options),
+          payloadBytes: scenario.payloadBytes,
+          seconds: Math.round(outcome.seconds * 1000) / 1000,
+          jobsPerSecond: Math.round(n / outcome.seconds),
+          cpuSeconds: Math.round(outcome.cpuSeconds * 1000) / 1000,
+          rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+        };
+        rounds.set(factory, [...(rounds.get(factory) ?? []), row]);
+        console.log(
+          `  ${row.target} ${row.scenario} (${row.payloadBytes} B)${options.rounds > 1 ? ` round ${round + 1}` : ''}: ${formatRate(row.jobsPerSecond)} jobs/s over ${row.seconds} s`,
+        );
+      }
+    }
+    for (const factory of factories) {
+      const rows = rounds.get(factory);
+      if (rows !== undefined) results.push(medianRound(rows));
     }
   }
   console.log('');

@@ -50,4 +50,6 @@ export interface BenchResult {
    */
   cpuSeconds?: number;
   rssMb: number;
+  /** With `--rounds` > 1: every round's jobs/s, in run order; the row itself is the median round. */
+  roundRates?: number[];
 }
