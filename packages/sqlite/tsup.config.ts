@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base';
 
-export default defineConfig(packageBuild());
+// shims: the background checkpoint thread resolves better-sqlite3 with import.meta.url, in the CJS build too.
+export default defineConfig(packageBuild({ shims: true }));

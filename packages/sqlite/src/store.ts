@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, ConveyorEvent, JobState, Logger } from '@conveyor/core';
 import { ConveyorError, silentLogger } from '@conveyor/core';
 import Database from 'better-sqlite3';
+import { BackgroundCheckpointer } from './checkpointer';
 import { closedError, sqliteMessage, translateError } from './errors';
 import type { JobRow } from './job-row';
 import { fromRaw } from './job-row';
@@ -55,10 +56,19 @@ export interface SqliteBackendOptions {
    * the database file. Every job change rewrites the same hot pages (counters, metrics, index tails), and a
    * checkpoint copies each page once however often it changed, so a larger WAL means less copying and fewer syncs
    * per job (measured on the bench machine: 4000 beat SQLite's 1000, and 16000 was slower again). `0` turns
-   * automatic checkpoints off (then run `PRAGMA wal_checkpoint` yourself).
-   * @default 4000
+   * automatic checkpoints off (then run `PRAGMA wal_checkpoint` yourself). With the checkpoint thread
+   * (`checkpointIntervalMs`) it is only a backstop for when the thread falls behind, and defaults to 16000.
+   * @default 16000 with the checkpoint thread, else 4000
    */
   walAutocheckpoint?: number;
+  /**
+   * How often a worker thread of this process copies the WAL back into the file (`PRAGMA wal_checkpoint(PASSIVE)`
+   * on its own connection), so commits rarely have to: a checkpoint mostly waits for the disk, and done inside a
+   * commit it stalls the writer (measured: bulk enqueue +15–20% jobs/s with the thread). `walAutocheckpoint` stays
+   * as the backstop. `0` turns the thread off. Only for file databases; an idle tick costs a few microseconds.
+   * @default 50
+   */
+  checkpointIntervalMs?: number;
 }
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -116,6 +126,9 @@ export class SqliteStore {
   /** Rows appended to `conveyor_events` since the last prune. */
   eventsWritten = 0;
   private closed = false;
+  private readonly checkpointIntervalMs: number;
+  /** The background checkpoint thread, once the file is migrated (see `checkpointIntervalMs`). */
+  checkpointer: BackgroundCheckpointer | null = null;
 
   constructor(options: SqliteBackendOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -123,14 +136,19 @@ export class SqliteStore {
     this.eventPollMs = options.eventPollMs ?? 50;
     this.eventRetention = options.eventRetention ?? 10_000;
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    const walAutocheckpoint = options.walAutocheckpoint ?? 4000;
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 50;
+    // With the checkpoint thread the writer's own checkpoint is only a backstop: a high one lets the thread do the
+    // copying (measured: bulk enqueue +3–28% with 16000 over 4000 in four pairs).
+    const walAutocheckpoint = options.walAutocheckpoint ?? (this.checkpointIntervalMs > 0 ? 16_000 : 4000);
     for (const [name, value] of [
+      ['checkpointIntervalMs', this.checkpointIntervalMs],
       ['busyTimeoutMs', busyTimeoutMs],
       ['eventPollMs', this.eventPollMs],
       ['eventRetention', this.eventRetention],
       ['walAutocheckpoint', walAutocheckpoint],
     ] as const) {
-      if (!Number.isInteger(value) || value < (name === 'busyTimeoutMs' || name === 'walAutocheckpoint' ? 0 : 1)) {
+      const min = name === 'busyTimeoutMs' || name === 'walAutocheckpoint' || name === 'checkpointIntervalMs' ? 0 : 1;
+      if (!Number.isInteger(value) || value < min) {
         throw new ConveyorError(
           'CONFIG_INVALID',
           sqliteMessage(`option ${name} must be a positive integer, got ${String(value)}. Fix the backend options.`),
@@ -286,6 +304,20 @@ export class SqliteStore {
       throw translateError(error);
     }
     this.migrated = true;
+    this.startCheckpointer();
+  }
+
+  /** The background checkpoint thread, for a file in WAL mode (the file exists now: the migrations wrote it). */
+  private startCheckpointer(): void {
+    if (this.checkpointIntervalMs === 0 || this.db.name === ':memory:' || this.db.name === '') return;
+    if (this.db.readonly || this.db.pragma('journal_mode', { simple: true }) !== 'wal') return;
+    try {
+      this.checkpointer = new BackgroundCheckpointer(this.db.name, this.checkpointIntervalMs, this.logger);
+    } catch (error) {
+      this.logger.warn('[conveyor] [sqlite] could not start the background checkpoint thread', {
+        error: (error as Error).message,
+      });
+    }
   }
 
   private now0(): number {
@@ -304,6 +336,7 @@ export class SqliteStore {
       this.closed = true;
       this.statements.clear();
       this.jobStatements.clear();
+      this.checkpointer?.stop();
       if (this.ownsConnection && this.db.open) this.db.close();
     }
   }
