@@ -127,21 +127,6 @@ local function fmt(n) return string.format('%.17g', n) end
 -- ZADD / ZREM per key at the end (zflush): from Lua, a call costs about as much as the write itself. A script that
 -- turns buffering on (zbuffer) must zflush before it reads a buffered key, and before it returns. Off by default.
 local function zbuffer() ZBUF = { ZADD = {}, ZREM = {}, order = {} } end
-local function zop(op, key, a, b)
-  if not ZBUF then
-    if b ~= nil then return redis.call(op, key, a, b) end
-    return redis.call(op, key, a)
-  end
-  local byop = ZBUF[op]
-  local l = byop[key]
-  if not l then
-    l = {}
-    byop[key] = l
-    ZBUF.order[#ZBUF.order + 1] = { op, key }
-  end
-  l[#l + 1] = a
-  if b ~= nil then l[#l + 1] = b end
-end
 -- The buffered list of (op, key), for a caller that appends to it directly (buffering must be on).
 local function zlist(op, key)
   local byop = ZBUF[op]
@@ -152,6 +137,15 @@ local function zlist(op, key)
     ZBUF.order[#ZBUF.order + 1] = { op, key }
   end
   return l
+end
+local function zop(op, key, a, b)
+  if not ZBUF then
+    if b ~= nil then return redis.call(op, key, a, b) end
+    return redis.call(op, key, a)
+  end
+  local l = zlist(op, key)
+  l[#l + 1] = a
+  if b ~= nil then l[#l + 1] = b end
 end
 local function zflush()
   if not ZBUF then return end
