@@ -62,7 +62,7 @@ function table(file: ResultsFile): string {
   const m = file.machine;
   const load = m.loadAverageAtStart ? `; load average ${m.loadAverageAtStart[0]} at start` : '';
   return [
-    `### ${file.options.adapters.join(' + ')}`,
+    `### ${file.options.adapters.join(' + ')}: ${targets.join(' vs ')}`,
     '',
     `${m.date.slice(0, 10)} · ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB · Node ${m.nodeVersion}${load} · ${fmt(file.options.jobs)} jobs`,
     '',
@@ -99,10 +99,11 @@ npx tsx bench/src/report.ts
 
 One run can flatter either side. On this 2-core machine, where the servers share the cores with the benchmark, the
 same comparison moves by a third or more between consecutive runs (measured on 2026-11-22: SQLite bulk enqueue of
-7 B payloads 0.70–1.51× plainjob over five runs, Redis processing 1.08–1.66× BullMQ over two). So the tables below
-come from \`--rounds 5\`: each scenario runs five times per target, the targets taking turns (A B A B …), and a
-cell shows the median round with the range of all five beside it, e.g.
-\`npm run bench -- --adapter sqlite --rounds 5\`.
+7 B payloads 0.70–1.51× plainjob over five runs, Redis processing 1.08–1.66× BullMQ over two). So the SQLite and
+Redis tables below come from \`--rounds 5\` and the graphile-worker one from \`--rounds 3\`: each scenario runs that
+many times per target, the targets taking turns (A B A B …), and a cell shows the median round with the range of all
+rounds beside it, e.g. \`npm run bench -- --adapter sqlite --rounds 5\`. pg-boss ran one round: its processing alone
+takes about seven minutes per run.
 
 ${sections.join('\n\n')}
 
