@@ -17,15 +17,9 @@ export const STATE_CODES = {
 } as const satisfies Record<JobState, number>;
 
 /** The state of each code (the inverse of {@link STATE_CODES}). */
-export const STATE_OF_CODE: readonly JobState[] = [
-  'waiting',
-  'scheduled',
-  'retrying',
-  'active',
-  'completed',
-  'failed',
-  'cancelled',
-];
+export const STATE_OF_CODE: readonly JobState[] = (Object.keys(STATE_CODES) as JobState[]).sort(
+  (a, b) => STATE_CODES[a] - STATE_CODES[b],
+);
 
 /** A job row as the adapter reads it (see {@link fromRaw}: the state decoded, retention NULL meaning `false`). */
 export interface JobRow {

@@ -900,21 +900,20 @@ export class SqliteQueueAdapter extends SqlitePart implements QueueAdapter {
         for (const type of types) {
           for (const state of states) {
             const code = STATE_CODES[state];
-            // Generated ids.
-            let params: unknown[] = [queue, type, code];
-            if (below !== null) params.push(below[0], belowSeq);
-            let worst = page.length === want ? (page[want - 1] as ListKey) : null;
-            if (worst !== null) params.push(worst[0], generatedAbove(worst[1]));
-            params.push(want);
-            const seqs = (worst !== null ? genAbove : gen).all(...params) as Array<[number, number]>;
+            // The parameters of one range: its key, the cursor bound, the page's worst key once the page is full.
+            const range = (cursorBound: unknown, worstBound: (id: string) => unknown) => {
+              const params: unknown[] = [queue, type, code];
+              if (below !== null) params.push(below[0], cursorBound);
+              const worst = page.length === want ? (page[want - 1] as ListKey) : null;
+              if (worst !== null) params.push(worst[0], worstBound(worst[1]));
+              params.push(want);
+              return { params, full: worst !== null };
+            };
+            const generated = range(belowSeq, generatedAbove);
+            const seqs = (generated.full ? genAbove : gen).all(...generated.params) as Array<[number, number]>;
             add(seqs.map(([createdAt, seq]): ListKey => [createdAt, generatedId(seq), seq]));
-            // Caller ids.
-            params = [queue, type, code];
-            if (below !== null) params.push(below[0], below[1]);
-            worst = page.length === want ? (page[want - 1] as ListKey) : null;
-            if (worst !== null) params.push(worst[0], worst[1]);
-            params.push(want);
-            add((worst !== null ? cusAbove : cus).all(...params) as ListKey[]);
+            const caller = range(below?.[1], (id) => id);
+            add((caller.full ? cusAbove : cus).all(...caller.params) as ListKey[]);
           }
         }
       }
