@@ -3,7 +3,8 @@
  *
  * ARGV[1] is the key prefix, ARGV[2] the time ('' → the server's TIME). Script arguments start at ARGV[3].
  *
- * Key layout (all keys of a queue share the hash tag `{prefix:queue}`; global keys share `{prefix}`):
+ * Key layout (all keys of a queue share the hash tag `{prefix:queue}`; global keys share `{prefix}`; in the one-slot
+ * layout of a Redis Cluster a queue's keys are `{prefix}:q:<queue>:…` instead, so every key shares `{prefix}`):
  *   {p:q}:j:<id>        job hash (short field names, see codec.ts)
  *   {p:q}:r:<type>      ready jobs of a type: score -priority, member pad(runAt) pad(seq) id
  *   {p:q}:d             scheduled/retrying jobs not yet ready: score runAt, member id
@@ -25,10 +26,14 @@
  * once and runs STATE_INIT per call (see library.ts), while a plain script runs all of it every time.
  */
 export const STATE_DECL = `
-local PFX, NOW, NOWS, PADNOW, G, K_IDS, K_QUEUES, K_SEQ, K_TOKEN, QC, QSC, IC, ZBUF, SEEN_Q, IDBUF, ISO_AT, ISO_TEXT, JC, K_XT, XQC
+local PFX, ONE_SLOT, NOW, NOWS, PADNOW, G, K_IDS, K_QUEUES, K_SEQ, K_TOKEN, QC, QSC, IC, ZBUF, SEEN_Q, IDBUF, ISO_AT, ISO_TEXT, JC, K_XT, XQC
 `;
 export const STATE_INIT = `
+-- A prefix led by '{' (prefixes never hold braces) asks for the one-slot layout of a Redis Cluster: queue keys
+-- share the global hash tag {p} (see Q), so every key a script touches is in the slot its call was routed to.
 PFX = ARGV[1]
+ONE_SLOT = string.byte(PFX, 1) == 123
+if ONE_SLOT then PFX = string.sub(PFX, 2) end
 if ARGV[2] ~= '' then
   NOW = tonumber(ARGV[2])
 else
@@ -55,7 +60,7 @@ export const PRELUDE_FNS = `
 local function Q(q)
   local k = QC[q]
   if not k then
-    k = '{' .. PFX .. ':' .. q .. '}:'
+    if ONE_SLOT then k = G .. 'q:' .. q .. ':' else k = '{' .. PFX .. ':' .. q .. '}:' end
     QC[q] = k
   end
   return k

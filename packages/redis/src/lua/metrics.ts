@@ -158,7 +158,7 @@ export const METRIC_ARITY = 7;
 
 /** The head of a metrics script: `G` and `NOW` like the other global scripts. */
 export const METRICS_HEAD = `
-local G = '{' .. ARGV[1] .. '}:'
+local G = '{' .. string.gsub(ARGV[1], '^{', '') .. '}:'
 ${METRICS_FN}
 `;
 

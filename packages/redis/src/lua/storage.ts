@@ -21,7 +21,7 @@ end
 
 /** The head of a history script run as a plain script (the Functions library has G and NOW already). */
 export const STORAGE_HEAD = `
-local G = '{' .. ARGV[1] .. '}:'
+local G = '{' .. string.gsub(ARGV[1], '^{', '') .. '}:'
 local NOW
 if ARGV[2] ~= '' then
   NOW = tonumber(ARGV[2])
