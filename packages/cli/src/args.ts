@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 export interface DashboardCommand {
   store:
     | { kind: 'redis'; url: string; prefix?: string }
+    | { kind: 'redis-cluster'; seeds: string[]; prefix?: string }
     | { kind: 'postgres'; url: string; schema?: string }
     | { kind: 'sqlite'; file: string };
   port: number;
@@ -13,12 +14,13 @@ export interface DashboardCommand {
   basicAuth: { username: string; password: string } | null;
 }
 
-export const USAGE = `Usage: conveyor dashboard (--redis URL | --postgres URL | --sqlite FILE) [options]
+export const USAGE = `Usage: conveyor dashboard (--redis URL | --redis-cluster SEEDS | --postgres URL | --sqlite FILE) [options]
 
 Serve the Conveyor dashboard over an existing store.
 
 Store (exactly one):
   --redis URL          e.g. redis://localhost:6379        (--prefix P: the prefix your app uses)
+  --redis-cluster SEEDS  Redis Cluster seed nodes, e.g. redis-1:6379,redis-2:6379   (--prefix P as above)
   --postgres URL       e.g. postgres://user@host/db        (--schema S: the schema your app uses)
   --sqlite FILE        the SQLite database file of your app
 
@@ -49,8 +51,13 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.en
       positionals.length === 0 ? 'missing command: dashboard' : `unknown command "${positionals[0]}"`,
     );
   }
-  const stores = [values.redis && 'redis', values.postgres && 'postgres', values.sqlite && 'sqlite'].filter(Boolean);
-  if (stores.length !== 1) throw new UsageError('pass exactly one of --redis, --postgres, --sqlite');
+  const stores = [
+    values.redis && 'redis',
+    values['redis-cluster'] && 'redis-cluster',
+    values.postgres && 'postgres',
+    values.sqlite && 'sqlite',
+  ].filter(Boolean);
+  if (stores.length !== 1) throw new UsageError('pass exactly one of --redis, --redis-cluster, --postgres, --sqlite');
   const port = Number(values.port ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new UsageError(`--port must be 0–65535 (got "${values.port}")`);
@@ -63,11 +70,18 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   const basePath = (values['base-path'] ?? '/').replace(/\/+$/, '');
   if (basePath !== '' && !basePath.startsWith('/')) throw new UsageError('--base-path must start with /');
+  const prefix = values.prefix ? { prefix: values.prefix } : {};
+  const seeds = (values['redis-cluster'] ?? '').split(',').map((seed) => seed.trim());
+  if (values['redis-cluster'] !== undefined && seeds.some((seed) => seed === '')) {
+    throw new UsageError('--redis-cluster takes host:port seed nodes separated by commas');
+  }
   const store: DashboardCommand['store'] = values.redis
-    ? { kind: 'redis', url: values.redis, ...(values.prefix ? { prefix: values.prefix } : {}) }
-    : values.postgres
-      ? { kind: 'postgres', url: values.postgres, ...(values.schema ? { schema: values.schema } : {}) }
-      : { kind: 'sqlite', file: values.sqlite as string };
+    ? { kind: 'redis', url: values.redis, ...prefix }
+    : values['redis-cluster'] !== undefined
+      ? { kind: 'redis-cluster', seeds, ...prefix }
+      : values.postgres
+        ? { kind: 'postgres', url: values.postgres, ...(values.schema ? { schema: values.schema } : {}) }
+        : { kind: 'sqlite', file: values.sqlite as string };
   return { store, port, host: values.host ?? '127.0.0.1', basePath, readOnly: values['read-only'] === true, basicAuth };
 }
 
@@ -78,6 +92,7 @@ function parse(argv: string[]) {
     strict: true,
     options: {
       redis: { type: 'string' },
+      'redis-cluster': { type: 'string' },
       postgres: { type: 'string' },
       sqlite: { type: 'string' },
       prefix: { type: 'string' },

@@ -29,6 +29,14 @@ export async function openStore(store: DashboardCommand['store'], logger?: Logge
         ...(logger ? { logger } : {}),
       });
     }
+    case 'redis-cluster': {
+      const { createRedisBackend } = await import('@conveyor/redis');
+      return createRedisBackend({
+        connection: { cluster: store.seeds },
+        ...(store.prefix ? { prefix: store.prefix } : {}),
+        ...(logger ? { logger } : {}),
+      });
+    }
     case 'postgres': {
       const { createPostgresBackend } = await import('@conveyor/postgres');
       return createPostgresBackend({

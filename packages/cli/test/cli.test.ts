@@ -34,8 +34,17 @@ describe('conveyor dashboard arguments', () => {
       basicAuth: { username: 'ops', password: 's3:cret' },
     });
   });
+  it('reads Redis Cluster seed nodes and a prefix', () => {
+    expect(parseCommand(['dashboard', '--redis-cluster', 'r1:7001, r2:7002', '--prefix', 'shop'], {}).store).toEqual({
+      kind: 'redis-cluster',
+      seeds: ['r1:7001', 'r2:7002'],
+      prefix: 'shop',
+    });
+  });
   it.each([
     [['dashboard'], /exactly one/],
+    [['dashboard', '--redis', 'redis://x', '--redis-cluster', 'r1:7001'], /exactly one/],
+    [['dashboard', '--redis-cluster', 'r1:7001,,r2:7002'], /seed nodes/],
     [['dashboard', '--redis', 'redis://x', '--sqlite', 'f'], /exactly one/],
     [['dashboard', '--sqlite', 'f', '--port', 'abc'], /--port/],
     [['dashboard', '--sqlite', 'f', '--basic-auth', 'nocolon'], /user:password/],

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AdapterCapabilities, ConveyorEvent, EventBus, EventListener, SubscribeOptions } from '@conveyor/core';
 import { conveyorMessage, WatchProbe } from '@conveyor/core';
-import type { Redis } from 'ioredis';
-import { RedisConnection } from './connection';
+import { type RedisClient, RedisConnection } from './connection';
 import { COUNT_WATCHERS, WATCH_EVENTS } from './lua/storage';
 import type { RedisBackendOptions } from './options';
 import { COMPONENT, closedError, REDIS_CAPABILITIES, validationError } from './options';
@@ -78,7 +77,7 @@ export class RedisEventBus implements EventBus {
   private readonly key: string;
   private readonly subs = new Set<Subscription>();
   private closed = false;
-  private reader: Redis | undefined;
+  private reader: RedisClient | undefined;
   private loop: Promise<void> | undefined;
   /** Where the reader continues: an entry id, or a promise for the stream's end when the reader started. */
   private cursor: string | Promise<string> = '$';
@@ -232,7 +231,7 @@ export class RedisEventBus implements EventBus {
     await loop;
   }
 
-  private async readLoop(reader: Redis): Promise<void> {
+  private async readLoop(reader: RedisClient): Promise<void> {
     let backoff = 50;
     while (this.reader === reader) {
       try {

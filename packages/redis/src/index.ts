@@ -4,12 +4,12 @@
  */
 export type { RedisBackend } from './backend';
 export { createRedisBackend } from './backend';
-export type { LuaScript } from './connection';
+export type { LuaScript, RedisClient } from './connection';
 export { RedisConnection } from './connection';
 export type { RedisSubscribeOptions } from './event-bus';
 export { RedisEventBus } from './event-bus';
 export { RedisMetricsAdapter } from './metrics-adapter';
-export type { RedisBackendOptions } from './options';
+export type { RedisBackendOptions, RedisClusterSeeds } from './options';
 export { REDIS_CAPABILITIES } from './options';
 export { RedisQueueAdapter } from './queue-adapter';
 export { RedisStorageAdapter } from './storage-adapter';

@@ -1,18 +1,22 @@
 import type { AdapterCapabilities, Clock, Logger } from '@conveyor/core';
 import { ConveyorError, conveyorMessage, DEFAULT_CAPABILITIES } from '@conveyor/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** Options of {@link createRedisBackend} and of each Redis adapter class. */
 export interface RedisBackendOptions {
   /**
    * Where Redis is: a `redis://` / `rediss://` URL, or an ioredis client you created (and keep owning: the backend
-   * never quits a client it did not create; it duplicates it once for the blocking event reader).
+   * never quits a client it did not create; it duplicates it once for the blocking event reader). For a Redis
+   * Cluster give `{ cluster: ['host:port', …] }` (seed nodes; the backend creates and closes the cluster client;
+   * credentials and TLS are taken from the first seed's URL) or an ioredis `Cluster` client: the backend then
+   * keeps every key of the prefix in one hash slot (see the README's "Redis Cluster").
    * @default 'redis://127.0.0.1:6379'
    */
-  connection?: string | Redis;
+  connection?: string | Redis | Cluster | RedisClusterSeeds;
   /**
    * Namespace of every key. Per-queue keys are `{prefix:queue}:…`, the rest `{prefix}:…` (see the README's key
-   * layout). Two backends with different prefixes on one Redis never see each other.
+   * layout); on a Redis Cluster every key is `{prefix}:…`. Two backends with different prefixes on one Redis never
+   * see each other.
    * @default 'conveyor'
    */
   prefix?: string;
@@ -45,6 +49,12 @@ export interface RedisBackendOptions {
    * @default 1_000
    */
   eventStreamMaxLen?: number;
+}
+
+/** Seed nodes of a Redis Cluster the backend connects to (and closes) itself. */
+export interface RedisClusterSeeds {
+  /** `host:port` or `redis://[user:password@]host:port` (`rediss://` for TLS); one reachable node is enough. */
+  cluster: readonly string[];
 }
 
 /** The component name in messages: `[conveyor] [redis] …`. */

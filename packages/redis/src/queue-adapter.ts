@@ -548,7 +548,7 @@ export class RedisQueueAdapter implements QueueAdapter {
 
   async isPaused(queue: string): Promise<boolean> {
     this.open();
-    return (await this.conn.client.exists(`{${this.conn.prefix}:${queue}}:paused`)) === 1;
+    return (await this.conn.client.exists(this.conn.queueKey(queue, 'paused'))) === 1;
   }
 
   // ---------------------------------------------------------------- schedules

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 /** The Redis the tests use. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -57,6 +57,78 @@ export async function deleteKeys(prefix: string): Promise<number> {
     client.disconnect();
   }
   return deleted;
+}
+
+/**
+ * The Redis Cluster the Cluster tests use: `host:port` seeds, comma-separated (`bash .ci/redis-cluster` starts three
+ * primaries on 7001-7003).
+ */
+export const REDIS_CLUSTER_NODES = (process.env.REDIS_CLUSTER_NODES ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003')
+  .split(',')
+  .map((seed) => {
+    const [host, port] = seed.trim().split(':');
+    return { host: host ?? '127.0.0.1', port: Number(port) };
+  });
+
+/** A new ioredis Cluster client on {@link REDIS_CLUSTER_NODES}; the caller disconnects it. */
+export function clusterClient(): Cluster {
+  const client = new Cluster(REDIS_CLUSTER_NODES, { clusterRetryStrategy: () => null });
+  client.on('error', () => {});
+  return client;
+}
+
+/**
+ * Whether the Redis Cluster answers with every slot served. Like {@link redisAvailable}: a loud skip, or a failure
+ * under CONVEYOR_REQUIRE_SERVICES=1 (CI starts the cluster with `.ci/redis-cluster`).
+ */
+export async function clusterAvailable(): Promise<{ ok: boolean; reason: string }> {
+  const seeds = REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(',');
+  for (const node of REDIS_CLUSTER_NODES) {
+    const probe = new Redis({ ...node, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      const info = String(await probe.call('CLUSTER', 'INFO'));
+      if (info.includes('cluster_state:ok')) return { ok: true, reason: '' };
+    } catch {
+      // try the next seed
+    } finally {
+      probe.disconnect();
+    }
+  }
+  const reason = `no healthy Redis Cluster at ${seeds} (start one with 'bash .ci/redis-cluster')`;
+  if (process.env.CONVEYOR_REQUIRE_SERVICES === '1') {
+    throw new Error(`[conveyor] [redis] ${reason}, and CONVEYOR_REQUIRE_SERVICES=1 forbids skipping.`);
+  }
+  return { ok: false, reason };
+}
+
+/** Every key under `prefix` on every primary of the cluster (tests only: it SCANs). */
+export async function clusterKeys(client: Cluster, prefix: string): Promise<{ node: string; key: string }[]> {
+  const found: { node: string; key: string }[] = [];
+  await client.ping(); // a new client knows its primaries once connected
+  for (const node of client.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `{${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) found.push({ node: `${node.options.host}:${node.options.port}`, key });
+    } while (cursor !== '0');
+  }
+  return found;
+}
+
+/** Delete every key under `prefix` on every primary of the cluster. */
+export async function deleteClusterKeys(prefix: string): Promise<number> {
+  const client = clusterClient();
+  try {
+    await client.ping();
+    let deleted = 0;
+    for (const { key } of await clusterKeys(client, prefix)) deleted += await client.unlink(key);
+    return deleted;
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** A TypeScript child process (`node --import tsx fixture.ts …args`) with line-based stdout. */
