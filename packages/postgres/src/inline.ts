@@ -129,7 +129,7 @@ rec AS (
     worker_id, result, error)
   SELECT rec_id, coalesce(rec_job, id), rec_queue, rec_type, rec_attempt, rec_status, rec_started, rec_finished,
     rec_duration, rec_worker, rec_result, rec_error FROM xo
-  ON CONFLICT (id) DO NOTHING
+  ON CONFLICT (started_at, id) DO NOTHING
 ),
 met AS (
   INSERT INTO ${S}.metric_log (kinds, queues, types, ats, durations, counts)

@@ -523,6 +523,20 @@ CREATE INDEX jobs_list ON ${S}.jobs (queue, state, created_at DESC, id DESC) WHE
 DROP INDEX ${S}.jobs_type_list;
 CREATE INDEX jobs_type_list ON ${S}.jobs (queue, type, created_at DESC, id DESC) WHERE state <> 'active';`,
   },
+  {
+    version: 7,
+    description: 'executions keyed by (started_at, id): one index fewer written per execution record',
+    sql: (S) => `
+-- Every execution record was entered in three indexes: the primary key (id), executions_job and executions_recent
+-- (started_at DESC, id DESC). The primary key becomes (started_at, id), which serves the recent list (read backwards)
+-- and cleanup by age, so executions_recent goes: each record writes two index entries instead of three. A record id
+-- written again with the same start time (the runtime resends the same record) is still kept once. Existing rows
+-- are unique by id, so they are unique by (started_at, id); rebuilding the key holds writes to executions for its
+-- duration (seconds per million records).
+ALTER TABLE ${S}.executions DROP CONSTRAINT executions_pkey;
+DROP INDEX ${S}.executions_recent;
+ALTER TABLE ${S}.executions ADD PRIMARY KEY (started_at, id);`,
+  },
 ];
 
 /** The newest schema version this code knows. */

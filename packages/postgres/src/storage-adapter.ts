@@ -101,7 +101,8 @@ function validateRecord(r: ExecutionRecord, i: number): void {
 
 /**
  * {@link StorageAdapter} on Postgres: one row per attempt in `executions`, indexed by (job_id, started_at, id) for a
- * job's history and by (started_at, id) for the recent list; the worker registry in `workers`.
+ * job's history and keyed by (started_at, id) for the recent list and cleanup (a record id written again with the
+ * same start time is kept once); the worker registry in `workers`.
  */
 export class PostgresStorageAdapter implements StorageAdapter {
   /** @inheritdoc */
@@ -165,7 +166,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
 SELECT r.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[],
   $7::double precision[], $8::double precision[], $9::double precision[], $10::text[], $11::jsonb[], $12::jsonb[])
   AS r(${EXECUTION_COLUMNS}) CROSS JOIN ${this.ctx.relaxedCommit}
-ON CONFLICT (id) DO NOTHING`,
+ON CONFLICT (started_at, id) DO NOTHING`,
       [ids, jobIds, queues, types, attempts, statuses, started, finished, durations, workers, results, errors],
       'recording executions',
       undefined,
@@ -284,12 +285,12 @@ FROM ${this.ctx.s}.executions WHERE job_id = $1`,
     this.open();
     if (!Number.isFinite(before)) throw validationError('cleanupExecutions needs `before`, a time in ms.');
     let total = 0;
-    // finished >= started, so the started_at index bounds the scan; batches keep every lock short.
+    // finished >= started, so the primary key (started_at, id) bounds the scan; batches keep every lock short.
     for (;;) {
       const rows = await this.ctx.query<{ n: number }>(
         `WITH d AS (
-  DELETE FROM ${this.ctx.s}.executions WHERE id IN (
-    SELECT id FROM ${this.ctx.s}.executions WHERE started_at < $1 AND finished_at < $1 LIMIT $2)
+  DELETE FROM ${this.ctx.s}.executions WHERE (started_at, id) IN (
+    SELECT started_at, id FROM ${this.ctx.s}.executions WHERE started_at < $1 AND finished_at < $1 LIMIT $2)
   RETURNING 1
 ) SELECT count(*)::bigint AS n FROM d`,
         [before, CLEANUP_BATCH],

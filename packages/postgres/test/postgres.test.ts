@@ -9,7 +9,14 @@ import {
 } from '@conveyor/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresBackend, migrate, type PostgresBackend, packEvents, SCHEMA_VERSION } from '../src/index';
+import {
+  createPostgresBackend,
+  MIGRATIONS,
+  migrate,
+  type PostgresBackend,
+  packEvents,
+  SCHEMA_VERSION,
+} from '../src/index';
 import { DATABASE_URL, describePg, dropSchema, testSchema } from './helpers';
 
 const waitFor = async (probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => {
@@ -70,6 +77,68 @@ describePg('postgres specifics', () => {
         expect(isConveyorError(error, 'CONFIG_INVALID')).toBe(true);
       } finally {
         await pool.query(`DELETE FROM "${schema}".migrations WHERE version = 9999`);
+        await pool.end();
+      }
+    });
+  });
+
+  describe('migration 7 (executions keyed by started_at, id)', () => {
+    const schema = testSchema('migrate7');
+    afterAll(() => dropSchema(schema));
+
+    it('keeps the records of a version 6 schema, one per id, and lists them through the new keys', async () => {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+      const S = `"${schema}"`;
+      try {
+        // A schema as version 6 left it, with records in it.
+        await pool.query(`CREATE SCHEMA ${S}`);
+        await pool.query(
+          `CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        for (const m of MIGRATIONS.filter((m) => m.version <= 6)) {
+          await pool.query(m.sql(S, schema));
+          await pool.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [
+            m.version,
+            m.description,
+          ]);
+        }
+        await pool.query(
+          `INSERT INTO ${S}.executions (id, job_id, queue, type, attempt, status, started_at, finished_at, duration_ms)
+           SELECT 'e' || g, 'job' || (g % 3), 'q', 't', 1, 'success', 1000 + g, 1005 + g, 5 FROM generate_series(1, 9) g`,
+        );
+        await migrate(pool, schema, silentLogger);
+        const { rows: keys } = await pool.query<{ def: string }>(
+          `SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = '${S}.executions'::regclass ORDER BY 1`,
+        );
+        expect(keys.map((k) => k.def.replace(/^.* USING btree /, ''))).toEqual([
+          '(job_id, started_at DESC, id DESC)',
+          '(started_at, id)',
+        ]);
+        const backend = createPostgresBackend({ connectionString: DATABASE_URL, schema, poolSize: 1 });
+        try {
+          await initBackend(backend);
+          const page = await backend.storage.listExecutions('job0', { limit: 10 });
+          expect(page.items.map((r) => r.id)).toEqual(['e9', 'e6', 'e3']);
+          const recent = await backend.storage.recentExecutions({ limit: 2 });
+          expect(recent.map((r) => r.id)).toEqual(['e9', 'e8']);
+          // A record written again is still kept once.
+          const again = page.items[0];
+          if (again === undefined) throw new Error('no record');
+          await backend.storage.recordExecutions([again, { ...again }]);
+          expect((await backend.storage.summarizeExecutions('job0')).totalExecutions).toBe(3);
+          expect(await backend.storage.cleanupExecutions(1009)).toBe(3);
+          expect((await backend.storage.recentExecutions({ limit: 100 })).map((r) => r.id)).toEqual([
+            'e9',
+            'e8',
+            'e7',
+            'e6',
+            'e5',
+            'e4',
+          ]);
+        } finally {
+          await closeBackend(backend);
+        }
+      } finally {
         await pool.end();
       }
     });
@@ -349,6 +418,29 @@ describePg('postgres specifics', () => {
          AND j.run_at <= 1000 ORDER BY j.run_at, j.seq LIMIT 1000`,
       );
       expect(due).toMatch(/Index Scan using jobs_delayed/);
+    });
+
+    it('execution history reads walk an index: a job newest first, and the recent list backwards on the key', async () => {
+      await admin.query(
+        `INSERT INTO "${schema}".executions (id, job_id, queue, type, attempt, status, started_at, finished_at, duration_ms)
+         SELECT 'x' || g, 'j' || (g % 50000), CASE WHEN g % 10 = 0 THEN 'b' ELSE 'a' END, 'bulk', 1, 'success', g, g + 1, 1
+         FROM generate_series(1, ${ROWS}) AS g`,
+      );
+      await admin.query(`ANALYZE "${schema}".executions`);
+      const byJob = await plan(
+        `SELECT id FROM "${schema}".executions WHERE job_id = 'j7' ORDER BY started_at DESC, id DESC LIMIT 21`,
+      );
+      expect(byJob).toMatch(/Index Scan on executions_job|Index Scan using executions_job/);
+      expect(byJob).not.toMatch(/Seq Scan/);
+      const recent = await plan(
+        `SELECT id FROM "${schema}".executions WHERE queue = 'b' ORDER BY started_at DESC, id DESC LIMIT 21`,
+      );
+      expect(recent).toMatch(/Index Scan Backward using executions_pkey/);
+      expect(recent).not.toMatch(/Seq Scan|Sort/);
+      const old = await plan(
+        `SELECT started_at, id FROM "${schema}".executions WHERE started_at < 1000 AND finished_at < 1000 LIMIT 1000`,
+      );
+      expect(old).toMatch(/Index Scan using executions_pkey/);
     });
 
     it('retention and clean delete in short batches through the finished index', async () => {
