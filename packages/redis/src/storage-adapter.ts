@@ -75,9 +75,9 @@ export function pushRecordArgs(args: (string | number)[], r: ExecutionRecord): v
 }
 
 /**
- * {@link StorageAdapter} on Redis: a small hash per job (record id → JSON) plus two start-time sorted sets, per
- * queue and overall (recent executions, cleanup), so a record costs three writes; the worker registry is two hashes and a last-seen sorted
- * set. Writes are one script per batch. `lastSeenAt` comes from the server clock.
+ * {@link StorageAdapter} on Redis: a small hash per job (record id → JSON) plus a start-time sorted set per queue
+ * (recent executions, merged over the queues when no queue is asked for; cleanup), so a record costs two writes; the
+ * worker registry is two hashes and a last-seen sorted set. Writes are one script per batch. `lastSeenAt` comes from the server clock.
  */
 export class RedisStorageAdapter implements StorageAdapter {
   /** @inheritdoc */
@@ -173,16 +173,24 @@ export class RedisStorageAdapter implements StorageAdapter {
     if (!Number.isFinite(before)) throw validationError('cleanupExecutions needs `before`, a time in ms.');
     let total = 0;
     let offset = 0;
+    // One index at a time: the all-queue index of earlier versions (''), then each queue's, in name order.
+    let source = '';
     for (;;) {
-      const [deleted, examined] = (await this.conn.run(CLEANUP_EXECUTIONS, [
+      const [deleted, examined, next] = (await this.conn.run(CLEANUP_EXECUTIONS, [
         String(before),
+        source,
         offset,
         CLEANUP_BATCH,
-      ])) as [number, number];
+      ])) as [number, number, string | null];
       total += deleted;
-      // Records kept (started before `before` but finished after it) stay ahead of the next batch: skip them.
-      offset += examined - deleted;
-      if (examined < CLEANUP_BATCH) return total;
+      if (next === null) return total;
+      if (next === source) {
+        // Records kept (started before `before` but finished after it) stay ahead of the next batch: skip them.
+        offset += examined - deleted;
+      } else {
+        source = next;
+        offset = 0;
+      }
     }
   }
 

@@ -489,6 +489,58 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
       await closeBackend(backend);
     }
   });
+
+  it('merges the per-queue execution indexes for recent executions, and reads and empties the all-queue index of earlier versions', async () => {
+    const p = fresh();
+    const record = (id: string, queue: string, startedAt: number, finishedAt = startedAt + 100) => ({
+      id,
+      jobId: `job-${id}`,
+      queue,
+      type: 't',
+      attempt: 1,
+      status: 'success' as const,
+      startedAt,
+      finishedAt,
+      durationMs: finishedAt - startedAt,
+      workerId: 'w',
+      result: null,
+      error: null,
+    });
+    // Records as an earlier version stored them: in their queue's index and in the all-queue index {p}:xt.
+    const raw = new Redis(REDIS_URL);
+    for (const r of [record('r1', 'old', 1000), record('r2', 'old', 3000), record('r3', 'both', 2000)]) {
+      const member = `${r.id}\u001f${r.jobId}`;
+      await raw.hset(`{${p}}:xh:${r.jobId}`, r.id, JSON.stringify(r));
+      await raw.zadd(`{${p}}:xq:${r.queue}`, r.startedAt, member);
+      await raw.zadd(`{${p}}:xt`, r.startedAt, member);
+    }
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    try {
+      await initBackend(backend);
+      await backend.storage.recordExecutions([
+        record('r4', 'both', 2500),
+        record('r5', 'new', 4000),
+        record('r6', 'new', 2000, 2050),
+      ]);
+      const ids = async (query: { limit: number; queue?: string }) =>
+        (await backend.storage.recentExecutions(query)).map((r) => r.id);
+      // Newest start first over every queue, equal starts by id descending, each record once.
+      expect(await ids({ limit: 10 })).toEqual(['r5', 'r2', 'r4', 'r6', 'r3', 'r1']);
+      expect(await ids({ limit: 3 })).toEqual(['r5', 'r2', 'r4']);
+      expect(await ids({ limit: 10, queue: 'both' })).toEqual(['r4', 'r3']);
+      expect(await raw.exists(`{${p}}:xt`)).toBe(1);
+      expect(await backend.storage.cleanupExecutions(2700)).toBe(4);
+      expect(await ids({ limit: 10 })).toEqual(['r5', 'r2']);
+      expect(await raw.zrange(`{${p}}:xt`, 0, -1)).toEqual(['r2\u001fjob-r2']);
+      expect((await raw.smembers(`{${p}}:xqs`)).sort()).toEqual(['new']);
+      expect(await backend.storage.cleanupExecutions(10_000)).toBe(2);
+      expect(await ids({ limit: 10 })).toEqual([]);
+      expect(await raw.exists(`{${p}}:xt`, `{${p}}:xqs`, `{${p}}:xq:old`, `{${p}}:xq:new`)).toBe(0);
+    } finally {
+      raw.disconnect();
+      await closeBackend(backend);
+    }
+  });
 });
 
 async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {

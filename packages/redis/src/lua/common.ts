@@ -18,6 +18,7 @@
  *   {p}:ids             job id -> queue (ids are global)
  *   {p}:queues          set of known queues
  *   {p}:seq, {p}:token  insertion/finish order and fencing token counters
+ *   {p}:xh:<job>, {p}:xq:<queue>, {p}:xqs   execution records, see storage.ts
  */
 /**
  * The per-call state of the scripts: the prefix and time arguments, the key names built from them and the memo
@@ -26,7 +27,7 @@
  * once and runs STATE_INIT per call (see library.ts), while a plain script runs all of it every time.
  */
 export const STATE_DECL = `
-local PFX, ONE_SLOT, NOW, NOWS, PADNOW, G, K_IDS, K_QUEUES, K_SEQ, K_TOKEN, QC, QSC, IC, ZBUF, SEEN_Q, IDBUF, ISO_AT, ISO_TEXT, JC, K_XT, XQC
+local PFX, ONE_SLOT, NOW, NOWS, PADNOW, G, K_IDS, K_QUEUES, K_SEQ, K_TOKEN, QC, QSC, IC, ZBUF, SEEN_Q, IDBUF, ISO_AT, ISO_TEXT, JC, K_XQS, XQC
 `;
 export const STATE_INIT = `
 -- A prefix led by '{' (prefixes never hold braces) asks for the one-slot layout of a Redis Cluster: queue keys
@@ -52,7 +53,7 @@ K_TOKEN = G .. 'token'
 -- command here. JC memoises JSON texts of names; ISO_AT/ISO_TEXT the last ISO time formatted.
 QC, QSC, IC, ZBUF = {}, {}, {}, nil
 SEEN_Q, IDBUF = {}, nil
-ISO_AT, ISO_TEXT, JC, K_XT, XQC = nil, nil, {}, G .. 'xt', {}
+ISO_AT, ISO_TEXT, JC, K_XQS, XQC = nil, nil, {}, G .. 'xqs', {}
 `;
 
 /** The helpers every queue script shares (they need STATE_DECL in scope). */
@@ -437,17 +438,22 @@ local function jstr(x)
   end
   return j
 end
+-- A queue's execution index, memoised per call; the first use in a call also (re)names the queue in {p}:xqs, the
+-- queues with an execution index, which recent executions of every queue merge (a cleanup that empties an index
+-- takes its queue out, so each call adds it back rather than trusting an earlier call).
+local function xq_key(queue)
+  local xq = XQC[queue]
+  if not xq then
+    xq = G .. 'xq:' .. queue
+    XQC[queue] = xq
+    redis.call('SADD', K_XQS, queue)
+  end
+  return xq
+end
 -- One execution record (same id twice keeps the first).
 local function record_exec(id, job, queue, startedAt, json)
   if redis.call('HSETNX', G .. 'xh:' .. job, id, json) == 1 then
-    local m = id .. '\\31' .. job
-    local xq = XQC[queue]
-    if not xq then
-      xq = G .. 'xq:' .. queue
-      XQC[queue] = xq
-    end
-    zop('ZADD', xq, startedAt, m)
-    zop('ZADD', K_XT, startedAt, m)
+    zop('ZADD', xq_key(queue), startedAt, id .. '\\31' .. job)
   end
 end
 -- Append event JSON texts to the event stream, up to 100 per entry (as RedisEventBus.publish does).

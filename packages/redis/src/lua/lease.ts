@@ -257,7 +257,7 @@ local fsbase = 0
 if items > 0 then fsbase = redis.call('INCRBY', K_SEQ, items) - items end
 zbuffer()
 -- Buffered lists of the last (queue, type) and record queue seen: a batch is mostly one queue and type.
-local lq, lt, ll, lx, lf, rqn, rql, rtl, fhi, fhs
+local lq, lt, ll, lx, lf, rqn, rql, fhi, fhs
 for i = first, #ARGV, step do
   local id = ARGV[i]
   -- The client sends what it learnt when it claimed the job, when it did: its queue, type and lease member. They
@@ -321,14 +321,9 @@ for i = first, #ARGV, step do
         if rj == '' then rj = id end
         if rq == '' then rq = ARGV[i + 3] end
         if redis.call('HSETNX', G .. 'xh:' .. rj, rid, ARGV[o + 4]) == 1 then
-          if rq ~= rqn or not rql then
-            rqn, rql, rtl = rq, zlist('ZADD', G .. 'xq:' .. rq), zlist('ZADD', K_XT)
-          end
-          local m, sa = rid .. '\\31' .. rj, ARGV[o + 3]
-          rql[#rql + 1] = sa
-          rql[#rql + 1] = m
-          rtl[#rtl + 1] = sa
-          rtl[#rtl + 1] = m
+          if rq ~= rqn or not rql then rqn, rql = rq, zlist('ZADD', xq_key(rq)) end
+          rql[#rql + 1] = ARGV[o + 3]
+          rql[#rql + 1] = rid .. '\\31' .. rj
         end
       end
       local g = ARGV[o + 5]

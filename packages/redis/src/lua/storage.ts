@@ -3,12 +3,14 @@ import { luaScript } from './script';
 /**
  * Scripts of the execution history, worker registry and metrics. Global keys, all under the `{prefix}` hash tag:
  *   {p}:xh:<jobId>    a job's executions: record id -> record JSON (a handful of fields: a small listpack hash)
- *   {p}:xq:<queue>    a queue's executions: score startedAt, member id US jobId
- *   {p}:xt            every execution: score startedAt, member id US jobId (recent, and cleanup)
+ *   {p}:xq:<queue>    a queue's executions: score startedAt, member id US jobId (recent, and cleanup)
+ *   {p}:xqs           the queues that have an {p}:xq:<queue> index (recent executions of every queue merge them)
  *   {p}:w:info, {p}:w:stats   worker id -> JSON;  {p}:w:seen  score lastSeenAt
  *   metric buckets: see lua/metrics.ts
- * A record costs three writes (no global record hash, no finish-time index): members carry the job id, so a record
- * is found from either index with one HGET. Equal start times order by member, i.e. by record id, as before.
+ * A record costs two writes (no global record hash, no finish-time index, no all-queue index): members carry the
+ * job id, so a record is found from its index with one HGET. Equal start times order by member, i.e. by record id.
+ * Versions before this one also kept every record in an all-queue index {p}:xt; it is still read (recent
+ * executions of every queue) and emptied by cleanup, so records written by them stay visible until they expire.
  * ARGV[1] is the prefix and ARGV[2] the time ('' → server TIME), as for the queue scripts.
  */
 /** A history index member (record id US job id) split into its two parts. */
@@ -35,12 +37,15 @@ ${MEMBER_JOB_FN}`;
 export const RECORD_EXECUTIONS = luaScript(
   'record-executions',
   `${STORAGE_HEAD}
+local named = {}
 for i = 3, #ARGV, 5 do
-  local id, job = ARGV[i], ARGV[i + 1]
+  local id, job, q = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('HSETNX', G .. 'xh:' .. job, id, ARGV[i + 4]) == 1 then
-    local m = id .. '\\31' .. job
-    redis.call('ZADD', G .. 'xq:' .. ARGV[i + 2], ARGV[i + 3], m)
-    redis.call('ZADD', G .. 'xt', ARGV[i + 3], m)
+    if not named[q] then
+      named[q] = true
+      redis.call('SADD', G .. 'xqs', q)
+    end
+    redis.call('ZADD', G .. 'xq:' .. q, ARGV[i + 3], id .. '\\31' .. job)
   end
 end
 return 1
@@ -48,22 +53,54 @@ return 1
 );
 
 /**
- * ARGV: queue|'', type|'', status|'', limit, examine. Newest first from the queue's index (or the global one),
- * filtered by type and status; looks at no more than \`examine\` records, so a rare filter stays bounded.
+ * ARGV: queue|'', type|'', status|'', limit, examine. Newest first from the queue's index, or from every queue's
+ * indexes merged (with the all-queue index of earlier versions while it exists: a record in both counts once),
+ * filtered by type and status; looks at no more than \`examine\` records, so a rare filter stays bounded. Each index
+ * is read in ranges as the merge reaches them (the first of \`limit\` records), so a page costs about
+ * (queues + limit) reads, not a read of every queue's history.
  */
 export const RECENT_EXECUTIONS = luaScript(
   'recent-executions',
   `${STORAGE_HEAD}
 local q, ty, st, limit, examine = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
-local key = G .. 'xt'
-if q ~= '' then key = G .. 'xq:' .. q end
-local out, offset = {}, 0
-while #out < limit and offset < examine do
-  local ms = redis.call('ZREVRANGE', key, offset, offset + 199)
-  if #ms == 0 then break end
-  offset = offset + #ms
-  for _, m in ipairs(ms) do
-    local id, job = member_job(m)
+local keys = {}
+if q ~= '' then
+  keys[1] = G .. 'xq:' .. q
+else
+  for _, name in ipairs(redis.call('SMEMBERS', G .. 'xqs')) do keys[#keys + 1] = G .. 'xq:' .. name end
+  if redis.call('EXISTS', G .. 'xt') == 1 then keys[#keys + 1] = G .. 'xt' end
+end
+local first = limit
+if first > 500 then first = 500 end
+local srcs = {}
+for _, k in ipairs(keys) do srcs[#srcs + 1] = { k = k, buf = {}, pos = 1, off = 0, size = first, done = false } end
+-- The source's next member and its score (read in ranges, newest first), or nil when it has no more.
+local function head(s)
+  if s.pos > #s.buf then
+    if s.done then return nil end
+    s.buf = redis.call('ZREVRANGE', s.k, s.off, s.off + s.size - 1, 'WITHSCORES')
+    s.off = s.off + s.size
+    s.pos = 1
+    if #s.buf < 2 * s.size then s.done = true end
+    s.size = 500
+    if #s.buf == 0 then return nil end
+  end
+  return s.buf[s.pos], tonumber(s.buf[s.pos + 1])
+end
+local out, seen, looked = {}, {}, 0
+while #out < limit and looked < examine do
+  -- Newest start first; equal start times by member, descending (as ZREVRANGE orders one index).
+  local best, bs, bm = nil, nil, nil
+  for _, s in ipairs(srcs) do
+    local m, sc = head(s)
+    if m and (best == nil or sc > bs or (sc == bs and m > bm)) then best, bs, bm = s, sc, m end
+  end
+  if best == nil then break end
+  best.pos = best.pos + 2
+  if not seen[bm] then
+    seen[bm] = true
+    looked = looked + 1
+    local id, job = member_job(bm)
     local r = redis.call('HGET', G .. 'xh:' .. job, id)
     if r then
       local keep = true
@@ -71,10 +108,7 @@ while #out < limit and offset < examine do
         local rec = cjson.decode(r)
         keep = (ty == '' or rec.type == ty) and (st == '' or rec.status == st)
       end
-      if keep then
-        out[#out + 1] = r
-        if #out >= limit then break end
-      end
+      if keep then out[#out + 1] = r end
     end
   end
 end
@@ -83,15 +117,20 @@ return out
 );
 
 /**
- * ARGV: before, offset, batch. Looks at up to \`batch\` records that started before \`before\` (from \`offset\` in
- * start order) and deletes those that also finished before it. Returns { deleted, examined }; the caller moves
- * \`offset\` past the kept ones (records still running at \`before\` are few: long attempts).
+ * ARGV: before, source, offset, batch. Looks at up to \`batch\` records of one index that started before \`before\`
+ * (from \`offset\` in start order) and deletes those that also finished before it. The sources are the all-queue
+ * index of earlier versions (source '', while it exists), then each queue's index in name order. Returns
+ * { deleted, examined, next source|false }: the next source once this one has no more to look at (examined <
+ * batch), else the same; the caller moves \`offset\` past the kept ones (records still running at \`before\` are few:
+ * long attempts) and back to 0 on a new source. A queue whose index ends up empty leaves {p}:xqs.
  */
 export const CLEANUP_EXECUTIONS = luaScript(
   'cleanup-executions',
   `${STORAGE_HEAD}
-local before = tonumber(ARGV[3])
-local ms = redis.call('ZRANGEBYSCORE', G .. 'xt', '-inf', '(' .. ARGV[3], 'LIMIT', tonumber(ARGV[4]), tonumber(ARGV[5]))
+local before, src, batch = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[6])
+local key = G .. 'xt'
+if src ~= '' then key = G .. 'xq:' .. src end
+local ms = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. ARGV[3], 'LIMIT', tonumber(ARGV[5]), batch)
 local n = 0
 for _, m in ipairs(ms) do
   local id, job = member_job(m)
@@ -105,14 +144,23 @@ for _, m in ipairs(ms) do
   end
   if doomed then
     if rec then
-      redis.call('ZREM', G .. 'xq:' .. rec.queue, m)
+      -- A record of the all-queue index is in its queue's index too (one in a queue's index may be in the
+      -- all-queue one: left there, it is dropped when cleanup reaches it and finds no record).
+      if src == '' then redis.call('ZREM', G .. 'xq:' .. rec.queue, m) end
       redis.call('HDEL', hk, id)
     end
-    redis.call('ZREM', G .. 'xt', m)
+    redis.call('ZREM', key, m)
     n = n + 1
   end
 end
-return { n, #ms }
+if #ms == batch then return { n, #ms, src } end
+if src ~= '' and redis.call('EXISTS', key) == 0 then redis.call('SREM', G .. 'xqs', src) end
+local names = redis.call('SMEMBERS', G .. 'xqs')
+table.sort(names)
+for _, name in ipairs(names) do
+  if name > src then return { n, #ms, name } end
+end
+return { n, #ms, false }
 `,
 );
 
