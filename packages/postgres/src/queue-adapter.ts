@@ -447,11 +447,12 @@ RETURNING j.id, j.token, j.lease_expires_at`,
     const side = plan === null ? null : ackSideSql(S, 5);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
-r AS (SELECT * FROM ${
+r AS (${
         side === null
-          ? 'unnest($2::text[], $3::bigint[], $4::jsonb[]) AS r(id, token, result)'
-          : `ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), unnest($4::jsonb[])${side.rowsFrom})
-  WITH ORDINALITY AS r(id, token, result${side.names}, ord)`
+          ? 'SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]) AS r(id, token, result)'
+          : `SELECT id, token, result${side.select}
+  FROM ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), unnest($4::jsonb[])${side.rowsFrom})
+  AS r(id, token, result${side.names})`
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
@@ -493,11 +494,12 @@ done AS (
     const side = plan === null ? null : ackSideSql(S, 6);
     const rows = await this.ctx.queryArrays(
       `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
-r AS (SELECT * FROM ${
+r AS (${
         side === null
-          ? 'unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]) AS r(id, token, error, delay)'
-          : `ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), unnest($4::jsonb[]), unnest($5::double precision[])${side.rowsFrom})
-  WITH ORDINALITY AS r(id, token, error, delay${side.names}, ord)`
+          ? 'SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]) AS r(id, token, error, delay)'
+          : `SELECT id, token, error, delay${side.select}
+  FROM ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), unnest($4::jsonb[]), unnest($5::double precision[])${side.rowsFrom})
+  AS r(id, token, error, delay${side.names})`
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
