@@ -125,38 +125,54 @@ export function decodeJob(flat: unknown): Job | null {
 }
 
 /**
- * A claimed job as a {@link ClaimedJob}, from the claim script's reply: the job's fields before the claim (s, c, a,
- * ma, r, p, pr, then id, queue, type, then bo, to, uk, rc, rf, m, e, pg unless the job is plain: absent ones null)
- * with the claim's changes applied: active, one more attempt, the lease's fencing token, startedAt = the
- * claim time, the worker and the lease expiry.
+ * The claimed jobs of a claim script's reply as {@link ClaimedJob}s. Each job's reply holds its id, its fields before
+ * the claim (c, a, ma, r, p, pr), then its queue and type (absent when they are the previous job's), then bo, to,
+ * uk, rc, rf, m, e, pg unless the job is plain (absent ones null); the claim's changes are applied: active, one
+ * more attempt, the lease's fencing token (base + 1, base + 2, … in reply order), startedAt = the claim time, the
+ * worker and the lease expiry.
  */
-export function decodeClaimed(v: unknown[], token: number, now: number, workerId: string, expires: number) {
-  const f = v as (string | null)[];
-  const job: ClaimedJob = {
-    id: f[7] as string,
-    queue: f[8] as string,
-    type: f[9] as string,
-    payload: parse(f[5] ?? undefined),
-    state: 'active',
-    priority: Number(f[6] ?? 0),
-    attempt: Number(f[2] ?? 0) + 1,
-    maxAttempts: Number(f[3]),
-    backoff: parse(f[10] ?? undefined) as BackoffOptions | null,
-    timeoutMs: num(f[11] ?? undefined),
-    uniqueKey: f[12] ?? null,
-    removeOnComplete: f[13] == null ? false : (JSON.parse(f[13]) as RetentionOption),
-    removeOnFail: f[14] == null ? false : (JSON.parse(f[14]) as RetentionOption),
-    meta: parse(f[15] ?? undefined) as Record<string, unknown> | null,
-    createdAt: Number(f[1]),
-    runAt: Number(f[4]),
-    startedAt: now,
-    finishedAt: null,
-    result: null,
-    lastError: parse(f[16] ?? undefined) as Job['lastError'],
-    progress: parse(f[17] ?? undefined),
-    workerId,
-    leaseExpiresAt: expires,
-    token,
-  };
-  return job;
+export function decodeClaimed(
+  replies: unknown[][],
+  base: number,
+  now: number,
+  workerId: string,
+  expires: number,
+): ClaimedJob[] {
+  const jobs: ClaimedJob[] = new Array(replies.length);
+  let queue = '';
+  let type = '';
+  for (let i = 0; i < replies.length; i++) {
+    const f = replies[i] as (string | null)[];
+    if (f.length > 7) {
+      queue = f[7] as string;
+      type = f[8] as string;
+    }
+    jobs[i] = {
+      id: f[0] as string,
+      queue,
+      type,
+      payload: parse(f[5] ?? undefined),
+      state: 'active',
+      priority: Number(f[6] ?? 0),
+      attempt: Number(f[2] ?? 0) + 1,
+      maxAttempts: Number(f[3]),
+      backoff: parse(f[9] ?? undefined) as BackoffOptions | null,
+      timeoutMs: num(f[10] ?? undefined),
+      uniqueKey: f[11] ?? null,
+      removeOnComplete: f[12] == null ? false : (JSON.parse(f[12]) as RetentionOption),
+      removeOnFail: f[13] == null ? false : (JSON.parse(f[13]) as RetentionOption),
+      meta: parse(f[14] ?? undefined) as Record<string, unknown> | null,
+      createdAt: Number(f[1]),
+      runAt: Number(f[4]),
+      startedAt: now,
+      finishedAt: null,
+      result: null,
+      lastError: parse(f[15] ?? undefined) as Job['lastError'],
+      progress: parse(f[16] ?? undefined),
+      workerId,
+      leaseExpiresAt: expires,
+      token: base + i + 1,
+    };
+  }
+  return jobs;
 }

@@ -47,11 +47,10 @@ import {
   UPSERT_SCHEDULE,
 } from './lua/admin';
 import { CLAIM, COMPLETE, EXTEND, FAIL, PROGRESS, RECOVER, RELEASE } from './lua/lease';
-import { METRIC_ARITY } from './lua/metrics';
 import { COUNTS, GET_JOBS, LIST_CANDIDATES, LIST_QUEUES } from './lua/read';
 import type { RedisBackendOptions } from './options';
 import { COMPONENT, checkLimit, closedError, REDIS_CAPABILITIES, redisError, validationError } from './options';
-import { CompleteSideArgs, enqueueSideFlag, pushAckSide } from './side-effects';
+import { completeArgs, enqueueSideFlag, type LeaseHint, pushAckSide } from './side-effects';
 
 const DEFAULT_RECOVER_LIMIT = 1000;
 /** Claimed jobs whose queue is remembered for their completion; past this the memory is dropped (it is a hint). */
@@ -101,14 +100,6 @@ function byteCompare(a: string, b: string): number {
 }
 
 const pad15 = (n: number) => String(Math.max(0, Math.trunc(n))).padStart(15, '0');
-
-/** What a claim tells a later completion of the same lease (see COMPLETE). */
-interface LeaseHint {
-  queue: string;
-  type: string;
-  /** The lease set member: padded createdAt, then the id. */
-  member: string;
-}
 
 function ack(jobId: string, reply: unknown): AckResult {
   if (reply === 1) return { jobId, ok: true, job: null };
@@ -292,7 +283,7 @@ export class RedisQueueAdapter implements QueueAdapter {
     const [now, claimed, base, expires] = (await this.conn.run(CLAIM, args)) as [string, unknown[][], number, string];
     const at = Number(now);
     const until = Number(expires);
-    const jobs = claimed.map((flat, i) => decodeClaimed(flat, base + i + 1, at, workerId, until));
+    const jobs = decodeClaimed(claimed, base, at, workerId, until);
     if (this.leasedQueues.size > MAX_REMEMBERED_LEASES) this.leasedQueues.clear();
     for (const job of jobs) {
       this.leasedQueues.set(job.id, { queue: job.queue, type: job.type, member: pad15(job.createdAt) + job.id });
@@ -327,23 +318,12 @@ export class RedisQueueAdapter implements QueueAdapter {
     // before this one, so that claim reaches Redis first and the worker runs the new jobs while Redis writes these
     // completions, instead of waiting for both scripts in turn.
     await yieldTurn();
-    const side = requests.some((r) => r.sideEffects !== undefined);
-    const sideArgs = side ? new CompleteSideArgs() : undefined;
-    const items: (string | number)[] = [];
-    for (const r of requests) {
+    const hints: (LeaseHint | undefined)[] = requests.map((r) => {
       const hint = this.leasedQueues.get(r.jobId);
-      items.push(r.jobId, String(r.token), toJson(r.result, `result of job ${r.jobId}`));
-      if (hint === undefined) items.push('', '', '');
-      else {
-        this.leasedQueues.delete(r.jobId);
-        items.push(hint.queue, hint.type, hint.member);
-      }
-      sideArgs?.push(items, r.jobId, hint === undefined ? '' : hint.queue, r.sideEffects);
-    }
-    const groups = sideArgs === undefined ? [] : sideArgs.groupArgs;
-    const args: (string | number)[] = [side ? '1' : '', this.conn.eventStreamMaxLen, groups.length / METRIC_ARITY];
-    for (const a of groups) args.push(a);
-    for (const a of items) args.push(a);
+      if (hint !== undefined) this.leasedQueues.delete(r.jobId);
+      return hint;
+    });
+    const args = completeArgs(requests, hints, this.conn.eventStreamMaxLen);
     const replies = (await this.conn.run(COMPLETE, args)) as unknown[];
     return requests.map((r, i) => ack(r.jobId, replies[i]));
   }

@@ -541,6 +541,104 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
       await closeBackend(backend);
     }
   });
+
+  it('completes batches of every shape: mixed queues and types, no claim hint, results, other records, groups and events', async () => {
+    const p = fresh();
+    const a = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    // Another adapter on the prefix: it did not claim the jobs, so it has no hints for them.
+    const b = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    try {
+      await initBackend(a);
+      await initBackend(b);
+      await a.queue.enqueueMany([
+        { queue: 'q1', type: 't1', payload: 1 },
+        { queue: 'q2', type: 't2', payload: 2 },
+        { queue: 'q1', type: 't1', payload: 3, uniqueKey: 'u' },
+        { queue: 'q2', type: 't1', payload: 4 },
+      ]);
+      const claimed = await a.queue.claim({ queues: ['q1', 'q2'], workerId: 'w', limit: 10, leaseMs: 60_000 });
+      expect(claimed.map((j) => [j.queue, j.type, j.payload]).sort()).toEqual([
+        ['q1', 't1', 1],
+        ['q1', 't1', 3],
+        ['q2', 't1', 4],
+        ['q2', 't2', 2],
+      ]);
+      const at = Date.now();
+      const side = (j: (typeof claimed)[number], n: number, recordQueue = j.queue) => ({
+        record: {
+          id: `rec-${n}`,
+          jobId: j.id,
+          queue: recordQueue,
+          type: j.type,
+          attempt: 1,
+          status: 'success' as const,
+          startedAt: at,
+          finishedAt: at + n,
+          durationMs: n,
+          workerId: 'w',
+          result: null,
+          error: null,
+        },
+        metric: { kind: 'completed' as const, queue: j.queue, type: j.type, at, durationMs: n * 10, count: 1 },
+        ...(n % 2 === 0
+          ? {
+              event: {
+                id: `ev-${n}`,
+                type: 'job.completed' as const,
+                timestamp: new Date(at).toISOString(),
+                queue: j.queue,
+                jobId: j.id,
+                data: {},
+              },
+            }
+          : {}),
+      });
+      const [j1, j2, j3, j4] = claimed as [
+        (typeof claimed)[number],
+        (typeof claimed)[number],
+        (typeof claimed)[number],
+        (typeof claimed)[number],
+      ];
+      // By the claiming adapter: mixed queues and types, results, a record filed under another queue, four groups.
+      const first = await a.queue.complete([
+        { jobId: j1.id, token: j1.token, result: { ok: 1 }, sideEffects: side(j1, 1) },
+        { jobId: j2.id, token: j2.token, sideEffects: side(j2, 2, 'elsewhere') },
+        { jobId: j3.id, token: j3.token + 1, sideEffects: side(j3, 3) },
+      ]);
+      expect(first.map((r) => r.ok)).toEqual([true, true, false]);
+      // By the other adapter (no hints), one without side effects.
+      const second = await b.queue.complete([
+        { jobId: j3.id, token: j3.token, result: 'three', sideEffects: side(j3, 4) },
+        { jobId: j4.id, token: j4.token },
+      ]);
+      expect(second.map((r) => r.ok)).toEqual([true, true]);
+      for (const [j, result] of [
+        [j1, { ok: 1 }],
+        [j2, null],
+        [j3, 'three'],
+        [j4, null],
+      ] as const) {
+        const job = await a.queue.getJob(j.id);
+        expect([job?.state, job?.result]).toEqual(['completed', result]);
+      }
+      const recent = await a.storage.recentExecutions({ limit: 10 });
+      expect(recent.map((r) => [r.id, r.queue]).sort()).toEqual([
+        ['rec-1', 'q1'],
+        ['rec-2', 'elsewhere'],
+        ['rec-4', 'q1'],
+      ]);
+      expect((await a.storage.recentExecutions({ limit: 10, queue: 'elsewhere' })).map((r) => r.id)).toEqual(['rec-2']);
+      const [totals] = await a.metrics.totals({ granularity: 'hour', from: at - (at % 3_600_000), to: at + 3_600_000 });
+      expect(totals?.completed).toBe(3);
+      expect(totals?.duration.max).toBe(40);
+      // The unique key went with its job: a new job may take it.
+      const again = await a.queue.enqueue({ queue: 'q1', type: 't1', payload: 5, uniqueKey: 'u' });
+      expect(again.deduplicated).toBe(false);
+    } finally {
+      await closeBackend(a);
+      await closeBackend(b);
+    }
+  });
 });
 
 async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {

@@ -6,9 +6,10 @@ import { luaScript } from './script';
  * Claim up to `limit` ready jobs over several queues in one round trip.
  * ARGV: recordStart ('' | 'm' started metrics | 'e' metrics and job.started events), event stream maxLen,
  * workerId, limit, leaseMs, nQueues, queues..., nTypes (-1 = every type), types...
- * Returns { now, { the fields s, c, a, ma, r, p, pr of each claimed job before the claim, then id, queue, type, then
- * (only when the job is not plain: field 'pl' ~= '1') bo, to, uk, rc, rf, m, e, pg }..., token base, lease expiry } in claim
- * order (absent fields are false).
+ * Returns { now, { id, then the fields c, a, ma, r, p, pr of each claimed job before the claim, then queue and type
+ * (left out for a plain job claimed from the same ready set as the job before it: same queue and type), then (only
+ * when the job is not plain: field 'pl' ~= '1') bo, to, uk, rc, rf, m, e, pg }..., token base, lease expiry } in
+ * claim order (absent fields are false).
  */
 export const CLAIM = luaScript(
   'claim',
@@ -97,7 +98,7 @@ if #picked > 0 then
   -- Redis command from Lua). The sorted-set writes go straight into the buffered lists (zlist), one lookup per source.
   local padc, atts = {}, {}
   local wsrc, wr, wn, wwait = nil, nil, 0, 0
-  local lsrc, ll, xsrc, xs, xl = nil, nil, nil, nil, nil
+  local lsrc, ll, xsrc, xs, xl, osrc = nil, nil, nil, nil, nil, nil
   for i, pk in ipairs(picked) do
     local src = pk[1]
     local q, t, id = src.q, src.t, string.sub(pk[2], 31)
@@ -147,11 +148,18 @@ if #picked > 0 then
     end
     ll[#ll + 1] = fexp
     ll[#ll + 1] = lm
-    v[8] = id
-    v[9] = q
-    v[10] = t
-    if extra then
-      for k = 1, 8 do v[10 + k] = extra[k] end
+    -- The reply: the hash as read, with the id in place of the state (the client knows it: active), and the queue
+    -- and type in place of the flag, left out for a plain job from the same ready set as the job before it.
+    v[1] = id
+    if extra or src ~= osrc then
+      osrc = src
+      v[8] = q
+      v[9] = t
+      if extra then
+        for k = 1, 8 do v[9 + k] = extra[k] end
+      end
+    else
+      v[8] = nil
     end
     out[i] = v
     if rs == 'e' then
@@ -228,27 +236,50 @@ return 1
 `,
 );
 
-/** Arguments of one completion's side effects in COMPLETE (see there). */
-export const COMPLETE_SIDE_ARITY = 7;
-
 /**
  * ARGV: withSideEffects ('1' | ''), event stream maxLen, the number of metric groups, the groups (METRIC_ARITY
- * arguments each, as RECORD_METRICS takes one event), then per item: id, token, resultJson, then the claim's hint
- * queue, type, lease member (padded createdAt + id) or three '', and with side effects COMPLETE_SIDE_ARITY more:
- * record id|'', record job id ('' when it is the item's id), record queue ('' when it is the hint's queue),
- * startedAt, record JSON, metric group (1-based)|'', event JSON|''; all written only when the lease holds.
- * Completions whose metrics differ only in their time within one minute share a group: the group's metric is
- * counted once per held completion of it, so a batch costs one metric accumulation per group, not per job. Per
- * item: 0 when the lease is lost, else 1 (the ack carries no job).
+ * arguments each, as RECORD_METRICS takes one event), then the batch's shape: a string of flags, the hint queue and
+ * the hint type, then the items. Each item: id, token, resultJson (unless flag 'n': every result is null, stored
+ * as no field), the claim's hint: queue and type (only with flag 'h', else the batch's hint queue and type) and
+ * lease member (padded createdAt + id; '' for no hint), then with side effects: record id|'', record job id and
+ * record queue (only with flag 'r', else the item's id and queue), startedAt, record JSON, metric group
+ * (1-based)|'' (only with flag 'g', else group 1 when there is one group), event JSON|'' (only with flag 'e');
+ * all written only when the lease holds. Completions whose metrics differ only in their time within one minute
+ * share a group: the group's metric is counted once per held completion of it, so a batch costs one metric
+ * accumulation per group, not per job. The flags leave out what a batch of one worker's completions repeats, so
+ * such an item is 7 arguments. Per item: 0 when the lease is lost, else 1 (the ack carries no job).
  */
 export const COMPLETE = luaScript(
   'complete',
   `${PRELUDE}${SIDE_FN}${METRICS_FN}${ACK_SIDE_FN}
 local side = ARGV[3] == '1'
 local ng = tonumber(ARGV[5])
-local first = 6 + ng * ${METRIC_ARITY}
-local step = 6
-if side then step = 6 + ${COMPLETE_SIDE_ARITY} end
+local shape = 6 + ng * ${METRIC_ARITY}
+local flags, hq, ht = ARGV[shape], ARGV[shape + 1], ARGV[shape + 2]
+local first = shape + 3
+local function has(f) return string.find(flags, f, 1, true) ~= nil end
+-- Offsets of an item's arguments from its id (nil: not sent, see above).
+local step = 2
+local function take(present)
+  if not present then return nil end
+  step = step + 1
+  return step - 1
+end
+local ores = take(not has('n'))
+local oq = take(has('h'))
+local ot = take(oq ~= nil)
+local olm = take(true)
+local orid, orj, orq, osa, ojs, og, oev
+if side then
+  orid = take(true)
+  orj = take(has('r'))
+  orq = take(orj ~= nil)
+  osa, ojs = take(true), take(true)
+  og = take(has('g'))
+  oev = take(has('e'))
+end
+local g1 = nil
+if ng == 1 then g1 = '1' end
 local acc, events, held_in = mnew(), {}, {}
 local out = {}
 -- Finish orders for the whole batch in one INCRBY (a lost lease leaves a gap, which orders nothing wrongly).
@@ -264,8 +295,15 @@ for i = first, #ARGV, step do
   -- only count once the lease check holds (state active, same fencing token: this very claim, whose type and
   -- createdAt never change); a wrong queue finds no active job with that token, like any stale lease. A plain job
   -- (no unique key, no retention rule) then needs nothing else from its hash.
-  local q, t, lm = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  if q == '' then q = redis.call('HGET', K_IDS, id) end
+  local lm = ARGV[i + olm]
+  local q, t
+  if lm == '' then
+    q = redis.call('HGET', K_IDS, id)
+  elseif oq then
+    q, t = ARGV[i + oq], ARGV[i + ot]
+  else
+    q, t = hq, ht
+  end
   local jk, v
   if q then
     jk = JK(q, id)
@@ -301,7 +339,12 @@ for i = first, #ARGV, step do
     local pfs = fhs .. los
     lf[#lf + 1] = NOWS
     lf[#lf + 1] = pfs .. id
-    redis.call('HSET', jk, 's', 'completed', 'f', NOWS, 'fs', pfs, 'res', ARGV[i + 2])
+    -- A null result is no field (read back as null).
+    if ores then
+      redis.call('HSET', jk, 's', 'completed', 'f', NOWS, 'fs', pfs, 'res', ARGV[i + ores])
+    else
+      redis.call('HSET', jk, 's', 'completed', 'f', NOWS, 'fs', pfs)
+    end
     if uk then release_unique(q, uk, id) end
     -- The contract lets an ack answer job: null, and the runtime keeps the job it claimed: sending the whole
     -- hash back (and decoding it) for every completion was most of the reply's cost.
@@ -313,23 +356,28 @@ for i = first, #ARGV, step do
       retain(q, 'completed', id, rci, rcc, rca)
     end
     if side then
-      local o = i + 6
-      local rid = ARGV[o]
+      local rid = ARGV[i + orid]
       if rid ~= '' then
         -- The execution record, as record_exec writes it (same id twice keeps the first).
-        local rj, rq = ARGV[o + 1], ARGV[o + 2]
-        if rj == '' then rj = id end
-        if rq == '' then rq = ARGV[i + 3] end
-        if redis.call('HSETNX', G .. 'xh:' .. rj, rid, ARGV[o + 4]) == 1 then
+        local rj, rq = id, q
+        if orj then
+          rj, rq = ARGV[i + orj], ARGV[i + orq]
+          if rj == '' then rj = id end
+          if rq == '' then rq = q end
+        end
+        if redis.call('HSETNX', G .. 'xh:' .. rj, rid, ARGV[i + ojs]) == 1 then
           if rq ~= rqn or not rql then rqn, rql = rq, zlist('ZADD', xq_key(rq)) end
-          rql[#rql + 1] = ARGV[o + 3]
+          rql[#rql + 1] = ARGV[i + osa]
           rql[#rql + 1] = rid .. '\\31' .. rj
         end
       end
-      local g = ARGV[o + 5]
-      if g ~= '' then held_in[g] = (held_in[g] or 0) + 1 end
-      local ev = ARGV[o + 6]
-      if ev ~= '' then events[#events + 1] = ev end
+      local g = g1
+      if og then g = ARGV[i + og] end
+      if g and g ~= '' then held_in[g] = (held_in[g] or 0) + 1 end
+      if oev then
+        local ev = ARGV[i + oev]
+        if ev ~= '' then events[#events + 1] = ev end
+      end
     end
     out[#out + 1] = 1
   end
