@@ -57,7 +57,12 @@ BEGIN
  * The end of every `add_metrics` version: add the aggregated rows `b` into their bucket shard (insert, or sum into
  * the row already there) and return how many rows were written.
  */
-function upsertBucketsSql(S: string, counters: readonly string[]): string {
+function upsertBucketsSql(
+  S: string,
+  counters: readonly string[],
+  tail = `  SELECT count(*) INTO written FROM up;
+  RETURN written;`,
+): string {
   return `  ), up AS (
     INSERT INTO ${S}.metric_buckets AS mb (granularity, start, queue, type, shard, ${counters.join(', ')},
       duration_counts, duration_count, duration_sum, duration_max, wait_counts, wait_count, wait_sum, wait_max)
@@ -76,8 +81,7 @@ function upsertBucketsSql(S: string, counters: readonly string[]): string {
       wait_max = greatest(mb.wait_max, excluded.wait_max)
     RETURNING 1
   )
-  SELECT count(*) INTO written FROM up;
-  RETURN written;
+${tail}
 END
 $$;`;
 }
@@ -137,6 +141,108 @@ function addMetricsRolledUpSql(S: string): string {
     FROM mm CROSS JOIN (VALUES ('hour', 3600000::double precision), ('day', 86400000)) AS g(name, ms)
     GROUP BY 1, 2, 3, 4
 ${upsertBucketsSql(S, counters)}`;
+}
+
+/**
+ * The histogram slot of `v` (NULL for NULL), as `hist_slot` and core's `histogramSlot`: the number of bounds below
+ * it, a value equal to a bound counting in that bound's slot. One `width_bucket` binary search over the negated
+ * bounds (it counts the bounds >= v) instead of a CASE of every bound, which the planner inlines once per bound.
+ */
+function slotSql(v: string): string {
+  const n = HISTOGRAM_BOUNDS_MS.length;
+  const negated = [...HISTOGRAM_BOUNDS_MS].reverse().map((b) => -b);
+  return `CASE WHEN ${v} = 'NaN'::double precision THEN ${n} ELSE ${n} - width_bucket(-${v}, '{${negated.join(',')}}'::double precision[]) END`;
+}
+
+/**
+ * From version 8 on: the CTEs turning metric events `m` (kind, queue, type, start — the minute —, n, dur, wait) into
+ * bucket rows `b` for {@link upsertBucketsSql}, in two steps. The events are first grouped by (minute, queue, type,
+ * kind, duration slot, wait slot) with five plain aggregates each — 20,000 events of one queue and type make a few
+ * dozen groups — and only those groups go through the forty-odd filtered aggregates of a bucket row (every counter
+ * and histogram slot); the hour and day rows are summed from the minute rows.
+ */
+function groupedBucketsSql(S: string, tail?: string): string {
+  const counters = ADD_METRICS_COUNTERS;
+  const sumSlots = (column: string) =>
+    Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `sum(mm.${column}[${i + 1}])`).join(', ');
+  const slotSums = (column: string) =>
+    Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `coalesce(sum(g.n) FILTER (WHERE g.${column} = ${i}), 0)`).join(
+      ', ',
+    );
+  return `  ), g AS MATERIALIZED (
+    SELECT m.start, m.queue, m.type, m.kind, ${slotSql('m.dur')} AS ds, ${slotSql('m.wait')} AS ws,
+      sum(m.n) AS n, sum(m.dur * m.n) AS dur_sum, max(m.dur) AS dur_max, sum(m.wait * m.n) AS wait_sum,
+      max(m.wait) AS wait_max
+    FROM m GROUP BY 1, 2, 3, 4, 5, 6
+  ), mm AS MATERIALIZED (
+    SELECT g.start, g.queue, g.type,
+      ${counters.map((c) => `coalesce(sum(g.n) FILTER (WHERE g.kind = '${c}'), 0) AS ${c}`).join(',\n      ')},
+      ARRAY[${slotSums('ds')}]::double precision[] AS duration_counts,
+      coalesce(sum(g.n) FILTER (WHERE g.ds IS NOT NULL), 0) AS duration_count,
+      coalesce(sum(g.dur_sum), 0) AS duration_sum,
+      greatest(coalesce(max(g.dur_max), 0), 0) AS duration_max,
+      ARRAY[${slotSums('ws')}]::double precision[] AS wait_counts,
+      coalesce(sum(g.n) FILTER (WHERE g.ws IS NOT NULL), 0) AS wait_count,
+      coalesce(sum(g.wait_sum), 0) AS wait_sum,
+      greatest(coalesce(max(g.wait_max), 0), 0) AS wait_max
+    FROM g GROUP BY 1, 2, 3
+  ), b AS (
+    SELECT 'minute'::text AS granularity, mm.* FROM mm
+    UNION ALL
+    SELECT gr.name, (floor(mm.start / gr.ms) * gr.ms)::bigint, mm.queue, mm.type,
+      ${counters.map((c) => `sum(mm.${c})`).join(', ')},
+      ARRAY[${sumSlots('duration_counts')}]::double precision[], sum(mm.duration_count), sum(mm.duration_sum),
+      max(mm.duration_max),
+      ARRAY[${sumSlots('wait_counts')}]::double precision[], sum(mm.wait_count), sum(mm.wait_sum), max(mm.wait_max)
+    FROM mm CROSS JOIN (VALUES ('hour', 3600000::double precision), ('day', 86400000)) AS gr(name, ms)
+    GROUP BY 1, 2, 3, 4
+${upsertBucketsSql(S, counters, tail)}`;
+}
+
+/** The events of one unnested metric batch as {@link groupedBucketsSql} reads them (`u` is the unnest alias). */
+const EVENT_COLUMNS = `u.kind, u.queue, u.type, (floor(u.at / 60000) * 60000)::bigint AS start, coalesce(u.n, 1) AS n,
+      CASE WHEN u.kind IN ('completed', 'failed') THEN u.dur END AS dur,
+      CASE WHEN u.kind = 'started' THEN u.wait END AS wait`;
+
+/** `add_metrics` as of version 8 (see {@link groupedBucketsSql}): same signature and buckets as before. */
+function addMetricsGroupedSql(S: string): string {
+  return `CREATE OR REPLACE FUNCTION ${S}.add_metrics(p_shard integer, kinds text[], queues text[], types text[],
+  ats double precision[], durations double precision[], waits double precision[], counts double precision[])
+RETURNS bigint LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  written bigint;
+BEGIN
+  WITH m AS (
+    SELECT ${EVENT_COLUMNS}
+    FROM unnest(kinds, queues, types, ats, durations, waits, counts) AS u(kind, queue, type, at, dur, wait, n)
+${groupedBucketsSql(S)}`;
+}
+
+/**
+ * `fold_metrics` as of version 8: the log rows it takes are grouped straight into buckets in one statement. Before,
+ * their events were unnested, gathered into seven arrays and handed to `add_metrics`, which unnested them again
+ * (each pass over 20,000 events cost about as much as the grouping itself). Same signature and result.
+ */
+function foldMetricsGroupedSql(S: string): string {
+  return `CREATE OR REPLACE FUNCTION ${S}.fold_metrics(max_rows integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  p_shard integer := floor(random() * 8)::integer;
+  written bigint;
+  moved bigint;
+BEGIN
+  WITH log AS (
+    DELETE FROM ${S}.metric_log WHERE id IN (
+      SELECT id FROM ${S}.metric_log ORDER BY id LIMIT max_rows FOR UPDATE SKIP LOCKED
+    ) RETURNING kinds, queues, types, ats, durations, waits, counts
+  ), m AS (
+    SELECT ${EVENT_COLUMNS}
+    FROM log, unnest(log.kinds, log.queues, log.types, log.ats, log.durations, log.waits, log.counts)
+      AS u(kind, queue, type, at, dur, wait, n)
+${groupedBucketsSql(
+  S,
+  `  SELECT (SELECT count(*) FROM log), (SELECT count(*) FROM up) INTO moved, written;
+  RETURN moved;`,
+)}`;
 }
 
 /**
@@ -536,6 +642,13 @@ CREATE INDEX jobs_type_list ON ${S}.jobs (queue, type, created_at DESC, id DESC)
 ALTER TABLE ${S}.executions DROP CONSTRAINT executions_pkey;
 DROP INDEX ${S}.executions_recent;
 ALTER TABLE ${S}.executions ADD PRIMARY KEY (started_at, id);`,
+  },
+  {
+    version: 8,
+    description: 'metric folds group the logged events straight into buckets, by minute and histogram slot first',
+    sql: (S) => `
+${addMetricsGroupedSql(S)}
+${foldMetricsGroupedSql(S)}`,
   },
 ];
 

@@ -144,6 +144,80 @@ describePg('postgres specifics', () => {
     });
   });
 
+  describe('migration 8 (metric folds grouped in one statement)', () => {
+    const schema = testSchema('migrate8');
+    afterAll(() => dropSchema(schema));
+
+    it('folds the same log into the same buckets as version 7, and folds a log left by version 7', async () => {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+      const S = `"${schema}"`;
+      // Every kind, durations and waits on, between and beyond the histogram bounds, counts above 1, two queues, two
+      // minutes and two hours.
+      const logRows = `INSERT INTO ${S}.metric_log (kinds, queues, types, ats, durations, waits, counts)
+        SELECT array_agg((ARRAY['enqueued','started','completed','failed','retried','stalled','timeout'])[1 + g % 7]),
+          array_agg(CASE WHEN g % 3 = 0 THEN 'qa' ELSE 'qb' END), array_agg('t' || (g % 2)),
+          array_agg(3600000000::double precision + (g % 4) * 61000 + (g / 50) * 3600000),
+          array_agg((ARRAY[0, 1, 1.5, 2, 5, 7, 1000, 4000000, -3])[1 + g % 9]::double precision),
+          array_agg((ARRAY[0.5, 2, 10, 3600000, 9000000, 20])[1 + g % 6]::double precision),
+          array_agg(CASE WHEN g % 5 = 0 THEN 3 END::double precision)
+        FROM generate_series(1, 400) AS g GROUP BY g % 8`;
+      const buckets = async () =>
+        (
+          await pool.query(
+            `SELECT granularity, start, queue, type, sum(enqueued) AS enqueued, sum(started) AS started,
+               sum(completed) AS completed, sum(failed) AS failed, sum(retried) AS retried, sum(stalled) AS stalled,
+               sum(timeout) AS timeout, ${S}.add_counts_all(array_agg(duration_counts)) AS duration_counts,
+               sum(duration_count) AS duration_count, round(sum(duration_sum)::numeric, 6) AS duration_sum,
+               max(duration_max) AS duration_max, ${S}.add_counts_all(array_agg(wait_counts)) AS wait_counts,
+               sum(wait_count) AS wait_count, round(sum(wait_sum)::numeric, 6) AS wait_sum, max(wait_max) AS wait_max
+             FROM ${S}.metric_buckets GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+          )
+        ).rows;
+      try {
+        await pool.query(`CREATE SCHEMA ${S}`);
+        await pool.query(
+          `CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        for (const m of MIGRATIONS.filter((m) => m.version <= 7)) {
+          await pool.query(m.sql(S, schema));
+          await pool.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [
+            m.version,
+            m.description,
+          ]);
+        }
+        await pool.query(
+          `CREATE FUNCTION ${S}.add_counts_all(a double precision[][]) RETURNS double precision[] LANGUAGE sql AS
+           $$ SELECT array_agg(s ORDER BY i) FROM (SELECT i, sum(a[k][i]) AS s FROM generate_subscripts(a, 1) k,
+             generate_subscripts(a, 2) i GROUP BY i) x $$`,
+        );
+        await pool.query(logRows);
+        await pool.query(`SELECT ${S}.fold_metrics(1000)`);
+        const before = await buckets();
+        expect(before.length).toBeGreaterThan(10);
+        await pool.query(`DELETE FROM ${S}.metric_buckets`);
+        // A log written by version 7 and not folded yet: version 8 folds it.
+        await pool.query(logRows);
+        await migrate(pool, schema, silentLogger);
+        expect((await pool.query(`SELECT ${S}.fold_metrics(3)::int AS n`)).rows[0]?.n).toBe(3);
+        expect((await pool.query(`SELECT ${S}.fold_metrics(1000)::int AS n`)).rows[0]?.n).toBe(5);
+        expect(await buckets()).toEqual(before);
+        // add_metrics (used by MetricsAdapter.record) writes the same buckets too.
+        await pool.query(`DELETE FROM ${S}.metric_buckets`);
+        await pool.query(logRows);
+        await pool.query(
+          `WITH l AS (DELETE FROM ${S}.metric_log RETURNING *)
+           SELECT ${S}.add_metrics(2, array_agg(kind), array_agg(queue), array_agg(type), array_agg(at), array_agg(dur),
+             array_agg(wait), array_agg(n))
+           FROM l,
+             unnest(l.kinds, l.queues, l.types, l.ats, l.durations, l.waits, l.counts) AS u(kind, queue, type, at, dur, wait, n)`,
+        );
+        expect(await buckets()).toEqual(before);
+      } finally {
+        await pool.end();
+      }
+    });
+  });
+
   describe('with a backend', () => {
     const schema = testSchema('specifics');
     let backend: PostgresBackend;
