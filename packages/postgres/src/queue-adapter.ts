@@ -162,6 +162,15 @@ ${side.ctes}
 ${rows}`;
 }
 
+/**
+ * The "lease still held" test of every lease write, `state = 'active'` in a form the planner cannot match with the
+ * predicate of the partial index `jobs_leases`. Matched, a generic plan may AND a bitmap scan of that whole index
+ * with the primary-key lookups. A bitmap scan never marks index entries of dead row versions, and every processed
+ * job leaves one in `jobs_leases` until vacuum, so each ack read every lease taken since the last vacuum: measured,
+ * 4,900 entries per ack after 5,000 jobs, and processing slowed down as a run went on.
+ */
+const LEASE_HELD = "coalesce(j.state = 'active', false)";
+
 function errorJson(error: JobError): string {
   return JSON.stringify({
     message: String(error?.message ?? ''),
@@ -405,7 +414,7 @@ SELECT * FROM c`
     const rows = await this.ctx.query<{ id: string; token: number; lease_expires_at: number }>(
       `UPDATE ${S}.jobs j SET lease_expires_at = ${S}.now_ms($1::bigint) + $4::bigint
 FROM unnest($2::text[], $3::bigint[]) AS r(id, token)
-WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
+WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD}
 RETURNING j.id, j.token, j.lease_expires_at`,
       [this.ctx.nowParam(), leases.map((l) => l.jobId), leases.map((l) => l.token), Math.ceil(leaseMs)],
       'extending leases',
@@ -456,14 +465,14 @@ r AS (${
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
-  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) <> 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND (j.retention & ${RETENTION.completeNow}) <> 0
   RETURNING j.id, j.token
 ),
 done AS (
   UPDATE ${S}.jobs j SET state = 'completed', result = r.result, finished_at = t.now,
     finish_seq = nextval('${S}.finish_order'), lease_expires_at = NULL
   FROM r, t
-  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND (j.retention & ${RETENTION.completeNow}) = 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND (j.retention & ${RETENTION.completeNow}) = 0
   RETURNING j.id, j.token, CASE WHEN (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule
 )${ackTail(side)}`,
@@ -503,7 +512,7 @@ r AS (${
       }),
 removed AS (
   DELETE FROM ${S}.jobs j USING r
-  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active' AND r.delay IS NULL AND (j.retention & ${now}) <> 0
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND r.delay IS NULL AND (j.retention & ${now}) <> 0
   RETURNING j.id, j.token
 ),
 done AS (
@@ -515,7 +524,7 @@ done AS (
     finished_at = CASE WHEN r.delay IS NULL THEN t.now ELSE j.finished_at END,
     finish_seq = CASE WHEN r.delay IS NULL THEN nextval('${S}.finish_order') ELSE j.finish_seq END
   FROM r, t
-  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
+  WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD}
     AND NOT (r.delay IS NULL AND (j.retention & ${now}) <> 0)
   RETURNING j.id, j.token, CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.remove_on_fail END AS rule
@@ -547,7 +556,7 @@ done AS (
     const rows = await this.ctx.query<JobRow>(
       `UPDATE ${S}.jobs j SET state = 'waiting', lease_expires_at = NULL
 FROM unnest($1::text[], $2::bigint[]) AS r(id, token)
-WHERE j.id = ANY ($1::text[]) AND j.id = r.id AND j.token = r.token AND j.state = 'active'
+WHERE j.id = ANY ($1::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD}
 RETURNING ${jobColumns('j')}`,
       [leases.map((l) => l.jobId), leases.map((l) => l.token)],
       'releasing jobs',
