@@ -47,6 +47,7 @@ import { applyRetention } from './retention';
 import type { JobRow } from './rows';
 import {
   CLAIM_PRIORITY,
+  CLAIM_RETENTION,
   CLAIM_RUN_AT,
   CLAIM_SEQ,
   claimColumns,
@@ -153,11 +154,13 @@ function isUniqueViolation(error: unknown): boolean {
  * The end of an acknowledgement statement: the rows of `removed` and `done`; with side effects (see `ackSideSql`)
  * also their CTEs, which the last column forces to run.
  */
-function ackTail(side: { ctes: string } | null): string {
-  const rows = 'SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done';
+function ackTail(side: { ctes: string } | null, removal = true): string {
+  const rows = removal
+    ? 'SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done'
+    : 'SELECT * FROM done';
   if (side === null) return `\n${rows}`;
   return `,
-ok AS (SELECT id, token FROM removed UNION ALL SELECT id, token FROM done),
+ok AS (${removal ? 'SELECT id, token FROM removed UNION ALL ' : ''}SELECT id, token FROM done),
 ${side.ctes}
 ${rows}`;
 }
@@ -170,6 +173,14 @@ ${rows}`;
  * 4,900 entries per ack after 5,000 jobs, and processing slowed down as a run went on.
  */
 const LEASE_HELD = "coalesce(j.state = 'active', false)";
+
+/** The key of a lease in the adapter's sets. */
+function leaseKey(jobId: string, token: number): string {
+  return `${jobId}\u0000${token}`;
+}
+
+/** Leases of removable jobs remembered at most (see `PostgresQueueAdapter.removable`); past it the hint starts over. */
+const MAX_REMOVABLE_HINTS = 100_000;
 
 function errorJson(error: JobError): string {
   return JSON.stringify({
@@ -195,6 +206,13 @@ export class PostgresQueueAdapter implements QueueAdapter {
   readonly capabilities: AdapterCapabilities = POSTGRES_CAPABILITIES;
   private readonly ctx: PgContext;
   private readonly gate = new LeaseGate();
+  /**
+   * Leases this adapter claimed whose job is deleted at once on completion (`removeOnComplete: true`). A completion
+   * batch holding none of them runs a statement without the DELETE (which cost a join over the batch and the fired
+   * statement trigger, for nothing, on every batch). Only a hint: a lease it does not know (claimed elsewhere, or
+   * forgotten) that the statement without DELETE did not complete is tried again with the full statement.
+   */
+  private readonly removable = new Set<string>();
   private closed = false;
 
   /** Pass options, or the context shared by a backend's adapters. */
@@ -379,6 +397,11 @@ SELECT * FROM c`
     // order.
     if (rows.length > 1) rows.sort(byClaimOrder);
     const jobs = rows.map(claimedFromArray);
+    for (const row of rows) {
+      if (((row[CLAIM_RETENTION] as number) & RETENTION.completeNow) === 0) continue;
+      if (this.removable.size >= MAX_REMOVABLE_HINTS) this.removable.clear();
+      this.removable.add(leaseKey(row[0] as string, row[23] as number));
+    }
     if (record !== undefined) this.ctx.loggedMetrics(jobs.length);
     if (record?.events === true && jobs.length > 0) this.publishStarted(jobs, workerId);
     return jobs;
@@ -450,6 +473,35 @@ RETURNING j.id, j.token, j.lease_expires_at`,
   }
 
   private async completeNow(requests: CompleteRequest[]): Promise<AckResult[]> {
+    let removal = false;
+    for (const r of requests) {
+      if (this.removable.delete(leaseKey(r.jobId, r.token))) removal = true;
+    }
+    const results = await this.completeWith(requests, removal);
+    if (removal) return results;
+    // Leases the statement without DELETE did not complete: lost, or (claimed by another adapter) removed at once on
+    // completion. The full statement settles them; a lease repeated in the batch and completed once is not retried.
+    const done = new Set<string>();
+    const again: number[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i] as CompleteRequest;
+      if ((results[i] as AckResult).ok) done.add(leaseKey(r.jobId, r.token));
+    }
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i] as CompleteRequest;
+      if (!(results[i] as AckResult).ok && !done.has(leaseKey(r.jobId, r.token))) again.push(i);
+    }
+    if (again.length === 0) return results;
+    const retried = await this.completeWith(
+      again.map((i) => requests[i] as CompleteRequest),
+      true,
+    );
+    for (let k = 0; k < again.length; k++) results[again[k] as number] = retried[k] as AckResult;
+    return results;
+  }
+
+  /** One completion statement; `removal`: with the DELETE of jobs removed at once on completion. */
+  private async completeWith(requests: CompleteRequest[], removal: boolean): Promise<AckResult[]> {
     const S = this.ctx.s;
     const rule = RETENTION.completeRule;
     const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(requests) : null;
@@ -463,19 +515,23 @@ r AS (${
   FROM ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), unnest($4::jsonb[])${side.rowsFrom})
   AS r(id, token, result${side.names})`
       }),
-removed AS (
+${
+  removal
+    ? `removed AS (
   DELETE FROM ${S}.jobs j USING r
   WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND (j.retention & ${RETENTION.completeNow}) <> 0
   RETURNING j.id, j.token
 ),
-done AS (
+`
+    : ''
+}done AS (
   UPDATE ${S}.jobs j SET state = 'completed', result = r.result, finished_at = t.now,
     finish_seq = nextval('${S}.finish_order'), lease_expires_at = NULL
   FROM r, t
   WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND (j.retention & ${RETENTION.completeNow}) = 0
   RETURNING j.id, j.token, CASE WHEN (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
     CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule
-)${ackTail(side)}`,
+)${ackTail(side, removal)}`,
       [
         this.ctx.nowParam(),
         requests.map((r) => r.jobId),
@@ -484,7 +540,7 @@ done AS (
         ...(plan?.params ?? []),
       ],
       'completing jobs',
-      plan === null ? 'complete' : 'complete_inline',
+      `${plan === null ? 'complete' : 'complete_inline'}${removal ? '' : '_kept'}`,
     );
     return this.ackResults(requests, rows, 'completed', plan);
   }
@@ -496,6 +552,7 @@ done AS (
   }
 
   private async failNow(requests: FailRequest[]): Promise<AckResult[]> {
+    for (const r of requests) this.removable.delete(leaseKey(r.jobId, r.token));
     const S = this.ctx.s;
     const now = RETENTION.failNow;
     const rule = RETENTION.failRule;
@@ -550,6 +607,7 @@ done AS (
   }
 
   private async releaseNow(leases: LeaseRef[]): Promise<AckResult[]> {
+    for (const l of leases) this.removable.delete(leaseKey(l.jobId, l.token));
     const S = this.ctx.s;
     // runAt is kept: a released job goes back to the front of its priority, ahead of later work.
     // Releases happen on shutdown, not per job: the job travels back (its runAt is what a caller needs to see).

@@ -75,7 +75,8 @@ export function toJob(r: JobRow): Job {
 
 /**
  * What a claim returns, in this order (`rowMode: 'array'`, see {@link claimedFromArray}): the job's fields and its
- * token, and `seq` for the claim order. `retention` and `finish_seq` stay in the store.
+ * token, `seq` for the claim order and the `retention` bits (see `PostgresQueueAdapter.complete`). `finish_seq` stays
+ * in the store.
  */
 export function claimColumns(alias: string): string {
   return [
@@ -104,6 +105,7 @@ export function claimColumns(alias: string): string {
     'lease_expires_at',
     'token',
     'seq',
+    'retention',
   ]
     .map((c) => `${alias}.${c}`)
     .join(', ');
@@ -116,6 +118,7 @@ export type ClaimArrayRow = unknown[];
 export const CLAIM_PRIORITY = 5;
 export const CLAIM_RUN_AT = 15;
 export const CLAIM_SEQ = 24;
+export const CLAIM_RETENTION = 25;
 
 /** Build a claimed job from a {@link claimColumns} row (int8 already a number, jsonb already parsed by pg). */
 export function claimedFromArray(r: ClaimArrayRow): ClaimedJob {

@@ -329,6 +329,40 @@ describePg('postgres specifics', () => {
       expect(more).toHaveLength(4);
     });
 
+    it('a job removed at once on completion is removed whichever adapter claimed it; a lost lease stays lost', async () => {
+      await backend.queue.enqueueMany([
+        { queue: 'removal', type: 'gone', payload: 1, removeOnComplete: true },
+        { queue: 'removal', type: 'kept', payload: 2 },
+        { queue: 'removal', type: 'gone', payload: 3, removeOnComplete: true },
+      ]);
+      // Claimed by the other backend: this one has no hint that the first and third are removed on completion.
+      const claimed = await other.queue.claim({ queues: ['removal'], workerId: 'w-r', limit: 3, leaseMs: 60_000 });
+      expect(claimed).toHaveLength(3);
+      const lost = {
+        jobId: (claimed[1] as ClaimedJob).id,
+        token: (claimed[1] as ClaimedJob).token + 1000,
+        result: null,
+      };
+      const results = await backend.queue.complete([
+        ...claimed.map((j) => ({ jobId: j.id, token: j.token, result: null })),
+        lost,
+      ]);
+      expect(results.map((r) => r.ok)).toEqual([true, true, true, false]);
+      const states = await Promise.all(
+        claimed.map(async (j) => (await backend.queue.getJob(j.id))?.state ?? 'removed'),
+      );
+      expect(states).toEqual(claimed.map((j) => (j.type === 'gone' ? 'removed' : 'completed')));
+      // Claimed by this backend, the removal goes straight to the statement with the DELETE.
+      await backend.queue.enqueue({ queue: 'removal', type: 'gone', payload: 4, removeOnComplete: true });
+      const [own] = await backend.queue.claim({ queues: ['removal'], workerId: 'w-r', limit: 1, leaseMs: 60_000 });
+      const [done] = await backend.queue.complete([
+        { jobId: (own as ClaimedJob).id, token: (own as ClaimedJob).token, result: null },
+      ]);
+      expect(done?.ok).toBe(true);
+      expect(await backend.queue.getJob((own as ClaimedJob).id)).toBeNull();
+      expect((await backend.queue.counts('removal'))['removal']).toMatchObject({ active: 0, completed: 1 });
+    });
+
     it('events cross processes (two pools), and an event over 8000 bytes goes through the overflow table', async () => {
       const seen: ConveyorEvent[] = [];
       const stop = other.events.subscribe((e) => seen.push(e));
