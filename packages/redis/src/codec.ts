@@ -126,7 +126,7 @@ export function decodeJob(flat: unknown): Job | null {
 
 /**
  * The claimed jobs of a claim script's reply as {@link ClaimedJob}s. Each job's reply holds its id, its fields before
- * the claim (c, a, ma, r, p, pr), then its queue and type (absent when they are the previous job's), then bo, to,
+ * the claim (c, a, ma, r, p), its ready set score (-priority), then its queue and type (absent when they are the previous job's), then bo, to,
  * uk, rc, rf, m, e, pg unless the job is plain (absent ones null); the claim's changes are applied: active, one
  * more attempt, the lease's fencing token (base + 1, base + 2, … in reply order), startedAt = the claim time, the
  * worker and the lease expiry.
@@ -153,7 +153,8 @@ export function decodeClaimed(
       type,
       payload: parse(f[5] ?? undefined),
       state: 'active',
-      priority: Number(f[6] ?? 0),
+      // The ready set score is -priority (0 - x: never -0).
+      priority: 0 - Number(f[6]),
       attempt: Number(f[2] ?? 0) + 1,
       maxAttempts: Number(f[3]),
       backoff: parse(f[9] ?? undefined) as BackoffOptions | null,

@@ -6,7 +6,8 @@ import { luaScript } from './script';
  * Claim up to `limit` ready jobs over several queues in one round trip.
  * ARGV: recordStart ('' | 'm' started metrics | 'e' metrics and job.started events), event stream maxLen,
  * workerId, limit, leaseMs, nQueues, queues..., nTypes (-1 = every type), types...
- * Returns { now, { id, then the fields c, a, ma, r, p, pr of each claimed job before the claim, then queue and type
+ * Returns { now, { id, then the fields c, a, ma, r, p of each claimed job before the claim, its ready set score
+ * (-priority), then queue and type
  * (left out for a plain job claimed from the same ready set as the job before it: same queue and type), then (only
  * when the job is not plain: field 'pl' ~= '1') bo, to, uk, rc, rf, m, e, pg }..., token base, lease expiry } in
  * claim order (absent fields are false).
@@ -49,11 +50,15 @@ for i = 1, nq do
     end
   end
 end
-local picked = {}
+-- The picked jobs in claim order, as three lists (no table per job): source, ready set member and score (-priority).
+local psrc, pm, psc = {}, {}, {}
 if #sources == 1 then
   local src = sources[1]
   local popped = redis.call('ZPOPMIN', src.k, limit)
-  for i = 1, #popped, 2 do picked[#picked + 1] = { src, popped[i] } end
+  for i = 1, #popped, 2 do
+    local n = #pm + 1
+    psrc[n], pm[n], psc[n] = src, popped[i], popped[i + 1]
+  end
 elseif #sources > 1 then
   -- Merge the heads: highest priority (lowest score), then earliest runAt, then insertion order (the member).
   for _, src in ipairs(sources) do
@@ -62,18 +67,20 @@ elseif #sources > 1 then
     src.taken = 0
   end
   for _ = 1, limit do
-    local best, bs, bm = nil, nil, nil
+    local best, bs, bm, bt = nil, nil, nil, nil
     for _, src in ipairs(sources) do
       local p = src.pos
       if p <= #src.items then
-        local m, sc = src.items[p], tonumber(src.items[p + 1])
-        if best == nil or sc < bs or (sc == bs and m < bm) then best, bs, bm = src, sc, m end
+        local m, st = src.items[p], src.items[p + 1]
+        local sc = tonumber(st)
+        if best == nil or sc < bs or (sc == bs and m < bm) then best, bs, bm, bt = src, sc, m, st end
       end
     end
     if best == nil then break end
     best.pos = best.pos + 2
     best.taken = best.taken + 1
-    picked[#picked + 1] = { best, bm }
+    local n = #pm + 1
+    psrc[n], pm[n], psc[n] = best, bm, bt
   end
   for _, src in ipairs(sources) do
     if src.taken > 0 then redis.call('ZREMRANGEBYRANK', src.k, 0, src.taken - 1) end
@@ -82,8 +89,9 @@ end
 local out = {}
 local acc, events = mnew(), {}
 local base, fexp = 0, ''
-if #picked > 0 then
-  base = redis.call('INCRBY', K_TOKEN, #picked) - #picked
+local npicked = #pm
+if npicked > 0 then
+  base = redis.call('INCRBY', K_TOKEN, npicked) - npicked
   local expires = NOW + leaseMs
   fexp = fmt(expires)
   zbuffer()
@@ -99,17 +107,17 @@ if #picked > 0 then
   local padc, atts = {}, {}
   local wsrc, wr, wn, wwait = nil, nil, 0, 0
   local lsrc, ll, xsrc, xs, xl, osrc = nil, nil, nil, nil, nil, nil
-  for i, pk in ipairs(picked) do
-    local src = pk[1]
-    local q, t, id = src.q, src.t, string.sub(pk[2], 31)
+  for i = 1, npicked do
+    local src = psrc[i]
+    local q, t, id = src.q, src.t, string.sub(pm[i], 31)
     local jk = JK(q, id)
-    -- The job as it was (id, queue and type are known); the client applies this claim's changes to it (see the
-    -- reply). A plain job (field 'pl') has none of the optional fields, so they are not read: each field of an
-    -- HMGET costs about as much from Lua as a small command.
-    local v = redis.call('HMGET', jk, 's', 'c', 'a', 'ma', 'r', 'p', 'pr', 'pl')
+    -- The job as it was (id, queue and type are known, and the priority is the ready set score); the client applies
+    -- this claim's changes to it (see the reply). A plain job (field 'pl') has none of the optional fields, so they
+    -- are not read: each field of an HMGET costs about as much from Lua as a small command.
+    local v = redis.call('HMGET', jk, 's', 'c', 'a', 'ma', 'r', 'p', 'pl')
     local s, c, a, ma = v[1], v[2], v[3], v[4]
     local extra
-    if v[8] ~= '1' then extra = redis.call('HMGET', jk, 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'e', 'pg') end
+    if v[7] ~= '1' then extra = redis.call('HMGET', jk, 'bo', 'to', 'uk', 'rc', 'rf', 'm', 'e', 'pg') end
     if rs ~= '' then
       local r = v[5]
       if r == wr and src == wsrc then
@@ -148,9 +156,11 @@ if #picked > 0 then
     end
     ll[#ll + 1] = fexp
     ll[#ll + 1] = lm
-    -- The reply: the hash as read, with the id in place of the state (the client knows it: active), and the queue
-    -- and type in place of the flag, left out for a plain job from the same ready set as the job before it.
+    -- The reply: the hash as read, with the id in place of the state (the client knows it: active), the ready set
+    -- score (-priority) in place of the flag, then the queue and type, left out for a plain job from the same ready
+    -- set as the job before it.
     v[1] = id
+    v[7] = psc[i]
     if extra or src ~= osrc then
       osrc = src
       v[8] = q
@@ -158,8 +168,6 @@ if #picked > 0 then
       if extra then
         for k = 1, 8 do v[9 + k] = extra[k] end
       end
-    else
-      v[8] = nil
     end
     out[i] = v
     if rs == 'e' then

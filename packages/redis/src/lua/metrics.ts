@@ -65,26 +65,44 @@ local function macc(acc, kind, q, t, at, n, h, v)
     if e.x[mk] == nil or v > e.x[mk] then e.x[mk] = v end
   end
 end
-local function mwrite(key, idx, score, member, f, x)
-  -- The bucket is indexed when it is created: a counter that was already there proves the bucket (and so its
-  -- index entry: prune removes both together) existed, so the common case costs no ZADD.
-  local indexed = false
-  for k, v in pairs(f) do
-    -- Counters are whole numbers: HINCRBY is cheaper than HINCRBYFLOAT (sums, and a counter someone stored as a
-    -- fraction, take the float path).
-    local r
-    if v == math.floor(v) and string.sub(k, -1) ~= 's' then
-      r = redis.pcall('HINCRBY', key, k, v)
-      if type(r) ~= 'number' then r = nil end
+-- Add one accumulated entry to one bucket: its fields are read in one HMGET and written back in one HSET (a counter
+-- and a sum each take their increment, a max field the larger value), two commands per bucket instead of one per
+-- field: from Lua a command costs about as much as the write itself. The bucket is indexed when it is created: HSET
+-- answers how many of the fields are new, and a bucket that had any of them already existed (and so its index
+-- entry: prune removes both together), so the common case costs no ZADD.
+local function mwrite(key, idx, score, member, w)
+  local names, incs, nmax = w.names, w.incs, w.nmax
+  local cur = redis.call('HMGET', key, unpack(names))
+  local args = w.args
+  local n = #names
+  for j = 1, n do
+    local c = tonumber(cur[j]) or 0
+    local v = incs[j]
+    -- A max starts from 0, as an absent field reads.
+    if j <= n - nmax then
+      v = c + v
+    elseif c > v then
+      v = c
     end
-    if r == nil then r = tonumber(redis.call('HINCRBYFLOAT', key, k, mfmt(v))) end
-    if r ~= v then indexed = true end
+    args[2 * j] = mfmt(v)
   end
-  if not indexed then redis.call('ZADD', idx, score, member) end
-  for k, v in pairs(x) do
-    local cur = tonumber(redis.call('HGET', key, k) or '0')
-    if v > cur then redis.call('HSET', key, k, mfmt(v)) end
+  if redis.call('HSET', key, unpack(args)) == n then redis.call('ZADD', idx, score, member) end
+end
+-- An entry's fields as mwrite takes them: counters and sums, then max fields (nmax of them).
+local function mfields(e)
+  local names, incs, args = {}, {}, {}
+  for k, v in pairs(e.f) do
+    names[#names + 1] = k
+    incs[#incs + 1] = v
   end
+  local nmax = 0
+  for k, v in pairs(e.x) do
+    names[#names + 1] = k
+    incs[#incs + 1] = v
+    nmax = nmax + 1
+  end
+  for j = 1, #names do args[2 * j - 1] = names[j] end
+  return { names = names, incs = incs, nmax = nmax, args = args }
 end
 -- Sum one stored bucket hash into an accumulator (max fields take the max).
 local function maddhash(into, flat)
@@ -137,17 +155,18 @@ local function mflush(acc)
   if #acc.list == 0 then return end
   mensure()
   for _, e in ipairs(acc.list) do
+    local w = mfields(e)
     for _, gr in ipairs(M_GRAN) do
       local g = gr[1]
       local s = math.floor(e.m / gr[2]) * gr[2]
       local ss = mfmt(s)
       local pm = ss .. '\\31' .. e.q .. '\\31' .. e.t
-      mwrite(G .. 'm:' .. g .. ':' .. pm, G .. 'm:' .. g, s, pm, e.f, e.x)
+      mwrite(G .. 'm:' .. g .. ':' .. pm, G .. 'm:' .. g, s, pm, w)
       local qm = ss .. '\\31' .. e.q
-      mwrite(G .. 'mq:' .. g .. ':' .. qm, G .. 'mq:' .. g, s, qm, e.f, e.x)
+      mwrite(G .. 'mq:' .. g .. ':' .. qm, G .. 'mq:' .. g, s, qm, w)
       local tm = ss .. '\\31' .. e.t
-      mwrite(G .. 'mt:' .. g .. ':' .. tm, G .. 'mt:' .. g, s, tm, e.f, e.x)
-      mwrite(G .. 'ma:' .. g .. ':' .. ss, G .. 'ma:' .. g, s, ss, e.f, e.x)
+      mwrite(G .. 'mt:' .. g .. ':' .. tm, G .. 'mt:' .. g, s, tm, w)
+      mwrite(G .. 'ma:' .. g .. ':' .. ss, G .. 'ma:' .. g, s, ss, w)
     end
   end
 end
