@@ -639,6 +639,54 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
       await closeBackend(b);
     }
   });
+
+  it("sums a (queue, type)'s latest minute in one pending hash that readers and pruning move into the buckets first", async () => {
+    const p = fresh();
+    const raw = new Redis(REDIS_URL);
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    const minute = 60_000;
+    const at = 1_000 * minute;
+    const pending = `{${p}}:mp:q1\u001ft1`;
+    const completed = (t: number, durationMs: number) => ({
+      kind: 'completed' as const,
+      queue: 'q1',
+      type: 't1',
+      at: t,
+      durationMs,
+    });
+    try {
+      await initBackend(backend);
+      await backend.metrics.record([completed(at, 5)]);
+      await backend.metrics.record([completed(at + 10, 3)]);
+      // Not in the buckets yet: in the pending minute.
+      expect(await raw.exists(pending)).toBe(1);
+      expect(await raw.zcard(`{${p}}:m:minute`)).toBe(0);
+      const range = { granularity: 'minute' as const, from: at, to: at + 2 * minute };
+      const first = await backend.metrics.series(range);
+      expect(first.map((b) => [b.start, b.completed, b.duration.max])).toEqual([[at, 2, 5]]);
+      expect(await raw.exists(pending, `{${p}}:mps`)).toBe(0);
+      // A later minute moves the pending one into its buckets; a back-dated observation goes straight to them.
+      await backend.metrics.record([completed(at + minute, 1)]);
+      await backend.metrics.record([completed(at + 2 * minute, 2)]);
+      expect(await raw.zcard(`{${p}}:m:minute`)).toBe(2);
+      await backend.metrics.record([completed(at, 7)]);
+      const [total] = await backend.metrics.totals({
+        granularity: 'hour',
+        from: at - (at % 3_600_000),
+        to: at + 3_600_000,
+      });
+      expect([total?.completed, total?.duration.max, total?.duration.sum]).toEqual([5, 7, 18]);
+      // Pruning moves the pending minute first, so it goes with the rest.
+      await backend.metrics.record([completed(at + 3 * minute, 4)]);
+      // Four minute buckets and their hour bucket (the day bucket is kept longer).
+      expect(await backend.metrics.prune(at + 100 * 24 * 3_600_000)).toBe(5);
+      expect(await raw.exists(pending)).toBe(0);
+      expect(await backend.metrics.series({ ...range, to: at + 4 * minute })).toEqual([]);
+    } finally {
+      raw.disconnect();
+      await closeBackend(backend);
+    }
+  });
 });
 
 async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
