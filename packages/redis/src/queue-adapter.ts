@@ -285,8 +285,15 @@ export class RedisQueueAdapter implements QueueAdapter {
     const until = Number(expires);
     const jobs = decodeClaimed(claimed, base, at, workerId, until);
     if (this.leasedQueues.size > MAX_REMEMBERED_LEASES) this.leasedQueues.clear();
+    // Jobs claimed together were mostly enqueued together: pad each distinct createdAt once.
+    let createdAt = Number.NaN;
+    let padded = '';
     for (const job of jobs) {
-      this.leasedQueues.set(job.id, { queue: job.queue, type: job.type, member: pad15(job.createdAt) + job.id });
+      if (job.createdAt !== createdAt) {
+        createdAt = job.createdAt;
+        padded = pad15(createdAt);
+      }
+      this.leasedQueues.set(job.id, { queue: job.queue, type: job.type, member: padded + job.id });
     }
     return jobs;
   }

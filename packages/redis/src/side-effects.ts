@@ -42,23 +42,15 @@ class MetricGroups {
 
   /** The (1-based) group of one completion's metric, as text. */
   of(side: AckSideEffects): string {
-    const metric: (string | number)[] = [];
-    pushMetricArgs(metric, side.metric);
-    // kind, queue, type, at, count, h, value: the time counts by its minute.
-    const key = JSON.stringify([
-      metric[0],
-      metric[1],
-      metric[2],
-      Math.floor(Number(metric[3]) / 60_000),
-      metric[4],
-      metric[5],
-      metric[6],
-    ]);
+    const m = side.metric;
+    // Everything the metric's arguments are made of, the time by its minute (NUL cannot be in a queue or type name
+    // the key confuses: a different split only makes one more group).
+    const key = `${m.kind}\0${m.queue}\0${m.type}\0${Math.floor(m.at / 60_000)}\0${m.count}\0${m.durationMs}\0${m.waitMs}`;
     let g = this.groups.get(key);
     if (g === undefined) {
       g = this.groups.size + 1;
       this.groups.set(key, g);
-      for (const a of metric) this.args.push(a);
+      pushMetricArgs(this.args, m);
     }
     return String(g);
   }
