@@ -19,6 +19,13 @@ const TYPES = {
   },
 };
 
+/**
+ * A select-list item marking the statement as one that appends its own count deltas (see migration 9): the count
+ * triggers then leave it alone. A statement carrying it must count every job row it inserts, changes or deletes, and
+ * must evaluate it whenever it changes any (put it in a CTE the changes read).
+ */
+export const COUNTED_MARK = "set_config('conveyor.counted', statement_timestamp()::text, true) AS counted";
+
 /** Metric shards: concurrent writers of one bucket land on different rows (reads sum them). */
 const METRIC_SHARDS = 8;
 /** A process folds the metric log after appending this many metric events. */

@@ -1,6 +1,7 @@
 import type { ConveyorEvent, EnqueueResult, Job, JobState, NewJob } from '@conveyor/core';
 import { ConveyorError, conveyorMessage, PENDING_STATES, payloadJson } from '@conveyor/core';
 import type { PgContext, Queryable } from './context';
+import { COUNTED_MARK } from './context';
 import { adapterEventId } from './inline';
 import { COMPONENT, validationError } from './options';
 import type { InsertRow, JobRow } from './rows';
@@ -16,24 +17,29 @@ const MAX_ROUNDS = 5;
  * insertion (a pre-check of the unique indexes and one more WAL record per row).
  */
 function insertSql(S: string, inline: boolean, plain: boolean): string {
-  const body = insertBody(S, plain);
-  if (!inline)
-    return `${body}
-RETURNING id, state, created_at, run_at, seq`;
-  return `${body.replace('\nINSERT INTO', '\n, ins AS (\nINSERT INTO').replace(/^\nWITH/, '\nWITH')}
-RETURNING id, state, created_at, run_at, seq, queue, type, priority
+  // The statement counts the jobs it stored itself (t carries COUNTED_MARK, see migration 9): one delta per queue and
+  // state, instead of the insert trigger reading a transition table of every stored row.
+  return `${insertBody(S, plain)}
+  RETURNING id, state, created_at, run_at, seq, queue${inline ? ', type' : ''}
 ),
+cnt AS (
+  INSERT INTO ${S}.count_deltas (queue, state, delta) SELECT queue, state, count(*) FROM ins GROUP BY queue, state
+)${
+    inline
+      ? `,
 met AS (
   INSERT INTO ${S}.metric_log (kinds, queues, types, ats)
   SELECT array_agg('enqueued'::text), array_agg(i.queue), array_agg(i.type), array_agg(i.created_at::double precision)
   FROM ins i HAVING count(*) > 0
-)
+)`
+      : ''
+  }
 SELECT id, state, created_at, run_at, seq FROM ins`;
 }
 
 function insertBody(S: string, plain: boolean): string {
   return `
-WITH t AS (SELECT ${S}.now_ms($1::bigint) AS now),
+WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now, ${COUNTED_MARK}),
 input AS (
   SELECT i.id, coalesce(i.queue, $17) AS queue, coalesce(i.type, $18) AS type,
     coalesce(i.priority, $19)::double precision AS priority, coalesce(i.max_attempts, $20)::integer AS max_attempts,
@@ -51,7 +57,8 @@ input AS (
     id, queue, type, priority, max_attempts, retention, run_at, delay, unique_key, timeout_ms, payload, backoff,
     remove_on_complete, remove_on_fail, meta, ord
   ) CROSS JOIN t
-)
+),
+ins AS (
 INSERT INTO ${S}.jobs (id, queue, type, state, priority, max_attempts, retention, created_at, run_at, unique_key,
   timeout_ms, payload, backoff, remove_on_complete, remove_on_fail, meta)
 SELECT id, queue, type, CASE WHEN due > now THEN 'scheduled' ELSE 'waiting' END, priority, max_attempts, retention,

@@ -245,6 +245,29 @@ ${groupedBucketsSql(
 )}`;
 }
 
+/** The count trigger functions from version 9 on, and what each appends when the statement did not count itself. */
+const COUNT_TRIGGERS: readonly (readonly [string, (S: string) => string])[] = [
+  [
+    'jobs_counted_insert',
+    (S) => `INSERT INTO ${S}.count_deltas (queue, state, delta)
+    SELECT queue, state, count(*) FROM new_rows GROUP BY queue, state;`,
+  ],
+  [
+    'jobs_counted_update',
+    (S) => `INSERT INTO ${S}.count_deltas (queue, state, delta)
+    SELECT queue, state, sum(d) FROM (
+      SELECT queue, state, 1 AS d FROM new_rows
+      UNION ALL
+      SELECT queue, state, -1 FROM old_rows
+    ) x GROUP BY queue, state HAVING sum(d) <> 0;`,
+  ],
+  [
+    'jobs_counted_delete',
+    (S) => `INSERT INTO ${S}.count_deltas (queue, state, delta)
+    SELECT queue, state, -count(*) FROM old_rows GROUP BY queue, state;`,
+  ],
+];
+
 /**
  * The versioned migrations. Append only: a released migration never changes (a new version fixes it).
  *
@@ -649,6 +672,25 @@ ALTER TABLE ${S}.executions ADD PRIMARY KEY (started_at, id);`,
     sql: (S) => `
 ${addMetricsGroupedSql(S)}
 ${foldMetricsGroupedSql(S)}`,
+  },
+  {
+    version: 9,
+    description: 'count triggers leave alone the statements that append their own count deltas',
+    sql: (S) => `
+-- The claim, acknowledgement and enqueue statements append their count deltas themselves, from the rows they changed,
+-- and mark the statement by setting conveyor.counted to its statement_timestamp() (transaction-local); the triggers
+-- then return at once. Every other statement, and processes still running an older release, are counted by the
+-- triggers as before. The setting names a statement, so a later statement of the same transaction is counted again.
+${COUNT_TRIGGERS.map(
+  ([name, body]) => `CREATE OR REPLACE FUNCTION ${S}.${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('conveyor.counted', true) = statement_timestamp()::text THEN
+    RETURN NULL;
+  END IF;
+  ${body(S)}
+  RETURN NULL;
+END $$;`,
+).join('\n')}`,
   },
 ];
 

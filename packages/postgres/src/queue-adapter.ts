@@ -36,7 +36,7 @@ import {
   STALLED_ERROR,
 } from '@conveyor/core';
 import type { Queryable } from './context';
-import { PgContext } from './context';
+import { COUNTED_MARK, PgContext } from './context';
 import { canClash, insertJobs } from './enqueue';
 import { notifyEvents } from './event-bus';
 import { type AckSidePlan, ackSidePlan, ackSideSql, adapterEventId, afterAck } from './inline';
@@ -154,12 +154,22 @@ function isUniqueViolation(error: unknown): boolean {
  * The end of an acknowledgement statement: the rows of `removed` and `done`; with side effects (see `ackSideSql`)
  * also their CTEs, which the last column forces to run.
  */
-function ackTail(side: { ctes: string } | null, removal = true): string {
+function ackTail(S: string, side: { ctes: string } | null, removal = true): string {
   const rows = removal
-    ? 'SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT * FROM done'
-    : 'SELECT * FROM done';
-  if (side === null) return `\n${rows}`;
+    ? 'SELECT id, token, NULL AS rule_queue, NULL::jsonb AS rule FROM removed UNION ALL SELECT id, token, rule_queue, rule FROM done'
+    : 'SELECT id, token, rule_queue, rule FROM done';
+  // The statement counts its own changes (t carries COUNTED_MARK): every changed lease leaves active, the updated
+  // ones enter their new state.
+  const cnt = `cnt AS (
+  INSERT INTO ${S}.count_deltas (queue, state, delta)
+  SELECT queue, 'active', -count(*) FROM (${removal ? 'SELECT queue FROM removed UNION ALL ' : ''}SELECT queue FROM done) x
+  GROUP BY queue
+  UNION ALL
+  SELECT queue, state, count(*) FROM done GROUP BY queue, state
+)`;
+  if (side === null) return `,\n${cnt}\n${rows}`;
   return `,
+${cnt},
 ok AS (${removal ? 'SELECT id, token FROM removed UNION ALL ' : ''}SELECT id, token FROM done),
 ${side.ctes}
 ${rows}`;
@@ -340,14 +350,14 @@ export class PostgresQueueAdapter implements QueueAdapter {
     const types = request.types === undefined ? null : request.types;
     const record = request.recordStart;
     const rows = await this.ctx.queryArrays(
-      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now, ${COUNTED_MARK}),
 qs AS MATERIALIZED (
   SELECT DISTINCT q FROM unnest($2::text[]) AS q
   WHERE NOT EXISTS (SELECT 1 FROM ${S}.queues p WHERE p.name = q AND p.paused)
 ),
 ready AS MATERIALIZED (
   SELECT c.* FROM qs CROSS JOIN LATERAL (
-    SELECT j.ctid, j.priority, j.run_at, j.seq FROM ${S}.jobs j
+    SELECT j.ctid, j.priority, j.run_at, j.seq, j.queue, j.state FROM ${S}.jobs j
     WHERE j.queue = qs.q AND j.state = 'waiting' AND ($5::text[] IS NULL OR j.type = ANY($5::text[]))
     ORDER BY j.priority DESC, j.run_at, j.seq
     LIMIT $3 FOR UPDATE SKIP LOCKED
@@ -363,13 +373,21 @@ due_window AS MATERIALIZED (
   ) c
 ),
 due AS MATERIALIZED (
-  SELECT j.ctid, j.priority, j.run_at, j.seq FROM ${S}.jobs j
+  SELECT j.ctid, j.priority, j.run_at, j.seq, j.queue, j.state FROM ${S}.jobs j
   WHERE j.id IN (SELECT id FROM due_window ORDER BY priority DESC, run_at, seq LIMIT $3)
     AND j.state IN ('scheduled','retrying')
   FOR UPDATE SKIP LOCKED
 ),
 pick AS MATERIALIZED (
-  SELECT ctid FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u ORDER BY priority DESC, run_at, seq LIMIT $3
+  SELECT ctid, queue, state FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
+  ORDER BY priority DESC, run_at, seq LIMIT $3
+),
+-- Every picked row is updated (this statement holds its lock): its count moves from its state to active.
+cnt AS (
+  INSERT INTO ${S}.count_deltas (queue, state, delta)
+  SELECT queue, state, -count(*) FROM pick GROUP BY queue, state
+  UNION ALL
+  SELECT queue, 'active', count(*) FROM pick GROUP BY queue
 )${record === undefined ? '\n' : ',\nc AS (\n'}UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
   worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
 FROM t WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM pick))
@@ -507,7 +525,7 @@ RETURNING j.id, j.token, j.lease_expires_at`,
     const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(requests) : null;
     const side = plan === null ? null : ackSideSql(S, 5);
     const rows = await this.ctx.queryArrays(
-      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now, ${COUNTED_MARK}),
 r AS (${
         side === null
           ? 'SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[]) AS r(id, token, result)'
@@ -520,7 +538,8 @@ ${
     ? `removed AS (
   DELETE FROM ${S}.jobs j USING r
   WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND (j.retention & ${RETENTION.completeNow}) <> 0
-  RETURNING j.id, j.token
+    AND (SELECT counted FROM t) IS NOT NULL
+  RETURNING j.id, j.token, j.queue
 ),
 `
     : ''
@@ -530,8 +549,8 @@ ${
   FROM r, t
   WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND (j.retention & ${RETENTION.completeNow}) = 0
   RETURNING j.id, j.token, CASE WHEN (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
-    CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule
-)${ackTail(side, removal)}`,
+    CASE WHEN (j.retention & ${rule}) <> 0 THEN j.remove_on_complete END AS rule, j.queue, j.state
+)${ackTail(S, side, removal)}`,
       [
         this.ctx.nowParam(),
         requests.map((r) => r.jobId),
@@ -559,7 +578,7 @@ ${
     const plan = requests.some((r) => r.sideEffects !== undefined) ? ackSidePlan(requests) : null;
     const side = plan === null ? null : ackSideSql(S, 6);
     const rows = await this.ctx.queryArrays(
-      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now),
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now, ${COUNTED_MARK}),
 r AS (${
         side === null
           ? 'SELECT * FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::double precision[]) AS r(id, token, error, delay)'
@@ -570,7 +589,8 @@ r AS (${
 removed AS (
   DELETE FROM ${S}.jobs j USING r
   WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD} AND r.delay IS NULL AND (j.retention & ${now}) <> 0
-  RETURNING j.id, j.token
+    AND (SELECT counted FROM t) IS NOT NULL
+  RETURNING j.id, j.token, j.queue
 ),
 done AS (
   UPDATE ${S}.jobs j SET
@@ -584,8 +604,8 @@ done AS (
   WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_HELD}
     AND NOT (r.delay IS NULL AND (j.retention & ${now}) <> 0)
   RETURNING j.id, j.token, CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.queue END AS rule_queue,
-    CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.remove_on_fail END AS rule
-)${ackTail(side)}`,
+    CASE WHEN r.delay IS NULL AND (j.retention & ${rule}) <> 0 THEN j.remove_on_fail END AS rule, j.queue, j.state
+)${ackTail(S, side)}`,
       [
         this.ctx.nowParam(),
         requests.map((r) => r.jobId),

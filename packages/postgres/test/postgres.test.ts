@@ -218,6 +218,66 @@ describePg('postgres specifics', () => {
     });
   });
 
+  describe('migration 9 (count triggers skip statements that count themselves)', () => {
+    const schema = testSchema('migrate9');
+    afterAll(() => dropSchema(schema));
+
+    it('keeps the counts of a version 8 schema, and its triggers keep counting statements that do not count', async () => {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+      const S = `"${schema}"`;
+      const insert = (from: number, to: number) =>
+        pool.query(
+          `INSERT INTO ${S}.jobs (id, queue, type, state, priority, max_attempts, created_at, run_at, payload,
+             remove_on_complete, remove_on_fail)
+           SELECT 'j' || g, 'q', 't', 'waiting', 0, 1, g, g, '{}', 'false', 'false' FROM generate_series(${from}, ${to}) g`,
+        );
+      const counts = async () =>
+        (
+          await pool.query<{ state: string; n: number }>(
+            `SELECT state, sum(delta)::int AS n FROM ${S}.count_deltas GROUP BY state HAVING sum(delta) <> 0 ORDER BY state`,
+          )
+        ).rows;
+      try {
+        await pool.query(`CREATE SCHEMA ${S}`);
+        await pool.query(
+          `CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        for (const m of MIGRATIONS.filter((m) => m.version <= 8)) {
+          await pool.query(m.sql(S, schema));
+          await pool.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [
+            m.version,
+            m.description,
+          ]);
+        }
+        await insert(1, 10);
+        await migrate(pool, schema, silentLogger);
+        // Plain statements (what a process of an older release sends) are counted by the triggers.
+        await insert(11, 15);
+        await pool.query(`UPDATE ${S}.jobs SET state = 'completed' WHERE id IN ('j1', 'j2', 'j3')`);
+        await pool.query(`DELETE FROM ${S}.jobs WHERE id = 'j4'`);
+        expect(await counts()).toEqual([
+          { state: 'completed', n: 3 },
+          { state: 'waiting', n: 11 },
+        ]);
+        // A statement carrying the mark is left alone; the next statement of its transaction is counted again.
+        await pool.query('BEGIN');
+        await pool.query(
+          `WITH t AS MATERIALIZED (SELECT set_config('conveyor.counted', statement_timestamp()::text, true) AS c)
+           UPDATE ${S}.jobs SET state = 'failed' FROM t WHERE id = 'j5'`,
+        );
+        await pool.query(`UPDATE ${S}.jobs SET state = 'failed' WHERE id = 'j6'`);
+        await pool.query('COMMIT');
+        expect(await counts()).toEqual([
+          { state: 'completed', n: 3 },
+          { state: 'failed', n: 1 },
+          { state: 'waiting', n: 10 },
+        ]);
+      } finally {
+        await pool.end();
+      }
+    });
+  });
+
   describe('with a backend', () => {
     const schema = testSchema('specifics');
     let backend: PostgresBackend;
@@ -361,6 +421,55 @@ describePg('postgres specifics', () => {
       expect(done?.ok).toBe(true);
       expect(await backend.queue.getJob((own as ClaimedJob).id)).toBeNull();
       expect((await backend.queue.counts('removal'))['removal']).toMatchObject({ active: 0, completed: 1 });
+    });
+
+    it('counts match the jobs table after statements that count themselves and statements the triggers count', async () => {
+      const q = 'counted';
+      const truth = async () => {
+        const { rows } = await admin.query<{ state: string; n: number }>(
+          `SELECT state, count(*)::int AS n FROM "${schema}".jobs WHERE queue = $1 GROUP BY state`,
+          [q],
+        );
+        const out: Record<string, number> = {};
+        for (const r of rows) out[r.state] = r.n;
+        return out;
+      };
+      const counted = async () => {
+        const c = (await backend.queue.counts(q))[q] ?? {};
+        return Object.fromEntries(Object.entries(c).filter(([, n]) => n !== 0));
+      };
+      // Enqueue: plain batch, a batch with unique keys (one clash), one delayed, one removed at once on completion.
+      await backend.queue.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ queue: q, type: 't', payload: i })));
+      await backend.queue.enqueueMany([
+        { queue: q, type: 't', payload: 'u1', uniqueKey: 'k1' },
+        { queue: q, type: 't', payload: 'u2', uniqueKey: 'k1' },
+        { queue: q, type: 't', payload: 'rm', removeOnComplete: true, removeOnFail: true, maxAttempts: 1 },
+      ]);
+      await backend.queue.enqueue({ queue: q, type: 't', payload: 'later', delayMs: 60_000 });
+      expect(await counted()).toEqual(await truth());
+      const claimed = await backend.queue.claim({ queues: [q], workerId: 'w-c', limit: 6, leaseMs: 60_000 });
+      expect(await counted()).toEqual(await truth());
+      const [a, b, c, d, e] = claimed as ClaimedJob[];
+      const lease = (j: ClaimedJob | undefined) => ({ jobId: (j as ClaimedJob).id, token: (j as ClaimedJob).token });
+      await backend.queue.complete([
+        { ...lease(a), result: 1 },
+        { ...lease(b), result: 2 },
+      ]);
+      await backend.queue.fail([
+        { ...lease(c), error: { message: 'again' }, retryDelayMs: 1 },
+        { ...lease(d), error: { message: 'final' }, retryDelayMs: null },
+      ]);
+      await backend.queue.release([lease(e)]);
+      expect(await counted()).toEqual(await truth());
+      // The rest, through the triggers and the statements again: removal on completion and on failure included.
+      const rest = await backend.queue.claim({ queues: [q], workerId: 'w-c', limit: 20, leaseMs: 60_000 });
+      const removable = rest.filter((j) => j.payload === 'rm');
+      expect(removable).toHaveLength(1);
+      await backend.queue.fail(removable.map((j) => ({ ...lease(j), error: { message: 'x' }, retryDelayMs: null })));
+      await backend.queue.complete(rest.filter((j) => j.payload !== 'rm').map((j) => ({ ...lease(j), result: null })));
+      const waiting = (await backend.queue.listJobs({ queue: q, state: 'scheduled', limit: 10 })).items;
+      for (const j of waiting) await backend.queue.cancel(j.id);
+      expect(await counted()).toEqual(await truth());
     });
 
     it('events cross processes (two pools), and an event over 8000 bytes goes through the overflow table', async () => {
