@@ -542,6 +542,36 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
     }
   });
 
+  it('pages recent executions over many queues in start order, reading each index in growing ranges', async () => {
+    const p = fresh();
+    const backend = createRedisBackend({ connection: REDIS_URL, prefix: p });
+    try {
+      await initBackend(backend);
+      // 5 queues, 40 records each, start times interleaved across queues.
+      const records = Array.from({ length: 200 }, (_, i) => ({
+        id: `r${String(i).padStart(3, '0')}`,
+        jobId: `j${i}`,
+        queue: `q${i % 5}`,
+        type: i % 2 === 0 ? 'even' : 'odd',
+        attempt: 1,
+        status: 'success' as const,
+        startedAt: 1_000 + i,
+        finishedAt: 2_000 + i,
+        durationMs: 1_000,
+        workerId: null,
+        result: null,
+        error: null,
+      }));
+      await backend.storage.recordExecutions(records);
+      const newest = records.map((r) => r.id).reverse();
+      expect((await backend.storage.recentExecutions({ limit: 150 })).map((r) => r.id)).toEqual(newest.slice(0, 150));
+      const odd = await backend.storage.recentExecutions({ limit: 70, type: 'odd' });
+      expect(odd.map((r) => r.id)).toEqual(newest.filter((_, i) => i % 2 === 0).slice(0, 70));
+    } finally {
+      await closeBackend(backend);
+    }
+  });
+
   it('completes batches of every shape: mixed queues and types, no claim hint, results, other records, groups and events', async () => {
     const p = fresh();
     const a = createRedisBackend({ connection: REDIS_URL, prefix: p });

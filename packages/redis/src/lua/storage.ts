@@ -56,8 +56,8 @@ return 1
  * ARGV: queue|'', type|'', status|'', limit, examine. Newest first from the queue's index, or from every queue's
  * indexes merged (with the all-queue index of earlier versions while it exists: a record in both counts once),
  * filtered by type and status; looks at no more than \`examine\` records, so a rare filter stays bounded. Each index
- * is read in ranges as the merge reaches them (the first of \`limit\` records), so a page costs about
- * (queues + limit) reads, not a read of every queue's history.
+ * is read in ranges as the merge reaches them (small ones first when there are several), so a page costs about
+ * (queues x 16 + limit) entries read, not a read of every queue's history.
  */
 export const RECENT_EXECUTIONS = luaScript(
   'recent-executions',
@@ -70,7 +70,10 @@ else
   for _, name in ipairs(redis.call('SMEMBERS', G .. 'xqs')) do keys[#keys + 1] = G .. 'xq:' .. name end
   if redis.call('EXISTS', G .. 'xt') == 1 then keys[#keys + 1] = G .. 'xt' end
 end
+-- One index is read in ranges of the page size; several start with small ranges that grow as the merge takes from
+-- them, so a page over many queues reads about (queues x 16 + limit) entries, not queues x limit.
 local first = limit
+if #keys > 1 and first > 16 then first = 16 end
 if first > 500 then first = 500 end
 local srcs = {}
 for _, k in ipairs(keys) do srcs[#srcs + 1] = { k = k, buf = {}, pos = 1, off = 0, size = first, done = false } end
@@ -82,7 +85,8 @@ local function head(s)
     s.off = s.off + s.size
     s.pos = 1
     if #s.buf < 2 * s.size then s.done = true end
-    s.size = 500
+    s.size = s.size * 4
+    if s.size > 500 then s.size = 500 end
     if #s.buf == 0 then return nil end
   end
   return s.buf[s.pos], tonumber(s.buf[s.pos + 1])
