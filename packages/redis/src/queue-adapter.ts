@@ -293,7 +293,9 @@ export class RedisQueueAdapter implements QueueAdapter {
         createdAt = job.createdAt;
         padded = pad15(createdAt);
       }
-      this.leasedQueues.set(job.id, { queue: job.queue, type: job.type, member: padded + job.id });
+      // '+': its completion has a unique key to release or a retention rule to apply (both fixed at enqueue).
+      const full = job.uniqueKey !== null || job.removeOnComplete !== false;
+      this.leasedQueues.set(job.id, { queue: job.queue, type: job.type, member: (full ? '+' : '') + padded + job.id });
     }
     return jobs;
   }

@@ -27,7 +27,10 @@ export function pushAckSide(args: (string | number)[], side: AckSideEffects | un
 export interface LeaseHint {
   queue: string;
   type: string;
-  /** The lease set member: padded createdAt, then the id. */
+  /**
+   * The lease set member (padded createdAt, then the id), led by '+' when the job has a unique key or a retention
+   * rule for its completion to apply.
+   */
   member: string;
 }
 

@@ -664,6 +664,20 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
       // The unique key went with its job: a new job may take it.
       const again = await a.queue.enqueue({ queue: 'q1', type: 't1', payload: 5, uniqueKey: 'u' });
       expect(again.deduplicated).toBe(false);
+      // By the claiming adapter, jobs whose completion releases a unique key or applies a retention rule.
+      await a.queue.enqueueMany([
+        { queue: 'q3', type: 't3', payload: 6, uniqueKey: 'v', timeoutMs: 5_000 },
+        { queue: 'q3', type: 't3', payload: 7, removeOnComplete: true },
+        { queue: 'q3', type: 't3', payload: 8, timeoutMs: 5_000 },
+      ]);
+      const more = await a.queue.claim({ queues: ['q3'], workerId: 'w', limit: 10, leaseMs: 60_000 });
+      const acks = await a.queue.complete(more.map((j) => ({ jobId: j.id, token: j.token, result: j.payload })));
+      expect(acks.map((r) => r.ok)).toEqual([true, true, true]);
+      const [k6, k7, k8] = more.map((j) => j.id);
+      expect((await a.queue.getJob(k6 as string))?.state).toBe('completed');
+      expect(await a.queue.getJob(k7 as string)).toBeNull();
+      expect((await a.queue.getJob(k8 as string))?.result).toBe(8);
+      expect((await a.queue.enqueue({ queue: 'q3', type: 't3', payload: 9, uniqueKey: 'v' })).deduplicated).toBe(false);
     } finally {
       await closeBackend(a);
       await closeBackend(b);

@@ -249,7 +249,8 @@ return 1
  * arguments each, as RECORD_METRICS takes one event), then the batch's shape: a string of flags, the hint queue and
  * the hint type, then the items. Each item: id, token, resultJson (unless flag 'n': every result is null, stored
  * as no field), the claim's hint: queue and type (only with flag 'h', else the batch's hint queue and type) and
- * lease member (padded createdAt + id; '' for no hint), then with side effects: record id|'', record job id and
+ * lease member (padded createdAt + id, led by '+' when the job has a unique key or a retention rule to apply; ''
+ * for no hint), then with side effects: record id|'', record job id and
  * record queue (only with flag 'r', else the item's id and queue), startedAt, record JSON, metric group
  * (1-based)|'' (only with flag 'g', else group 1 when there is one group), event JSON|'' (only with flag 'e');
  * all written only when the lease holds. Completions whose metrics differ only in their time within one minute
@@ -299,30 +300,40 @@ zbuffer()
 local lq, lt, ll, lx, lf, rqn, rql, fhi, fhs
 for i = first, #ARGV, step do
   local id = ARGV[i]
-  -- The client sends what it learnt when it claimed the job, when it did: its queue, type and lease member. They
-  -- only count once the lease check holds (state active, same fencing token: this very claim, whose type and
-  -- createdAt never change); a wrong queue finds no active job with that token, like any stale lease. A plain job
-  -- (no unique key, no retention rule) then needs nothing else from its hash.
+  -- The client sends what it learnt when it claimed the job, when it did: its queue, type and lease member, the
+  -- member led by '+' when the job has a unique key or a retention rule to apply. They only count once the lease
+  -- check holds (state active, same fencing token: this very claim, whose type, createdAt, unique key and retention
+  -- never change); a wrong queue finds no active job with that token, like any stale lease. Any other job then needs
+  -- nothing else from its hash.
   local lm = ARGV[i + olm]
   local q, t
-  if lm == '' then
+  local full = lm == ''
+  if full then
     q = redis.call('HGET', K_IDS, id)
-  elseif oq then
-    q, t = ARGV[i + oq], ARGV[i + ot]
   else
-    q, t = hq, ht
+    if string.byte(lm, 1) == 43 then
+      full = true
+    elseif oq then
+      q, t = ARGV[i + oq], ARGV[i + ot]
+    else
+      q, t = hq, ht
+    end
+    if full then
+      lm = string.sub(lm, 2)
+      if oq then q = ARGV[i + oq] else q = hq end
+    end
   end
   local jk, v
   if q then
     jk = JK(q, id)
-    v = redis.call('HMGET', jk, 's', 'tk', 'pl')
+    v = redis.call('HMGET', jk, 's', 'tk')
     if v[1] ~= 'active' or v[2] ~= ARGV[i + 1] then q = nil end
   end
   if not q then
     out[#out + 1] = 0
   else
     local uk, rci, rcc, rca
-    if lm == '' or v[3] ~= '1' then
+    if full then
       local w = redis.call('HMGET', jk, 't', 'c', 'uk', 'rci', 'rcc', 'rca')
       t, lm, uk, rci, rcc, rca = w[1], lexm(w[2], id), w[3], w[4], w[5], w[6]
     end
