@@ -3,7 +3,7 @@ import { toJson } from './codec';
 import { ACK_SIDE_ARITY } from './lua/lease';
 import { METRIC_ARITY } from './lua/metrics';
 import { pushMetricArgs } from './metrics-adapter';
-import { pushRecordArgs, validateRecord } from './storage-adapter';
+import { pushRecordArgs, recordJson, validateRecord } from './storage-adapter';
 
 /** The script flag of an enqueue's side effects: '' none, 'm' the enqueued metric, 'e' metric and events. */
 export function enqueueSideFlag(sideEffects: EnqueueSideEffects | undefined): '' | 'm' | 'e' {
@@ -76,7 +76,8 @@ export function completeArgs(
   const side = requests.some((r) => r.sideEffects !== undefined);
   const groups = new MetricGroups();
   const results: string[] = new Array(n);
-  const records: ((string | number)[] | undefined)[] = new Array(n);
+  // Each record's JSON (none for a completion without side effects).
+  const records: string[] = new Array(n);
   const groupOf: string[] = new Array(n);
   const eventOf: string[] = new Array(n);
   let hq: string | undefined;
@@ -107,9 +108,7 @@ export function completeArgs(
       continue;
     }
     validateRecord(se.record, 0);
-    const record: (string | number)[] = [];
-    pushRecordArgs(record, se.record);
-    records[i] = record;
+    records[i] = recordJson(se.record);
     if (hint === undefined || se.record.jobId !== r.jobId || se.record.queue !== hint.queue) ownRecords = false;
     const g = groups.of(se);
     if (g !== '1') oneGroup = false;
@@ -137,21 +136,21 @@ export function completeArgs(
     if (perItemHints) args.push(hint?.queue ?? '', hint?.type ?? '');
     args.push(hint?.member ?? '');
     if (!side) continue;
-    // record: id, jobId, queue, startedAt, json
-    const record = records[i];
-    if (record === undefined) {
+    const json = records[i];
+    const record = r.sideEffects?.record;
+    if (json === undefined || record === undefined) {
       args.push('');
       if (!ownRecords) args.push('', '');
       args.push('', '');
     } else {
-      args.push(record[0] as string);
+      args.push(record.id);
       if (!ownRecords) {
         args.push(
-          record[1] === r.jobId ? '' : (record[1] as string),
-          hint !== undefined && record[2] === hint.queue ? '' : (record[2] as string),
+          record.jobId === r.jobId ? '' : record.jobId,
+          hint !== undefined && record.queue === hint.queue ? '' : record.queue,
         );
       }
-      args.push(record[3] as string, record[4] as string);
+      args.push(String(record.startedAt), json);
     }
     if (!oneGroup) args.push(groupOf[i] as string);
     if (anyEvent) args.push(eventOf[i] as string);

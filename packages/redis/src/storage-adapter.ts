@@ -62,7 +62,7 @@ const str = JSON.stringify;
  * or an error (every success without a result, which is most of them) is written from a template, about a third
  * cheaper than building the object and serialising it; any other goes through JSON.stringify (same text).
  */
-function recordJson(r: ExecutionRecord): string {
+export function recordJson(r: ExecutionRecord): string {
   if (
     r.result == null &&
     r.error == null &&
