@@ -153,6 +153,11 @@ if npicked > 0 then
     redis.call('HSET', jk, 'a', as, 's', 'active', 'tk', base + i, 'st', NOWS, 'w', worker, 'l', fexp)
     if src ~= lsrc then
       lsrc, ll = src, zlist('ZADD', QS(q, 'l:', t))
+      -- Re-adding the pin is a lookup when it is there (see LEASE_PIN).
+      if #ll == 0 then
+        ll[1] = '+inf'
+        ll[2] = LEASE_PIN
+      end
     end
     ll[#ll + 1] = fexp
     ll[#ll + 1] = lm

@@ -8,7 +8,8 @@ local function counts_of(q)
   for i, s in ipairs(STATES) do
     local n = 0
     if s == 'active' then
-      for _, t in ipairs(types) do n = n + redis.call('ZCARD', QS(q, 'l:', t)) end
+      -- Scores below +inf: every lease but LEASE_PIN.
+      for _, t in ipairs(types) do n = n + redis.call('ZCOUNT', QS(q, 'l:', t), '-inf', '(+inf') end
     else
       for _, t in ipairs(types) do n = n + redis.call('ZCARD', idx(q, s, t)) end
     end
@@ -118,7 +119,7 @@ local function active_sorted(q, types)
   end
   local list = {}
   for _, t in ipairs(types) do
-    for _, m in ipairs(redis.call('ZRANGE', QS(q, 'l:', t), 0, -1)) do
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', QS(q, 'l:', t), '-inf', '(+inf')) do
       local c = tonumber(string.sub(m, 1, 15))
       if hi == nil or before(c, m, hn, hi) then list[#list + 1] = { c, m } end
     end
