@@ -664,6 +664,30 @@ describe.runIf(availability.ok)('redis adapter specifics', () => {
       // The unique key went with its job: a new job may take it.
       const again = await a.queue.enqueue({ queue: 'q1', type: 't1', payload: 5, uniqueKey: 'u' });
       expect(again.deduplicated).toBe(false);
+      // A claim's reply leaves out what repeats from one job to the next: every job still reads as stored.
+      await a.queue.enqueueMany([
+        { queue: 'q4', type: 't4', payload: 1, priority: 5, maxAttempts: 2 },
+        { queue: 'q4', type: 't4', payload: 2, priority: 5, maxAttempts: 2 },
+        { queue: 'q4', type: 't4', payload: 3, priority: 1, maxAttempts: 4 },
+      ]);
+      await new Promise((r) => setTimeout(r, 5));
+      await a.queue.enqueueMany([
+        { queue: 'q4', type: 't4', payload: 4, priority: 1, maxAttempts: 4, runAt: Date.now() - 60_000 },
+        { queue: 'q4', type: 't4', payload: 5, priority: 1, maxAttempts: 4 },
+      ]);
+      const batch = await a.queue.claim({ queues: ['q4'], workerId: 'w', limit: 10, leaseMs: 60_000 });
+      expect(batch.map((j) => j.payload)).toEqual([1, 2, 4, 3, 5]);
+      for (const j of batch) {
+        const stored = await a.queue.getJob(j.id);
+        expect([j.createdAt, j.runAt, j.priority, j.attempt, j.maxAttempts]).toEqual([
+          stored?.createdAt,
+          stored?.runAt,
+          stored?.priority,
+          stored?.attempt,
+          stored?.maxAttempts,
+        ]);
+      }
+      await a.queue.complete(batch.map((j) => ({ jobId: j.id, token: j.token })));
       // By the claiming adapter, jobs whose completion releases a unique key or applies a retention rule.
       await a.queue.enqueueMany([
         { queue: 'q3', type: 't3', payload: 6, uniqueKey: 'v', timeoutMs: 5_000 },
