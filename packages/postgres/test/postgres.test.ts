@@ -456,8 +456,8 @@ describePg('postgres specifics', () => {
         { ...lease(b), result: 2 },
       ]);
       await backend.queue.fail([
-        { ...lease(c), error: { message: 'again' }, retryDelayMs: 1 },
-        { ...lease(d), error: { message: 'final' }, retryDelayMs: null },
+        { ...lease(c), error: { message: 'again', code: null, stack: null }, retryDelayMs: 1 },
+        { ...lease(d), error: { message: 'final', code: null, stack: null }, retryDelayMs: null },
       ]);
       await backend.queue.release([lease(e)]);
       expect(await counted()).toEqual(await truth());
@@ -465,7 +465,9 @@ describePg('postgres specifics', () => {
       const rest = await backend.queue.claim({ queues: [q], workerId: 'w-c', limit: 20, leaseMs: 60_000 });
       const removable = rest.filter((j) => j.payload === 'rm');
       expect(removable).toHaveLength(1);
-      await backend.queue.fail(removable.map((j) => ({ ...lease(j), error: { message: 'x' }, retryDelayMs: null })));
+      await backend.queue.fail(
+        removable.map((j) => ({ ...lease(j), error: { message: 'x', code: null, stack: null }, retryDelayMs: null })),
+      );
       await backend.queue.complete(rest.filter((j) => j.payload !== 'rm').map((j) => ({ ...lease(j), result: null })));
       const waiting = (await backend.queue.listJobs({ queue: q, state: 'scheduled', limit: 10 })).items;
       for (const j of waiting) await backend.queue.cancel(j.id);
