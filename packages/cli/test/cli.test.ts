@@ -35,7 +35,8 @@ describe('conveyor dashboard arguments', () => {
     });
   });
   it('reads Redis Cluster seed nodes and a prefix', () => {
-    expect(parseCommand(['dashboard', '--redis-cluster', 'r1:7001, r2:7002', '--prefix', 'shop'], {}).store).toEqual({
+    const command = parseCommand(['dashboard', '--redis-cluster', 'r1:7001, r2:7002', '--prefix', 'shop'], {});
+    expect(command === 'help' ? command : command.store).toEqual({
       kind: 'redis-cluster',
       seeds: ['r1:7001', 'r2:7002'],
       prefix: 'shop',
