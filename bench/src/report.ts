@@ -30,7 +30,7 @@ interface ResultsFile {
     loadAverageAtStart?: number[];
     loadAverageAtEnd?: number[];
   };
-  options: { adapters: string[]; jobs: number; concurrency: number };
+  options: { adapters: string[]; jobs: number; concurrency: number; prefetch?: number };
   results: ResultRow[];
 }
 
@@ -61,10 +61,11 @@ function table(file: ResultsFile): string {
   });
   const m = file.machine;
   const load = m.loadAverageAtStart ? `; load average ${m.loadAverageAtStart[0]} at start` : '';
+  const prefetch = file.options.prefetch ? ` · Conveyor Worker prefetch ${file.options.prefetch}` : '';
   return [
     `### ${file.options.adapters.join(' + ')}: ${targets.join(' vs ')}`,
     '',
-    `${m.date.slice(0, 10)} · ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB · Node ${m.nodeVersion}${load} · ${fmt(file.options.jobs)} jobs`,
+    `${m.date.slice(0, 10)} · ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB · Node ${m.nodeVersion}${load} · ${fmt(file.options.jobs)} jobs${prefetch}`,
     '',
     head,
     sep,
@@ -104,6 +105,12 @@ Redis tables below come from \`--rounds 5\` and the graphile-worker one from \`-
 many times per target, the targets taking turns (A B A B …), and a cell shows the median round with the range of all
 rounds beside it, e.g. \`npm run bench -- --adapter sqlite --rounds 5\`. pg-boss ran one round: its processing alone
 takes about seven minutes per run.
+
+Claiming ahead: graphile-worker runs with its batching on (a local queue of 500 jobs fetched and locked ahead of
+its 50 slots, completions batched every 2 ms). Conveyor's equivalent is the Worker's \`prefetch\`; a table whose
+heading says "Conveyor Worker prefetch 450" ran Conveyor with up to 500 jobs claimed per call and held the same way
+(\`--prefetch 450\`). Every other table runs the Worker's default, prefetch 0. BullMQ, pg-boss and plainjob have no
+such setting and run their defaults.
 
 ${sections.join('\n\n')}
 

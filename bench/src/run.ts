@@ -62,6 +62,11 @@ interface Options {
   targets: string[];
   /** Times each target runs each scenario, taking turns with the others; the median round is reported. */
   rounds: number;
+  /**
+   * The Conveyor Worker's `prefetch` in the process scenario (jobs claimed ahead of free slots). 0 (the Worker's
+   * default) unless set; the graphile-worker target runs with a local queue of 500 jobs, its own claim-ahead.
+   */
+  prefetch: number;
 }
 
 interface Scenario {
@@ -135,6 +140,7 @@ function parseOptions(argv: string[]): Options {
       scenario: { type: 'string' },
       targets: { type: 'string' },
       rounds: { type: 'string', default: '1' },
+      prefetch: { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -144,7 +150,8 @@ function parseOptions(argv: string[]): Options {
     console.log(
       'usage: npm run bench -- --adapter <memory|sqlite|redis|postgres|runtime>[,…] [--jobs N] [--single-jobs N]\n' +
         '         [--concurrency C] [--batch B] [--parallel P] [--warmup N] [--timeout-s S] [--out file.json]\n' +
-        '         [--scenario enqueue-single|enqueue-bulk|process[,…]] [--targets name[,…]] [--rounds R]',
+        '         [--scenario enqueue-single|enqueue-bulk|process[,…]] [--targets name[,…]] [--rounds R]\n' +
+        "         [--prefetch P]   (the Conveyor Worker's prefetch while processing; default 0)",
     );
     process.exit(0);
   }
@@ -186,6 +193,7 @@ function parseOptions(argv: string[]): Options {
     scenarios,
     targets: list(values.targets),
     rounds: int('rounds', values.rounds, 1),
+    prefetch: int('prefetch', values.prefetch, 0),
   };
 }
 
@@ -307,6 +315,8 @@ function printTable(rows: BenchResult[]): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  // The Conveyor targets read it when they start their Worker (targets/conveyor.ts).
+  process.env.BENCH_PREFETCH = String(options.prefetch);
   const names = [...new Set(options.adapters.flatMap((a) => ANCHORS[a] ?? []))].filter(
     (name) => options.targets.length === 0 || options.targets.includes(name),
   );
