@@ -67,6 +67,13 @@ local function macc(acc, kind, q, t, at, n, h, v)
     if e.x[mk] == nil or v > e.x[mk] then e.x[mk] = v end
   end
 end
+-- The stored value c of field j after adding v: the first \`sums\` fields are counters and sums (c + v), the rest are
+-- maxima (the larger; a max starts from 0, as an absent field reads).
+local function mmerge(c, v, j, sums)
+  if j <= sums then return c + v end
+  if c > v then return c end
+  return v
+end
 -- Add one accumulated entry to one bucket: its fields are read in one HMGET and written back in one HSET (a counter
 -- and a sum each take their increment, a max field the larger value), two commands per bucket instead of one per
 -- field: from Lua a command costs about as much as the write itself. The bucket is indexed when it is created: HSET
@@ -78,15 +85,7 @@ local function mwrite(key, idx, score, member, w)
   local args = w.args
   local n = #names
   for j = 1, n do
-    local c = tonumber(cur[j]) or 0
-    local v = incs[j]
-    -- A max starts from 0, as an absent field reads.
-    if j <= n - nmax then
-      v = c + v
-    elseif c > v then
-      v = c
-    end
-    args[2 * j] = mfmt(v)
+    args[2 * j] = mfmt(mmerge(tonumber(cur[j]) or 0, incs[j], j, n - nmax))
   end
   if redis.call('HSET', key, unpack(args)) == n then redis.call('ZADD', idx, score, member) end
 end
@@ -229,17 +228,10 @@ local function mflush(acc)
         args = { '@', mfmt(e.m), '@q', e.q, '@t', e.t }
       end
       for j = 1, n do
-        local v = incs[j]
         local c = 0
         if pm then c = tonumber(cur[j + 1]) or 0 end
-        -- A max starts from 0, as an absent field reads.
-        if j <= n - nmax then
-          v = c + v
-        elseif c > v then
-          v = c
-        end
         args[#args + 1] = names[j]
-        args[#args + 1] = mfmt(v)
+        args[#args + 1] = mfmt(mmerge(c, incs[j], j, n - nmax))
       end
       redis.call('HSET', pk, unpack(args))
       if not pm then redis.call('SADD', G .. 'mps', pk) end
