@@ -19,6 +19,19 @@ import {
 } from '../src/index';
 import { DATABASE_URL, describePg, dropSchema, testSchema } from './helpers';
 
+/** Build `schema` as migration `version` left it (the migrations up to it, recorded), to test the next ones on it. */
+async function schemaAtVersion(pool: pg.Pool, schema: string, version: number): Promise<void> {
+  const S = `"${schema}"`;
+  await pool.query(`CREATE SCHEMA ${S}`);
+  await pool.query(
+    `CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+  );
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    await pool.query(m.sql(S, schema));
+    await pool.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+  }
+}
+
 const waitFor = async (probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
@@ -91,17 +104,7 @@ describePg('postgres specifics', () => {
       const S = `"${schema}"`;
       try {
         // A schema as version 6 left it, with records in it.
-        await pool.query(`CREATE SCHEMA ${S}`);
-        await pool.query(
-          `CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        );
-        for (const m of MIGRATIONS.filter((m) => m.version <= 6)) {
-          await pool.query(m.sql(S, schema));
-          await pool.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [
-            m.version,
-            m.description,
-          ]);
-        }
+        await schemaAtVersion(pool, schema, 6);
         await pool.query(
           `INSERT INTO ${S}.executions (id, job_id, queue, type, attempt, status, started_at, finished_at, duration_ms)
            SELECT 'e' || g, 'job' || (g % 3), 'q', 't', 1, 'success', 1000 + g, 1005 + g, 5 FROM generate_series(1, 9) g`,
@@ -174,17 +177,7 @@ describePg('postgres specifics', () => {
           )
         ).rows;
       try {
-        await pool.query(`CREATE SCHEMA ${S}`);
-        await pool.query(
-          `CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        );
-        for (const m of MIGRATIONS.filter((m) => m.version <= 7)) {
-          await pool.query(m.sql(S, schema));
-          await pool.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [
-            m.version,
-            m.description,
-          ]);
-        }
+        await schemaAtVersion(pool, schema, 7);
         await pool.query(
           `CREATE FUNCTION ${S}.add_counts_all(a double precision[][]) RETURNS double precision[] LANGUAGE sql AS
            $$ SELECT array_agg(s ORDER BY i) FROM (SELECT i, sum(a[k][i]) AS s FROM generate_subscripts(a, 1) k,
@@ -238,17 +231,7 @@ describePg('postgres specifics', () => {
           )
         ).rows;
       try {
-        await pool.query(`CREATE SCHEMA ${S}`);
-        await pool.query(
-          `CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        );
-        for (const m of MIGRATIONS.filter((m) => m.version <= 8)) {
-          await pool.query(m.sql(S, schema));
-          await pool.query(`INSERT INTO ${S}.migrations (version, description) VALUES ($1, $2)`, [
-            m.version,
-            m.description,
-          ]);
-        }
+        await schemaAtVersion(pool, schema, 8);
         await insert(1, 10);
         await migrate(pool, schema, silentLogger);
         // Plain statements (what a process of an older release sends) are counted by the triggers.
