@@ -15,6 +15,21 @@ import { tempDir } from './helpers';
 const tmp = tempDir('conveyor-sqlite-migrations-');
 afterAll(() => tmp.cleanup());
 
+/** A WAL file as migration `version` left it (the migrations up to it, recorded), open for the test's old rows. */
+function fileAtVersion(file: string, version: number): Database.Database {
+  const old = new Database(file);
+  old.pragma('journal_mode = WAL');
+  old.exec(
+    'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const record = old.prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)');
+  for (const step of MIGRATIONS.filter((m) => m.version <= version)) {
+    old.exec(step.sql);
+    record.run(step.version, step.name);
+  }
+  return old;
+}
+
 function indexes(file: string): string[] {
   const db = new Database(file, { readonly: true });
   const names = db
@@ -28,17 +43,7 @@ function indexes(file: string): string[] {
 describe('migrations', () => {
   it('upgrades a version-2 file in place: drops the write-path indexes of version 3 and keeps every job listable', async () => {
     const file = tmp.file('v2.db');
-    const old = new Database(file);
-    old.pragma('journal_mode = WAL');
-    old.exec(
-      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    for (const step of MIGRATIONS.filter((m) => m.version <= 2)) {
-      old.exec(step.sql);
-      old
-        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
-        .run(step.version, step.name);
-    }
+    const old = fileAtVersion(file, 2);
     old.close();
     expect(indexes(file)).toContain('conveyor_jobs_list_type');
 
@@ -70,17 +75,7 @@ describe('migrations', () => {
   it('upgrades a version-3 file to seq-keyed jobs: every stored id still names its job, new ids are generated', async () => {
     const file = tmp.file('v3.db');
     // Version-3 rows written by hand (generated ids were UUIDs then).
-    const old = new Database(file);
-    old.pragma('journal_mode = WAL');
-    old.exec(
-      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    for (const step of MIGRATIONS.filter((m) => m.version <= 3)) {
-      old.exec(step.sql);
-      old
-        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
-        .run(step.version, step.name);
-    }
+    const old = fileAtVersion(file, 3);
     const insert = old.prepare(`INSERT INTO conveyor_jobs (id, queue, type, payload, state, priority, attempt,
       max_attempts, remove_on_complete, remove_on_fail, created_at, run_at) VALUES (?, 'q', 't', ?, 'waiting', 0, 0, 3,
       'false', 'false', ?, ?)`);
@@ -108,17 +103,7 @@ describe('migrations', () => {
 
   it('upgrades version-4 metric rows (JSON per queue and type) to summable columns with roll-ups', async () => {
     const file = tmp.file('v4-metrics.db');
-    const old = new Database(file);
-    old.pragma('journal_mode = WAL');
-    old.exec(
-      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    for (const step of MIGRATIONS.filter((m) => m.version <= 4)) {
-      old.exec(step.sql);
-      old
-        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
-        .run(step.version, step.name);
-    }
+    const old = fileAtVersion(file, 4);
     // Version 4 stored one row per (granularity, bucket, queue, type) with JSON counters and histograms.
     const t = 1_700_006_400_000; // a day boundary
     const events: MetricEvent[] = [
@@ -181,17 +166,7 @@ describe('migrations', () => {
 
   it('upgrades version-5 metric rows: a timeout counter that old rows read as 0 and new events add to', async () => {
     const file = tmp.file('v5-metrics.db');
-    const old = new Database(file);
-    old.pragma('journal_mode = WAL');
-    old.exec(
-      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    for (const step of MIGRATIONS.filter((m) => m.version <= 5)) {
-      old.exec(step.sql);
-      old
-        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
-        .run(step.version, step.name);
-    }
+    const old = fileAtVersion(file, 5);
     const t = 1_700_006_400_000; // a day boundary
     // Version 5's rows: one failed attempt of (a, x) at t, in its pair row and the three roll-ups, per granularity.
     const insert = old.prepare(
@@ -244,17 +219,7 @@ describe('migrations', () => {
 
   it('upgrades version-6 subscriber rows: a process of an older version counts as a watcher', async () => {
     const file = tmp.file('v6-subscribers.db');
-    const old = new Database(file);
-    old.pragma('journal_mode = WAL');
-    old.exec(
-      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    for (const step of MIGRATIONS.filter((m) => m.version <= 6)) {
-      old.exec(step.sql);
-      old
-        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
-        .run(step.version, step.name);
-    }
+    const old = fileAtVersion(file, 6);
     // A subscriber of an older version: its row cannot say whether it watches.
     old
       .prepare(
@@ -281,17 +246,7 @@ describe('migrations', () => {
   });
   it('upgrades version-7 jobs to state codes and split list indexes: every job, field, order and id survives', async () => {
     const file = tmp.file('v7-jobs.db');
-    const old = new Database(file);
-    old.pragma('journal_mode = WAL');
-    old.exec(
-      'CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    for (const step of MIGRATIONS.filter((m) => m.version <= 7)) {
-      old.exec(step.sql);
-      old
-        .prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, 0)')
-        .run(step.version, step.name);
-    }
+    const old = fileAtVersion(file, 7);
     // Version-7 rows as that version wrote them: generated ids (custom_id NULL) and caller ids, every state, text
     // retention options, and a removed job at the end (the rowid counter is ahead of the last row).
     const insert = old.prepare(`INSERT INTO conveyor_jobs (custom_id, queue, type, payload, state, priority, attempt,
