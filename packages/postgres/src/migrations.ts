@@ -110,14 +110,33 @@ ${upsertBucketsSql(S, counters)}`;
 }
 
 /**
+ * The CTE `b` of versions 5 and 8: the minute bucket rows `mm` as they are, plus the hour and day rows summed from
+ * them (every counter, histogram slot and sum adds up; maxima take the max). `alias` names the granularity list,
+ * which must not clash with the CTEs before it (version 8 has a CTE `g`). Released migrations' text stays the same.
+ */
+function minuteRollupSql(alias: string): string {
+  const sumSlots = (column: string) =>
+    Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `sum(mm.${column}[${i + 1}])`).join(', ');
+  return `  ), b AS (
+    SELECT 'minute'::text AS granularity, mm.* FROM mm
+    UNION ALL
+    SELECT ${alias}.name, (floor(mm.start / ${alias}.ms) * ${alias}.ms)::bigint, mm.queue, mm.type,
+      ${ADD_METRICS_COUNTERS.map((c) => `sum(mm.${c})`).join(', ')},
+      ARRAY[${sumSlots('duration_counts')}]::double precision[], sum(mm.duration_count), sum(mm.duration_sum),
+      max(mm.duration_max),
+      ARRAY[${sumSlots('wait_counts')}]::double precision[], sum(mm.wait_count), sum(mm.wait_sum), max(mm.wait_max)
+    FROM mm CROSS JOIN (VALUES ('hour', 3600000::double precision), ('day', 86400000)) AS ${alias}(name, ms)
+    GROUP BY 1, 2, 3, 4
+`;
+}
+
+/**
  * `add_metrics` as of version 5: the same result as {@link addMetricsSql}, cheaper. The events are aggregated once,
  * into minute buckets (every counter and histogram slot is an aggregate, so that is the costly step), and the hour and
  * day buckets are summed from those few minute rows instead of from every event again.
  */
 function addMetricsRolledUpSql(S: string): string {
   const counters = ADD_METRICS_COUNTERS;
-  const sumSlots = (column: string) =>
-    Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `sum(mm.${column}[${i + 1}])`).join(', ');
   return `${addMetricsHeadSql(S)}  ), mm AS MATERIALIZED (
     SELECT (floor(s.at / 60000) * 60000)::bigint AS start, s.queue, s.type,
       ${counters.map((c) => `coalesce(sum(n) FILTER (WHERE kind = '${c}'), 0) AS ${c}`).join(',\n      ')},
@@ -130,17 +149,7 @@ function addMetricsRolledUpSql(S: string): string {
       coalesce(sum(wait * n), 0) AS wait_sum,
       greatest(coalesce(max(wait), 0), 0) AS wait_max
     FROM s GROUP BY 1, 2, 3
-  ), b AS (
-    SELECT 'minute'::text AS granularity, mm.* FROM mm
-    UNION ALL
-    SELECT g.name, (floor(mm.start / g.ms) * g.ms)::bigint, mm.queue, mm.type,
-      ${counters.map((c) => `sum(mm.${c})`).join(', ')},
-      ARRAY[${sumSlots('duration_counts')}]::double precision[], sum(mm.duration_count), sum(mm.duration_sum),
-      max(mm.duration_max),
-      ARRAY[${sumSlots('wait_counts')}]::double precision[], sum(mm.wait_count), sum(mm.wait_sum), max(mm.wait_max)
-    FROM mm CROSS JOIN (VALUES ('hour', 3600000::double precision), ('day', 86400000)) AS g(name, ms)
-    GROUP BY 1, 2, 3, 4
-${upsertBucketsSql(S, counters)}`;
+${minuteRollupSql('g')}${upsertBucketsSql(S, counters)}`;
 }
 
 /**
@@ -163,8 +172,6 @@ function slotSql(v: string): string {
  */
 function groupedBucketsSql(S: string, tail?: string): string {
   const counters = ADD_METRICS_COUNTERS;
-  const sumSlots = (column: string) =>
-    Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `sum(mm.${column}[${i + 1}])`).join(', ');
   const slotSums = (column: string) =>
     Array.from({ length: HISTOGRAM_SLOTS }, (_, i) => `coalesce(sum(g.n) FILTER (WHERE g.${column} = ${i}), 0)`).join(
       ', ',
@@ -186,17 +193,7 @@ function groupedBucketsSql(S: string, tail?: string): string {
       coalesce(sum(g.wait_sum), 0) AS wait_sum,
       greatest(coalesce(max(g.wait_max), 0), 0) AS wait_max
     FROM g GROUP BY 1, 2, 3
-  ), b AS (
-    SELECT 'minute'::text AS granularity, mm.* FROM mm
-    UNION ALL
-    SELECT gr.name, (floor(mm.start / gr.ms) * gr.ms)::bigint, mm.queue, mm.type,
-      ${counters.map((c) => `sum(mm.${c})`).join(', ')},
-      ARRAY[${sumSlots('duration_counts')}]::double precision[], sum(mm.duration_count), sum(mm.duration_sum),
-      max(mm.duration_max),
-      ARRAY[${sumSlots('wait_counts')}]::double precision[], sum(mm.wait_count), sum(mm.wait_sum), max(mm.wait_max)
-    FROM mm CROSS JOIN (VALUES ('hour', 3600000::double precision), ('day', 86400000)) AS gr(name, ms)
-    GROUP BY 1, 2, 3, 4
-${upsertBucketsSql(S, counters, tail)}`;
+${minuteRollupSql('gr')}${upsertBucketsSql(S, counters, tail)}`;
 }
 
 /** The events of one unnested metric batch as {@link groupedBucketsSql} reads them (`u` is the unnest alias). */
