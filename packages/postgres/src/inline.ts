@@ -168,6 +168,11 @@ function unless<T>(value: T, same: unknown): T | null {
   return value === same ? null : value;
 }
 
+/** The key of a lease (job id and token) in the adapter's maps and sets. */
+export function leaseKey(jobId: string, token: number): string {
+  return `${jobId}\u0000${token}`;
+}
+
 /** The JSON text of an execution result or error (NULL for none). */
 function jsonValue(value: unknown): string | null {
   return value === null || value === undefined ? null : jsonParam(value, 'an execution record (its result or error)');
@@ -208,7 +213,7 @@ export function ackSidePlan(
     const se = request.sideEffects;
     // A request without side effects (or a repeated lease) keeps NULL in every column: the statement skips it.
     if (se === undefined) continue;
-    const key = `${request.jobId}\u0000${request.token}`;
+    const key = leaseKey(request.jobId, request.token);
     if (seen.has(key)) continue;
     seen.add(key);
     const { record, metric, event } = se;

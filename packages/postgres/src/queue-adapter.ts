@@ -39,7 +39,7 @@ import type { Queryable } from './context';
 import { COUNTED_MARK, PgContext } from './context';
 import { canClash, insertJobs } from './enqueue';
 import { notifyEvents } from './event-bus';
-import { type AckSidePlan, ackSidePlan, ackSideSql, adapterEventId, afterAck } from './inline';
+import { type AckSidePlan, ackSidePlan, ackSideSql, adapterEventId, afterAck, leaseKey } from './inline';
 import type { PostgresOptions } from './options';
 import { COMPONENT, checkLimit, closedError, POSTGRES_CAPABILITIES, validationError } from './options';
 import type { RetentionSubject } from './retention';
@@ -183,11 +183,6 @@ ${rows}`;
  * 4,900 entries per ack after 5,000 jobs, and processing slowed down as a run went on.
  */
 const LEASE_HELD = "coalesce(j.state = 'active', false)";
-
-/** The key of a lease in the adapter's sets. */
-function leaseKey(jobId: string, token: number): string {
-  return `${jobId}\u0000${token}`;
-}
 
 /** Leases of removable jobs remembered at most (see `PostgresQueueAdapter.removable`); past it the hint starts over. */
 const MAX_REMOVABLE_HINTS = 100_000;
@@ -415,10 +410,12 @@ SELECT * FROM c`
     // order.
     if (rows.length > 1) rows.sort(byClaimOrder);
     const jobs = rows.map(claimedFromArray);
-    for (const row of rows) {
-      if (((row[CLAIM_RETENTION] as number) & RETENTION.completeNow) === 0) continue;
-      if (this.removable.size >= MAX_REMOVABLE_HINTS) this.removable.clear();
-      this.removable.add(leaseKey(row[0] as string, row[23] as number));
+    for (let i = 0; i < jobs.length; i++) {
+      if (((rows[i] as unknown[])[CLAIM_RETENTION] as number) & RETENTION.completeNow) {
+        const job = jobs[i] as ClaimedJob;
+        if (this.removable.size >= MAX_REMOVABLE_HINTS) this.removable.clear();
+        this.removable.add(leaseKey(job.id, job.token));
+      }
     }
     if (record !== undefined) this.ctx.loggedMetrics(jobs.length);
     if (record?.events === true && jobs.length > 0) this.publishStarted(jobs, workerId);
@@ -462,9 +459,9 @@ RETURNING j.id, j.token, j.lease_expires_at`,
       undefined,
       'extend',
     );
-    const held = new Map(rows.map((r) => [`${r.id}\u0000${r.token}`, r.lease_expires_at]));
+    const held = new Map(rows.map((r) => [leaseKey(r.id, r.token), r.lease_expires_at]));
     return leases.map(({ jobId, token }) => {
-      const expires = held.get(`${jobId}\u0000${token}`);
+      const expires = held.get(leaseKey(jobId, token));
       return expires === undefined
         ? { jobId, ok: false, leaseExpiresAt: null }
         : { jobId, ok: true, leaseExpiresAt: expires };
@@ -682,12 +679,12 @@ RETURNING ${jobColumns('j')}`,
     const held = new Set<string>();
     const subjects: RetentionSubject[] = [];
     for (const r of rows) {
-      held.add(`${r[0] as string}\u0000${r[1] as number}`);
+      held.add(leaseKey(r[0] as string, r[1] as number));
       if (r[2] !== null) subjects.push({ queue: r[2] as string, option: r[3] as RetentionOption });
     }
     const seen = new Set<string>();
     const results = requests.map(({ jobId, token }): AckResult => {
-      const key = `${jobId}\u0000${token}`;
+      const key = leaseKey(jobId, token);
       // A lease acknowledged twice in one batch: the first wins, the second finds it no longer held.
       if (!held.has(key) || seen.has(key)) return { jobId, ok: false, code: 'LEASE_LOST' };
       seen.add(key);
