@@ -77,10 +77,17 @@ export class BackgroundCheckpointer {
     this.worker.unref();
   }
 
-  /** Ask the thread for a last checkpoint and to close its connection; it exits by itself (it never holds the process). */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.worker.postMessage('stop');
+  /**
+   * Ask the thread for a last checkpoint and to close its connection; resolves once it has exited, so that nothing
+   * of this process touches the file (or creates its `-wal` and `-shm` files) afterwards. The thread holds the
+   * process from here until it exits: a program that awaits `close()` and ends must not cut its last checkpoint off.
+   */
+  stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.worker.ref();
+      this.worker.postMessage('stop');
+    }
+    return this.exited;
   }
 }

@@ -329,15 +329,19 @@ export class SqliteStore {
     this.holders++;
   }
 
-  /** An adapter is done with the store; the last one closes the connection (when the store opened it). */
-  release(): void {
+  /**
+   * An adapter is done with the store; the last one closes the connection (when the store opened it) and resolves
+   * once the checkpoint thread has closed its own.
+   */
+  async release(): Promise<void> {
     this.holders = Math.max(0, this.holders - 1);
     if (this.holders === 0 && !this.closed) {
       this.closed = true;
       this.statements.clear();
       this.jobStatements.clear();
-      this.checkpointer?.stop();
+      const stopped = this.checkpointer?.stop();
       if (this.ownsConnection && this.db.open) this.db.close();
+      await stopped;
     }
   }
 
@@ -372,7 +376,7 @@ export abstract class SqlitePart {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.onClose();
-    this.store.release();
+    await this.store.release();
   }
 
   protected onClose(): void {}
