@@ -200,6 +200,8 @@ function errorJson(error: JobError): string {
  *
  * - Claims lock a batch with `FOR UPDATE SKIP LOCKED` inside `MATERIALIZED` CTEs (the fence: the planner cannot
  *   re-run the LIMIT subquery) and update it in the same statement; concurrent claims never return the same job.
+ *   The ordered reads of ready and due jobs are the functions `claim_ready` and `claim_due_window` (migration 10),
+ *   whose plan walks the partial index even on a table that was never analyzed.
  * - Every lease write checks `(id, token, state = 'active')`; tokens come from one sequence, so a new token is
  *   greater than every earlier one of this job and of any other.
  * - Acks, heartbeats and releases are one statement per batch (`unnest` of the ids and tokens).
@@ -351,57 +353,49 @@ qs AS MATERIALIZED (
   WHERE NOT EXISTS (SELECT 1 FROM ${S}.queues p WHERE p.name = q AND p.paused)
 ),
 ready AS MATERIALIZED (
-  SELECT c.* FROM qs CROSS JOIN LATERAL (
-    SELECT j.ctid, j.priority, j.run_at, j.seq, j.queue, j.state FROM ${S}.jobs j
-    WHERE j.queue = qs.q AND j.state = 'waiting' AND ($5::text[] IS NULL OR j.type = ANY($5::text[]))
-    ORDER BY j.priority DESC, j.run_at, j.seq
-    LIMIT $3 FOR UPDATE SKIP LOCKED
-  ) c
+  SELECT c.* FROM qs CROSS JOIN LATERAL ${S}.claim_ready(qs.q, $3::integer, $5::text[])
+    AS c(ctid, id, priority, run_at, seq, queue, state)
 ),
 due_window AS MATERIALIZED (
-  SELECT c.* FROM qs CROSS JOIN t CROSS JOIN LATERAL (
-    SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
-    WHERE j.queue = qs.q AND j.state IN ('scheduled','retrying') AND j.run_at <= t.now
-      AND ($5::text[] IS NULL OR j.type = ANY($5::text[]))
-    ORDER BY j.run_at, j.seq
-    LIMIT ${DUE_WINDOW}
-  ) c
+  SELECT c.* FROM qs CROSS JOIN t CROSS JOIN LATERAL ${S}.claim_due_window(qs.q, t.now, ${DUE_WINDOW}, $5::text[]) c
 ),
 due AS MATERIALIZED (
-  SELECT j.ctid, j.priority, j.run_at, j.seq, j.queue, j.state FROM ${S}.jobs j
+  SELECT j.ctid, j.id, j.priority, j.run_at, j.seq, j.queue, j.state FROM ${S}.jobs j
   WHERE j.id IN (SELECT id FROM due_window ORDER BY priority DESC, run_at, seq LIMIT $3)
     AND j.state IN ('scheduled','retrying')
   FOR UPDATE SKIP LOCKED
 ),
 pick AS MATERIALIZED (
-  SELECT ctid, queue, state FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
+  SELECT ctid, id, queue, state FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
   ORDER BY priority DESC, run_at, seq LIMIT $3
 ),
--- Every picked row is updated (this statement holds its lock): its count moves from its state to active.
-cnt AS (
-  INSERT INTO ${S}.count_deltas (queue, state, delta)
-  SELECT queue, state, -count(*) FROM pick GROUP BY queue, state
-  UNION ALL
-  SELECT queue, 'active', count(*) FROM pick GROUP BY queue
-)${record === undefined ? '\n' : ',\nc AS (\n'}UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
+c AS (
+UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
   worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
 FROM t WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM pick))
-RETURNING ${claimColumns('j')}${
+RETURNING ${claimColumns('j')}
+),
+-- Counted from the rows the update changed, not from those picked: claim_ready locks the newest version of a row
+-- (its query takes its own snapshot), which this statement's snapshot may not see yet (a job a stalled sweep put
+-- back a moment ago); such a row is locked but not updated, and stays where it was.
+cnt AS (
+  INSERT INTO ${S}.count_deltas (queue, state, delta)
+  SELECT queue, state, -count(*) FROM pick WHERE id IN (SELECT id FROM c) GROUP BY queue, state
+  UNION ALL
+  SELECT queue, 'active', count(*) FROM c GROUP BY queue
+)${
         record === undefined
           ? ''
-          : `
-),
+          : `,
 met AS (
   INSERT INTO ${S}.metric_log (kinds, queues, types, ats, waits)
   SELECT array_agg('started'::text), array_agg(c.queue), array_agg(c.type), array_agg(c.started_at::double precision),
     array_agg(greatest(0, c.started_at - c.run_at)::double precision)
   FROM c HAVING count(*) > 0
-)
-SELECT * FROM c`
-      }`,
-      record === undefined
-        ? [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)]
-        : [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)],
+)`
+      }
+SELECT * FROM c`,
+      [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)],
       'claiming jobs',
       record === undefined ? 'claim' : 'claim_inline',
     );
@@ -449,6 +443,10 @@ SELECT * FROM c`
 
   private async extend(leases: LeaseRef[], leaseMs: number): Promise<ExtendResult[]> {
     const S = this.ctx.s;
+    // Not a prepared statement: planned on every call with the arrays it gets. A cached generic plan guesses ten
+    // requests and joins them to the rows by a nested loop, which compares every lease with every other; a worker
+    // with 3,900 leases (prefetch, acks in flight) took 886 ms per heartbeat that way, holding its acks back. With
+    // the real count the join is a hash join. One heartbeat every few seconds pays the planning.
     const rows = await this.ctx.query<{ id: string; token: number; lease_expires_at: number }>(
       `UPDATE ${S}.jobs j SET lease_expires_at = ${S}.now_ms($1::bigint) + $4::bigint
 FROM unnest($2::text[], $3::bigint[]) AS r(id, token)
@@ -456,8 +454,6 @@ WHERE j.id = ANY ($2::text[]) AND j.id = r.id AND j.token = r.token AND ${LEASE_
 RETURNING j.id, j.token, j.lease_expires_at`,
       [this.ctx.nowParam(), leases.map((l) => l.jobId), leases.map((l) => l.token), Math.ceil(leaseMs)],
       'extending leases',
-      undefined,
-      'extend',
     );
     const held = new Map(rows.map((r) => [leaseKey(r.id, r.token), r.lease_expires_at]));
     return leases.map(({ jobId, token }) => {
