@@ -583,7 +583,7 @@ describePg('postgres specifics', () => {
         `SELECT id FROM "${schema}".jobs j WHERE j.queue = 'a' AND j.state = 'completed'
          ORDER BY j.created_at DESC, j.id DESC LIMIT 51`,
       );
-      expect(text).toMatch(/Index (Only )?Scan using jobs_list/);
+      expect(text).toMatch(/Index (Only )?Scan Backward using jobs_list/);
       expect(text).not.toMatch(/Seq Scan on jobs/);
       const page = await backend.queue.listJobs({ queue: 'a', state: 'completed', limit: 50 });
       expect(page.items).toHaveLength(50);
