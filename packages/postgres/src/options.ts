@@ -42,10 +42,12 @@ export interface PostgresOptions {
    */
   clock?: Clock;
   /**
-   * Commit execution records, metrics and events with `synchronous_commit = on` (wait for the WAL flush, as every
-   * job write does). By default they commit with `synchronous_commit = off`: a crash of the database server may lose
-   * the last fraction of a second of them — history and telemetry the runtime already writes behind, in batches —
-   * but never a job or a change of its state, and nothing is ever corrupted. Saves one WAL flush wait per batch.
+   * Commit claims, execution records, metrics and events with `synchronous_commit = on` (wait for the WAL flush, as
+   * every other job write does). By default they commit with `synchronous_commit = off`: a crash of the database
+   * server may lose the last fraction of a second of them — history and telemetry the runtime already writes behind,
+   * in batches, and claims, whose jobs then run again as after a worker crash (fencing tokens never repeat, see the
+   * README's "Durability") — but never an enqueued or finished job, and nothing is ever corrupted. Saves one WAL flush
+   * wait per claim and per batch.
    * @default false
    */
   durableRecords?: boolean;

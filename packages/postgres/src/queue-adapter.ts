@@ -184,6 +184,25 @@ ${rows}`;
  */
 const LEASE_HELD = "coalesce(j.state = 'active', false)";
 
+/** 2025-01-01T00:00:00Z in ms: the start of the time part of lease tokens. */
+const TOKEN_EPOCH_MS = 1_735_689_600_000;
+
+/**
+ * A claimed row's new fencing token: the store's clock in ms since {@link TOKEN_EPOCH_MS} times 4096, plus the next
+ * value of the `lease_tokens` sequence modulo 4096, read when the row is updated; never below the row's last token + 1.
+ *
+ * The claim commits without waiting for its WAL flush (unless `durableRecords`): a claim lost to a server crash only
+ * puts the job back, to run again, as a crashed worker would. A sequence alone could then repeat tokens (its state is
+ * in the same lost WAL), and the worker still holding the lost claim would find its token on the job's next lease.
+ * The time part rules that out: the server is back only after the crash's millisecond has passed. Within one
+ * millisecond the sequence part tells tokens apart (4096 claimed rows in one millisecond are far beyond one server),
+ * and the floor keeps every job's tokens increasing even if the clock is set back. Tokens stay below 2^53 (exact in a
+ * JavaScript number) until 2094.
+ */
+function leaseToken(S: string): string {
+  return `greatest(j.token + 1, (floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - ${TOKEN_EPOCH_MS}) * 4096 + nextval('${S}.lease_tokens') % 4096)`;
+}
+
 /** Leases of removable jobs remembered at most (see `PostgresQueueAdapter.removable`); past it the hint starts over. */
 const MAX_REMOVABLE_HINTS = 100_000;
 
@@ -202,8 +221,8 @@ function errorJson(error: JobError): string {
  *   re-run the LIMIT subquery) and update it in the same statement; concurrent claims never return the same job.
  *   The ordered reads of ready and due jobs are the functions `claim_ready` and `claim_due_window` (migration 10),
  *   whose plan walks the partial index even on a table that was never analyzed.
- * - Every lease write checks `(id, token, state = 'active')`; tokens come from one sequence, so a new token is
- *   greater than every earlier one of this job and of any other.
+ * - Every lease write checks `(id, token, state = 'active')`; a token is the store's clock and a sequence (see
+ *   `leaseToken`), greater than every earlier token of the job, and claims commit without waiting for the WAL flush.
  * - Acks, heartbeats and releases are one statement per batch (`unnest` of the ids and tokens).
  * - Counts come from counter rows kept by statement-level triggers (see README, "Cost model").
  * - Every time is store-now (`statement_timestamp()`), or the `clock` option when set.
@@ -347,7 +366,7 @@ export class PostgresQueueAdapter implements QueueAdapter {
     const types = request.types === undefined ? null : request.types;
     const record = request.recordStart;
     const rows = await this.ctx.queryArrays(
-      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now, ${COUNTED_MARK}),
+      `WITH t AS MATERIALIZED (SELECT ${S}.now_ms($1::bigint) AS now, ${COUNTED_MARK} FROM ${this.ctx.relaxedCommit}),
 qs AS MATERIALIZED (
   SELECT DISTINCT q FROM unnest($2::text[]) AS q
   WHERE NOT EXISTS (SELECT 1 FROM ${S}.queues p WHERE p.name = q AND p.paused)
@@ -370,7 +389,7 @@ pick AS MATERIALIZED (
   ORDER BY priority DESC, run_at, seq LIMIT $3
 ),
 c AS (
-UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = nextval('${S}.lease_tokens'),
+UPDATE ${S}.jobs j SET state = 'active', attempt = j.attempt + 1, token = ${leaseToken(S)},
   worker_id = $4, started_at = t.now, lease_expires_at = t.now + $6::bigint
 FROM t WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM pick))
 RETURNING ${claimColumns('j')}
@@ -397,7 +416,7 @@ met AS (
 SELECT * FROM c`,
       [this.ctx.nowParam(), request.queues, Math.floor(limit), workerId, types, Math.ceil(leaseMs)],
       'claiming jobs',
-      record === undefined ? 'claim' : 'claim_inline',
+      `${record === undefined ? 'claim' : 'claim_inline'}${this.ctx.recordsTag}`,
     );
     // The rows are updated by the ctid their lock returned (a TID scan, no primary-key probe per row): a row locked
     // by this statement cannot change before its update. UPDATE … RETURNING has no order: put the batch back in claim

@@ -296,6 +296,45 @@ describePg('postgres specifics', () => {
       await dropSchema(schema);
     });
 
+    it('a claim lost to a crash (row and token sequence set back) never hands its token out again', async () => {
+      // A claim commits without waiting for its WAL flush, so a server crash may undo it together with the sequence
+      // state it used. Simulate both: the job back to waiting with its earlier token, the sequence set back.
+      const { job } = await backend.queue.enqueue({ queue: 'tokens', type: 't', payload: 1 });
+      const [{ last_value: before }] = (
+        await admin.query<{ last_value: string }>(`SELECT last_value FROM "${schema}".lease_tokens`)
+      ).rows as [{ last_value: string }];
+      const [lost] = await backend.queue.claim({ queues: ['tokens'], limit: 1, leaseMs: 30_000, workerId: 'a' });
+      expect(lost?.id).toBe(job.id);
+      await admin.query(`UPDATE "${schema}".jobs SET state = 'waiting', token = 0, attempt = 0 WHERE id = $1`, [
+        job.id,
+      ]);
+      await admin.query(`SELECT setval('"${schema}".lease_tokens', $1)`, [before]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const [again] = await backend.queue.claim({ queues: ['tokens'], limit: 1, leaseMs: 30_000, workerId: 'b' });
+      expect(again?.id).toBe(job.id);
+      expect(again?.token).not.toBe(lost?.token);
+      expect(again?.token).toBeGreaterThan(lost?.token as number);
+      expect(Number.isSafeInteger(again?.token)).toBe(true);
+      // The worker still holding the lost claim is refused; the new lease completes.
+      const [stale] = await backend.queue.complete([{ jobId: job.id, token: lost?.token as number, result: 1 }]);
+      expect(stale?.ok).toBe(false);
+      const [fresh] = await backend.queue.complete([{ jobId: job.id, token: again?.token as number, result: 2 }]);
+      expect(fresh?.ok).toBe(true);
+    });
+
+    it('tokens of one claim are distinct, and a job claimed again gets a greater token', async () => {
+      await backend.queue.enqueueMany(
+        Array.from({ length: 300 }, (_, i) => ({ queue: 'tokens2', type: 't', payload: i })),
+      );
+      const first = await backend.queue.claim({ queues: ['tokens2'], limit: 300, leaseMs: 30_000, workerId: 'a' });
+      expect(new Set(first.map((j) => j.token)).size).toBe(300);
+      await backend.queue.release(first.map((j) => ({ jobId: j.id, token: j.token })));
+      const second = await backend.queue.claim({ queues: ['tokens2'], limit: 300, leaseMs: 30_000, workerId: 'a' });
+      const earlier = new Map(first.map((j) => [j.id, j.token]));
+      for (const j of second) expect(j.token).toBeGreaterThan(earlier.get(j.id) as number);
+      await backend.queue.release(second.map((j) => ({ jobId: j.id, token: j.token })));
+    });
+
     it('a job enqueued in the caller transaction exists only once it commits, and its event arrives then', async () => {
       const seen: ConveyorEvent[] = [];
       const stop = other.events.subscribe((e) => {
