@@ -107,17 +107,21 @@ rounds beside it, e.g. \`npm run bench -- --adapter sqlite --rounds 5\`. pg-boss
 takes about seven minutes per run.
 
 How many jobs are waiting changes graphile-worker's rate much more than Conveyor's, so the graphile-worker
-comparison is shown at two sizes: 100,000 pre-loaded jobs (the bench's default) and 20,000. In the runs below
-graphile-worker processed a 20,000-job backlog at 25–26k jobs/s and a 100,000-job one at about 13k, Conveyor at
-16–19k in both (7-byte jobs). Against graphile-worker Conveyor is ahead on a large backlog (1.38–1.49×) and behind on
-short bursts (0.67×); neither table alone tells the whole story. Three full 100,000-job runs were made on the same
-day; their processing ratios were 1.13×, 1.33× and 1.38× for 7-byte jobs (the table is the last) and 1.39–1.47× for
-363-byte ones, and runs of the processing scenario alone gave 1.43–1.49×. A full run processes more slowly on both
-sides than a run of the processing scenario alone, Conveyor more so; the cause is not pinned down. The machine's
-host also took part of its CPU during the later runs: absolute figures moved by a fifth between runs an hour apart,
-which is why only the ratios inside one table mean anything. The Postgres server here runs with autovacuum off (the
-CI machine's setting); with it on, a 100,000-job comparison of two rounds (prefetch 450, 7-byte jobs) gave
-20.2–20.6k against 13.3–17.4k jobs/s.
+comparison is shown at three sizes: 100,000 pre-loaded jobs (the bench's default), 50,000 and 20,000. In the runs
+below graphile-worker processed a 20,000-job backlog at 25–26k jobs/s, a 50,000-job one at about 20k and a
+100,000-job one at about 13k; Conveyor processed 16–19k at every size (7-byte jobs). Against graphile-worker
+Conveyor is ahead on a large backlog (1.38–1.49×), a little behind at 50,000 (0.92×) and behind on short bursts
+(0.67×); no table alone tells the whole story. Three full 100,000-job runs were made on the same day; their
+processing ratios were 1.13×, 1.33× and 1.38× for 7-byte jobs (the table is the last) and 1.39–1.47× for 363-byte
+ones, and runs of the processing scenario alone gave 1.43–1.49×. A full run processes more slowly on both sides than
+a run of the processing scenario alone, Conveyor more so; the cause is not pinned down. The machine's host also took
+part of its CPU during the later runs: absolute figures moved by a fifth between runs an hour apart, which is why only
+the ratios inside one table mean anything. The Postgres server here runs with autovacuum off (the CI machine's
+setting); with it on, a 100,000-job comparison of two rounds (prefetch 450, 7-byte jobs) gave 20.2–20.6k against
+13.3–17.4k jobs/s. With autovacuum off the system catalogs also bloat as test runs create and drop schemas: after a
+CI run (pg_attribute at 7 MB instead of 0.6 MB) the same 50,000-job comparison gave Conveyor 11.8–13.5k jobs/s instead
+of 17.7–18.9k, graphile-worker 13.6–15.3k instead of 20.0–20.8k; \`VACUUM FULL\` of the catalog tables restores the
+rates (the 50,000-job table below was measured after it).
 
 Claiming ahead: graphile-worker runs with its batching on (a local queue of 500 jobs fetched and locked ahead of
 its 50 slots, completions batched every 2 ms). Conveyor's equivalent is the Worker's \`prefetch\`; a table whose
